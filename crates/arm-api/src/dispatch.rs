@@ -1,0 +1,195 @@
+//! The ARM request pipeline: route table → api-version → subscription → caller → authorization →
+//! body → handler.
+//!
+//! Every ARM path goes through [`dispatch`] (axum's fallback). It resolves the request to an
+//! [`OperationId`] from the route table, applies the checks every ARM operation shares in the order
+//! ARM applies them, and calls the handler named after the operation. Authorization is one function
+//! here ([`authorize`]): the single seam role-based access control plugs into.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gallery_domain::api_version::{self, ApiFamily};
+use gallery_domain::identity::Caller;
+use gallery_domain::ServiceError;
+
+use crate::error::{ApiError, ApiResult};
+use crate::operation::OperationId;
+use crate::request::{ArmRequest, Query};
+use crate::routes::{self, RouteMatch};
+use crate::{caller, galleries, gallery_images, operations, resource_groups, response, subscriptions, App, SharedApp};
+
+/// How the connection a request arrived on is secured; the server adds it to every request so that
+/// absolute URLs handed back (async operations, `nextLink`) use the same scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+}
+
+/// The fallback handler: every ARM request.
+pub async fn dispatch(State(app): State<SharedApp>, request: Request) -> Response {
+    match handle(&app, request).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The base URL (`scheme://authority`) a request arrived on.
+fn base_url(request: &Request) -> String {
+    let scheme = request.extensions().get::<Scheme>().copied().unwrap_or(Scheme::Http);
+    let authority = request
+        .uri()
+        .authority()
+        .map(|authority| authority.as_str().to_string())
+        .or_else(|| request.headers().get(header::HOST).and_then(|host| host.to_str().ok()).map(str::to_string))
+        .unwrap_or_else(|| "127.0.0.1".to_string());
+    format!("{}://{authority}", scheme.as_str())
+}
+
+/// The error for a path no route serves.
+fn unknown_route(segments: &[String], api_version: &str) -> ServiceError {
+    if let Some(index) = segments.iter().position(|segment| segment.eq_ignore_ascii_case("providers"))
+        && let Some(namespace) = segments.get(index + 1)
+    {
+        let types: Vec<&str> = segments[index + 2..].iter().step_by(2).map(String::as_str).collect();
+        if !types.is_empty() {
+            return ServiceError::invalid_resource_type(&types.join("/"), namespace, api_version);
+        }
+        return ServiceError::invalid_resource_namespace(namespace);
+    }
+    ServiceError::new(404, "InvalidResourceType", format!("galleryd serves no resource at the path '/{}'.", segments.join("/")))
+}
+
+/// The authorization step: may `caller` perform `operation` on the resource the request names?
+/// Every caller may do everything until role assignments exist; this is where they will be checked.
+fn authorize(_caller: &Caller, _operation: OperationId, _scope: &str) -> Result<(), ServiceError> {
+    Ok(())
+}
+
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ServiceError> {
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|value| value.to_str().ok()).and_then(|value| value.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(ServiceError::request_too_large(limit));
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        let too_large = std::error::Error::source(&error)
+            .is_some_and(|source| source.is::<http_body_util_limited::LengthLimitError>())
+            || error.to_string().contains("length limit");
+        if too_large { ServiceError::request_too_large(limit) } else { ServiceError::invalid_request_content(error) }
+    })
+}
+
+/// Private alias so the length-limit error type reads clearly above.
+mod http_body_util_limited {
+    pub use axum::extract::rejection::LengthLimitError;
+}
+
+async fn handle(app: &App, request: Request) -> ApiResult<Response> {
+    let base_url = base_url(&request);
+    let (parts, body) = request.into_parts();
+    let query = Query::parse(parts.uri.query());
+    let segments = routes::segments(parts.uri.path())?;
+    let (route, parameters) = match routes::find(&parts.method, &segments) {
+        RouteMatch::Found(route, parameters) => (route, parameters),
+        RouteMatch::MethodNotAllowed => return Err(ServiceError::method_not_allowed(parts.method.as_str()).into()),
+        RouteMatch::NotFound => {
+            let version = query.get("api-version").ok_or_else(ServiceError::missing_api_version)?;
+            return Err(unknown_route(&segments, version).into());
+        }
+    };
+    let operation = route.operation;
+    let api_version = api_version::check(operation.family(), query.get("api-version"), app.settings.strict_api_versions, operation.type_name())?;
+    let subscription = match parameters.find("subscriptionId") {
+        Some(subscription_id) => Some(app.subscription(subscription_id).cloned().ok_or_else(|| ServiceError::subscription_not_found(subscription_id))?),
+        None => None,
+    };
+    let caller = caller::identify(&parts.headers);
+    authorize(&caller, operation, parts.uri.path())?;
+    let body = if matches!(parts.method, Method::PUT | Method::PATCH | Method::POST) {
+        read_body(body, &parts.headers, app.settings.max_request_body_bytes).await?
+    } else {
+        Bytes::new()
+    };
+    let is_head_of_get = parts.method == Method::HEAD && route.method == Method::GET;
+    let warning = api_version.warning.clone();
+    let request = ArmRequest {
+        method: parts.method,
+        operation,
+        parameters,
+        query,
+        api_version,
+        caller,
+        base_url,
+        path: parts.uri.path().to_string(),
+        body,
+        subscription,
+    };
+    let mut response = match run(app, &request).await {
+        Ok(response) => response,
+        Err(error) if is_head_of_get => return Ok(response::empty(StatusCode::from_u16(error.to_service_error().status).unwrap_or(StatusCode::NOT_FOUND))),
+        Err(error) => return Err(error),
+    };
+    if is_head_of_get {
+        let status = if response.status() == StatusCode::OK { StatusCode::NO_CONTENT } else { response.status() };
+        response = response::empty(status);
+    }
+    if let Some(warning) = warning {
+        response = response::with_header(response, "Warning", &format!("299 galleryd \"{}\"", warning.replace('"', "'")));
+    }
+    Ok(response)
+}
+
+/// Calls the handler of `request.operation`.
+async fn run(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    use OperationId::*;
+    match request.operation {
+        SubscriptionsList => subscriptions::list(app, request).await,
+        SubscriptionsGet => subscriptions::get(app, request).await,
+        SubscriptionsListLocations => subscriptions::list_locations(app, request).await,
+        TenantsList => subscriptions::list_tenants(app, request).await,
+        ProvidersList => subscriptions::list_providers(app, request).await,
+        ProvidersGet => subscriptions::get_provider(app, request).await,
+        ProvidersRegister => subscriptions::register_provider(app, request).await,
+        ResourceGroupsList => resource_groups::list(app, request).await,
+        ResourceGroupsCreateOrUpdate => resource_groups::create_or_update(app, request).await,
+        ResourceGroupsGet => resource_groups::get(app, request).await,
+        ResourceGroupsCheckExistence => resource_groups::check_existence(app, request).await,
+        ResourceGroupsUpdate => resource_groups::update(app, request).await,
+        ResourceGroupsDelete => resource_groups::delete(app, request).await,
+        OperationResultsGet => resource_groups::operation_result(app, request).await,
+        GalleriesList => galleries::list(app, request).await,
+        GalleriesListByResourceGroup => galleries::list_by_resource_group(app, request).await,
+        GalleriesCreateOrUpdate => galleries::create_or_update(app, request).await,
+        GalleriesUpdate => galleries::update(app, request).await,
+        GalleriesGet => galleries::get(app, request).await,
+        GalleriesDelete => galleries::delete(app, request).await,
+        GalleryImagesListByGallery => gallery_images::list_by_gallery(app, request).await,
+        GalleryImagesCreateOrUpdate => gallery_images::create_or_update(app, request).await,
+        GalleryImagesUpdate => gallery_images::update(app, request).await,
+        GalleryImagesGet => gallery_images::get(app, request).await,
+        GalleryImagesDelete => gallery_images::delete(app, request).await,
+        CapsOperationsGet => operations::get(app, request).await,
+    }
+}
+
+/// Which family an operation's api-version belongs to (re-exported for the OpenAPI test).
+pub fn family_of(operation: OperationId) -> ApiFamily {
+    operation.family()
+}
+
+impl From<ApiError> for Response {
+    fn from(error: ApiError) -> Self {
+        error.into_response()
+    }
+}

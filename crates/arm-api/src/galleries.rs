@@ -1,0 +1,160 @@
+//! `Microsoft.Compute/galleries`: the six gallery operations of the spec.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use gallery_domain::identity::Caller;
+use gallery_domain::ids;
+use gallery_domain::limits::QuotaKind;
+use gallery_domain::models::common::{parse_body, PatchRequest};
+use gallery_domain::models::gallery::{self, Gallery, GalleryRequest};
+use gallery_domain::models::WriteContext;
+use gallery_domain::names::{name_key, validate_gallery_name};
+use gallery_domain::ServiceError;
+use gallery_store::{Decision, ListScope, UniqueClaim};
+use serde_json::Value;
+
+use crate::error::ApiResult;
+use crate::request::ArmRequest;
+use crate::response;
+use crate::tracked::{self, parse_stored, PutPlan, ResourcePath};
+use crate::App;
+
+fn path(request: &ArmRequest) -> ResourcePath {
+    ResourcePath::from_request(request, ids::GALLERY_TYPE, &[("galleries", "galleryName")])
+}
+
+/// What list and PUT responses show: the gallery without its sharing groups.
+fn default_view(document: Value) -> Value {
+    match serde_json::from_value::<Gallery>(document.clone()) {
+        Ok(gallery) => {
+            let mut view = gallery::view(&gallery, false, false);
+            if let (Some(state), Some(properties)) = (
+                document.pointer("/properties/provisioningState").cloned(),
+                view.get_mut("properties").and_then(Value::as_object_mut),
+            ) {
+                properties.insert("provisioningState".into(), state);
+            }
+            view
+        }
+        Err(_) => document,
+    }
+}
+
+fn decision(gallery: &Gallery, subscription_id: &str) -> Decision {
+    let gallery_name = gallery.name.clone();
+    let subscription = subscription_id.to_string();
+    Decision {
+        name: gallery.name.clone(),
+        location: gallery.location.clone(),
+        provisioning_state: gallery.properties.provisioning_state.as_str().to_string(),
+        body: serde_json::to_string(gallery).unwrap_or_default(),
+        unique: Some(UniqueClaim {
+            scope: format!("galleries:{subscription_id}"),
+            key: name_key(&gallery.name),
+            on_conflict: Box::new(move |_holder| gallery::name_not_unique(&gallery_name, &subscription)),
+        }),
+    }
+}
+
+fn new_guid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Galleries_CreateOrUpdate: `PUT …/galleries/{galleryName}`.
+pub async fn create_or_update(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    let path = path(request);
+    validate_gallery_name(path.name())?;
+    let body: GalleryRequest = parse_body(&request.body)?;
+    let now = chrono::Utc::now();
+    let plan = PutPlan { path: &path, quota: Some(QuotaKind::Galleries), must_exist: false };
+    tracked::put(
+        app,
+        request,
+        plan,
+        |id, ancestry, existing| {
+            let existing: Option<Gallery> = existing.map(|resource| parse_stored(&resource.body)).transpose()?;
+            let mut guid = new_guid;
+            let mut context = context(request, &request.caller, id, &ancestry.resource_group_name, path.name(), now, &mut guid);
+            let gallery = gallery::put(existing.as_ref(), body.clone(), &mut context)?;
+            Ok(decision(&gallery, &path.subscription_id))
+        },
+        default_view,
+    )
+    .await
+}
+
+fn context<'a>(
+    request: &'a ArmRequest,
+    caller: &'a Caller,
+    id: &'a str,
+    resource_group: &'a str,
+    name: &'a str,
+    now: chrono::DateTime<chrono::Utc>,
+    new_guid: &'a mut dyn FnMut() -> String,
+) -> WriteContext<'a> {
+    WriteContext { subscription: request.subscription(), resource_group, id, name, caller, now, api_version: &request.api_version, new_guid }
+}
+
+/// Galleries_Update: `PATCH …/galleries/{galleryName}`.
+pub async fn update(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    let path = path(request);
+    let body: PatchRequest = parse_body(&request.body)?;
+    let now = chrono::Utc::now();
+    let plan = PutPlan { path: &path, quota: None, must_exist: true };
+    tracked::put(
+        app,
+        request,
+        plan,
+        |id, ancestry, existing| {
+            let existing = existing.ok_or_else(|| ServiceError::resource_not_found(&path.type_and_names(), &path.resource_group))?;
+            let existing: Gallery = parse_stored(&existing.body)?;
+            let mut guid = new_guid;
+            let mut context = context(request, &request.caller, id, &ancestry.resource_group_name, path.name(), now, &mut guid);
+            let gallery = gallery::patch(&existing, body.clone(), &mut context)?;
+            Ok(decision(&gallery, &path.subscription_id))
+        },
+        default_view,
+    )
+    .await
+}
+
+/// Galleries_Get: `GET …/galleries/{galleryName}` with `$select=Permissions` and
+/// `$expand=SharingProfile/Groups`.
+pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    let select_permissions = match request.query.get("$select") {
+        None => false,
+        Some(value) if value.eq_ignore_ascii_case("Permissions") => true,
+        Some(value) => return Err(ServiceError::invalid_query_parameter("$select", value, &["Permissions"]).into()),
+    };
+    let expand_groups = match request.query.get("$expand") {
+        None => false,
+        Some(value) if value.eq_ignore_ascii_case("SharingProfile/Groups") => true,
+        Some(value) => return Err(ServiceError::invalid_query_parameter("$expand", value, &["SharingProfile/Groups"]).into()),
+    };
+    let resource = tracked::get(app, &path(request)).await?;
+    let gallery: Gallery = parse_stored(&resource.body)?;
+    Ok(response::json(StatusCode::OK, &gallery::view(&gallery, expand_groups, select_permissions)))
+}
+
+/// Galleries_Delete: `DELETE …/galleries/{galleryName}` (409 while it has image definitions).
+pub async fn delete(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    tracked::delete(app, request, &path(request)).await
+}
+
+/// Galleries_ListByResourceGroup: `GET …/resourceGroups/{g}/providers/Microsoft.Compute/galleries`.
+pub async fn list_by_resource_group(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    let subscription_id = &request.subscription().subscription_id;
+    let resource_group = request.parameters.get("resourceGroupName");
+    let resource_group_key = name_key(resource_group);
+    if app.store()?.get_resource_group(subscription_id, &resource_group_key).await?.is_none() {
+        return Err(ServiceError::resource_group_not_found(resource_group).into());
+    }
+    let scope = ListScope::InResourceGroup { subscription_id, resource_group_key: &resource_group_key, resource_type: ids::GALLERY_TYPE };
+    tracked::list(app, request, scope, Some(&default_view)).await
+}
+
+/// Galleries_List: `GET /subscriptions/{s}/providers/Microsoft.Compute/galleries`.
+pub async fn list(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    let scope = ListScope::InSubscription { subscription_id: &request.subscription().subscription_id, resource_type: ids::GALLERY_TYPE };
+    tracked::list(app, request, scope, Some(&default_view)).await
+}

@@ -1,0 +1,121 @@
+//! `Microsoft.Compute/galleries/images`: the five image definition operations of the spec.
+
+use axum::response::Response;
+use gallery_domain::ids;
+use gallery_domain::limits::QuotaKind;
+use gallery_domain::models::common::{parse_body, PatchRequest};
+use gallery_domain::models::gallery_image::{self, GalleryImage, GalleryImageRequest};
+use gallery_domain::models::WriteContext;
+use gallery_domain::names::validate_image_definition_name;
+use gallery_store::{Decision, ListScope, UniqueClaim};
+use serde_json::Value;
+
+use crate::error::ApiResult;
+use crate::request::ArmRequest;
+use crate::response;
+use crate::tracked::{self, parse_stored, PutPlan, ResourcePath};
+use crate::App;
+
+fn path(request: &ArmRequest) -> ResourcePath {
+    ResourcePath::from_request(request, ids::GALLERY_IMAGE_TYPE, &[("galleries", "galleryName"), ("images", "galleryImageName")])
+}
+
+fn decision(image: &GalleryImage, gallery_key: String) -> Decision {
+    let identifier = image.properties.identifier.clone();
+    Decision {
+        name: image.name.clone(),
+        location: image.location.clone(),
+        provisioning_state: image.properties.provisioning_state.as_str().to_string(),
+        body: serde_json::to_string(image).unwrap_or_default(),
+        unique: Some(UniqueClaim {
+            scope: format!("images:{gallery_key}"),
+            key: gallery_image::identifier_key(&identifier),
+            on_conflict: Box::new(move |holder| gallery_image::identifier_taken(holder, &identifier)),
+        }),
+    }
+}
+
+fn new_guid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<Response> {
+    let path = path(request);
+    let gallery_key = path.parent().map(|parent| parent.key()).unwrap_or_default();
+    let put_body: Option<GalleryImageRequest> = if must_exist { None } else { Some(parse_body(&request.body)?) };
+    let patch_body: Option<PatchRequest> = if must_exist { Some(parse_body(&request.body)?) } else { None };
+    let now = chrono::Utc::now();
+    let plan = PutPlan { path: &path, quota: Some(QuotaKind::ImageDefinitions), must_exist };
+    tracked::put(
+        app,
+        request,
+        plan,
+        |id, ancestry, existing| {
+            let existing: Option<GalleryImage> = existing.map(|resource| parse_stored(&resource.body)).transpose()?;
+            let mut guid = new_guid;
+            let context = WriteContext {
+                subscription: request.subscription(),
+                resource_group: &ancestry.resource_group_name,
+                id,
+                name: path.name(),
+                caller: &request.caller,
+                now,
+                api_version: &request.api_version,
+                new_guid: &mut guid,
+            };
+            let image = match (&put_body, &patch_body, &existing) {
+                (_, Some(patch), Some(existing)) => gallery_image::patch(existing, patch.clone(), &context)?,
+                (Some(put), _, existing) => gallery_image::put(existing.as_ref(), put.clone(), &context)?,
+                _ => return Err(gallery_domain::ServiceError::resource_not_found(&path.type_and_names(), &path.resource_group)),
+            };
+            Ok(decision(&image, gallery_key.clone()))
+        },
+        |document: Value| document,
+    )
+    .await
+}
+
+/// GalleryImages_CreateOrUpdate: `PUT …/galleries/{g}/images/{galleryImageName}`.
+pub async fn create_or_update(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    validate_image_definition_name(request.parameters.get("galleryImageName"))?;
+    write(app, request, false).await
+}
+
+/// GalleryImages_Update: `PATCH …/galleries/{g}/images/{galleryImageName}`.
+pub async fn update(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    write(app, request, true).await
+}
+
+/// GalleryImages_Get: `GET …/galleries/{g}/images/{galleryImageName}`. Served as stored.
+pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    let resource = tracked::get(app, &path(request)).await?;
+    Ok(response::json_text(axum::http::StatusCode::OK, resource.body))
+}
+
+/// GalleryImages_Delete: `DELETE …/galleries/{g}/images/{galleryImageName}` (409 while it has
+/// versions).
+pub async fn delete(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    tracked::delete(app, request, &path(request)).await
+}
+
+/// GalleryImages_ListByGallery: `GET …/galleries/{g}/images`.
+pub async fn list_by_gallery(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    let gallery_path = ResourcePath::from_request(request, ids::GALLERY_TYPE, &[("galleries", "galleryName")]);
+    let gallery = match app.store()?.get_resource(&gallery_path.key()).await? {
+        Some(gallery) => gallery,
+        None => {
+            // Not found: say whether the resource group or the gallery is missing.
+            let image_path = path_for_missing_gallery(request);
+            return Err(tracked::not_found(app, &image_path).await);
+        }
+    };
+    tracked::list(app, request, ListScope::UnderParent { parent_seq: gallery.seq, resource_type: ids::GALLERY_IMAGE_TYPE }, None).await
+}
+
+/// A path below the gallery, so that a missing gallery is reported as the missing parent.
+fn path_for_missing_gallery(request: &ArmRequest) -> ResourcePath {
+    let mut gallery_path = ResourcePath::from_request(request, ids::GALLERY_TYPE, &[("galleries", "galleryName")]);
+    gallery_path.names.push(("images", String::new()));
+    gallery_path.resource_type = ids::GALLERY_IMAGE_TYPE;
+    gallery_path
+}

@@ -1,0 +1,69 @@
+//! The typed operation every ARM request is resolved to.
+//!
+//! Each variant is one ARM operation, named after its operationId in the spec. The operation tells
+//! the pipeline which api-version family applies, which RBAC action it performs (the seam the
+//! authorization step plugs into) and how logs and metrics name it.
+
+use gallery_domain::api_version::ApiFamily;
+
+macro_rules! operations {
+    ($($variant:ident => ($name:literal, $family:ident, $action:literal, $type_name:literal)),+ $(,)?) => {
+        /// One ARM operation galleryd serves.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum OperationId { $($variant),+ }
+
+        impl OperationId {
+            /// Every operation.
+            pub const ALL: &'static [OperationId] = &[$(OperationId::$variant),+];
+
+            /// The spec's operationId (`Galleries_CreateOrUpdate`).
+            pub fn name(self) -> &'static str {
+                match self { $(OperationId::$variant => $name),+ }
+            }
+
+            /// Which api-version list applies.
+            pub fn family(self) -> ApiFamily {
+                match self { $(OperationId::$variant => ApiFamily::$family),+ }
+            }
+
+            /// The RBAC action (`Microsoft.Compute/galleries/read`), for the authorization step.
+            pub fn action(self) -> &'static str {
+                match self { $(OperationId::$variant => $action),+ }
+            }
+
+            /// How api-version errors name the resource type.
+            pub fn type_name(self) -> &'static str {
+                match self { $(OperationId::$variant => $type_name),+ }
+            }
+        }
+    };
+}
+
+operations! {
+    SubscriptionsList => ("Subscriptions_List", ResourceManager, "Microsoft.Resources/subscriptions/read", "subscriptions"),
+    SubscriptionsGet => ("Subscriptions_Get", ResourceManager, "Microsoft.Resources/subscriptions/read", "subscriptions"),
+    SubscriptionsListLocations => ("Subscriptions_ListLocations", ResourceManager, "Microsoft.Resources/subscriptions/locations/read", "locations"),
+    TenantsList => ("Tenants_List", ResourceManager, "Microsoft.Resources/tenants/read", "tenants"),
+    ProvidersList => ("Providers_List", ResourceManager, "Microsoft.Resources/subscriptions/providers/read", "providers"),
+    ProvidersGet => ("Providers_Get", ResourceManager, "Microsoft.Resources/subscriptions/providers/read", "providers"),
+    ProvidersRegister => ("Providers_Register", ResourceManager, "Microsoft.Resources/subscriptions/providers/register/action", "providers"),
+    ResourceGroupsList => ("ResourceGroups_List", ResourceManager, "Microsoft.Resources/subscriptions/resourceGroups/read", "resourceGroups"),
+    ResourceGroupsCreateOrUpdate => ("ResourceGroups_CreateOrUpdate", ResourceManager, "Microsoft.Resources/subscriptions/resourceGroups/write", "resourceGroups"),
+    ResourceGroupsGet => ("ResourceGroups_Get", ResourceManager, "Microsoft.Resources/subscriptions/resourceGroups/read", "resourceGroups"),
+    ResourceGroupsCheckExistence => ("ResourceGroups_CheckExistence", ResourceManager, "Microsoft.Resources/subscriptions/resourceGroups/read", "resourceGroups"),
+    ResourceGroupsUpdate => ("ResourceGroups_Update", ResourceManager, "Microsoft.Resources/subscriptions/resourceGroups/write", "resourceGroups"),
+    ResourceGroupsDelete => ("ResourceGroups_Delete", ResourceManager, "Microsoft.Resources/subscriptions/resourceGroups/delete", "resourceGroups"),
+    OperationResultsGet => ("OperationResults_Get", ResourceManager, "Microsoft.Resources/subscriptions/operationresults/read", "operationresults"),
+    GalleriesList => ("Galleries_List", ComputeGallery, "Microsoft.Compute/galleries/read", "galleries"),
+    GalleriesListByResourceGroup => ("Galleries_ListByResourceGroup", ComputeGallery, "Microsoft.Compute/galleries/read", "galleries"),
+    GalleriesCreateOrUpdate => ("Galleries_CreateOrUpdate", ComputeGallery, "Microsoft.Compute/galleries/write", "galleries"),
+    GalleriesUpdate => ("Galleries_Update", ComputeGallery, "Microsoft.Compute/galleries/write", "galleries"),
+    GalleriesGet => ("Galleries_Get", ComputeGallery, "Microsoft.Compute/galleries/read", "galleries"),
+    GalleriesDelete => ("Galleries_Delete", ComputeGallery, "Microsoft.Compute/galleries/delete", "galleries"),
+    GalleryImagesListByGallery => ("GalleryImages_ListByGallery", ComputeGallery, "Microsoft.Compute/galleries/images/read", "galleries/images"),
+    GalleryImagesCreateOrUpdate => ("GalleryImages_CreateOrUpdate", ComputeGallery, "Microsoft.Compute/galleries/images/write", "galleries/images"),
+    GalleryImagesUpdate => ("GalleryImages_Update", ComputeGallery, "Microsoft.Compute/galleries/images/write", "galleries/images"),
+    GalleryImagesGet => ("GalleryImages_Get", ComputeGallery, "Microsoft.Compute/galleries/images/read", "galleries/images"),
+    GalleryImagesDelete => ("GalleryImages_Delete", ComputeGallery, "Microsoft.Compute/galleries/images/delete", "galleries/images"),
+    CapsOperationsGet => ("CapsOperations_Get", ComputeGallery, "Microsoft.Compute/locations/capsOperations/read", "locations/capsOperations"),
+}

@@ -1,0 +1,260 @@
+//! The flows every tracked Compute Gallery resource shares: read with ARM's three kinds of 404,
+//! create-or-replace and update as long-running operations, delete, and keyset-paginated lists.
+//! Resource modules (`galleries`, `gallery_images`) bring the rules; this module brings the ARM
+//! contract, so every resource follows it the same way.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use gallery_domain::ids;
+use gallery_domain::limits::QuotaKind;
+use gallery_domain::models::ProvisioningState;
+use gallery_domain::names::name_key;
+use gallery_domain::ServiceError;
+use gallery_store::{Ancestry, Decision, ListScope, NewOperation, OperationStatus, ParentTarget, ResourceTarget, StoredResource};
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiResult};
+use crate::request::ArmRequest;
+use crate::response;
+use crate::App;
+
+/// A resource path of the Compute provider: subscription, resource group and the chain of
+/// `(collection segment, name)` pairs, e.g. `[("galleries", "g1"), ("images", "i1")]`.
+#[derive(Debug, Clone)]
+pub struct ResourcePath {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub names: Vec<(&'static str, String)>,
+    pub resource_type: &'static str,
+}
+
+impl ResourcePath {
+    /// The path of `request` for a resource `resource_type`, reading `parameters` in order.
+    pub fn from_request(request: &ArmRequest, resource_type: &'static str, chain: &[(&'static str, &str)]) -> ResourcePath {
+        ResourcePath {
+            subscription_id: request.subscription().subscription_id.clone(),
+            resource_group: request.parameters.get("resourceGroupName").to_string(),
+            names: chain.iter().map(|(segment, parameter)| (*segment, request.parameters.get(parameter).to_string())).collect(),
+            resource_type,
+        }
+    }
+
+    /// The resource's own name.
+    pub fn name(&self) -> &str {
+        &self.names[self.names.len() - 1].1
+    }
+
+    fn id_with(&self, resource_group: &str, names: &[(&'static str, String)]) -> String {
+        let mut id = format!(
+            "{}/providers/{}",
+            ids::resource_group_id(&self.subscription_id, resource_group),
+            ids::COMPUTE_NAMESPACE
+        );
+        for (segment, name) in names {
+            id.push('/');
+            id.push_str(segment);
+            id.push('/');
+            id.push_str(name);
+        }
+        id
+    }
+
+    /// The canonical id, with names as the request spells them.
+    pub fn id(&self) -> String {
+        self.id_with(&self.resource_group, &self.names)
+    }
+
+    /// The canonical id with the stored casing of the resource group and parent (for new resources).
+    pub fn id_with_ancestry(&self, ancestry: &Ancestry) -> String {
+        let mut names = self.names.clone();
+        if let (Some(parent_name), Some(parent)) = (&ancestry.parent_name, names.len().checked_sub(2).map(|index| &mut names[index])) {
+            parent.1 = parent_name.clone();
+        }
+        self.id_with(&ancestry.resource_group_name, &names)
+    }
+
+    /// The lower-cased id the store finds it by.
+    pub fn key(&self) -> String {
+        ids::resource_key(&self.id())
+    }
+
+    /// The parent's path, for nested resources.
+    pub fn parent(&self) -> Option<ResourcePath> {
+        (self.names.len() > 1).then(|| ResourcePath {
+            subscription_id: self.subscription_id.clone(),
+            resource_group: self.resource_group.clone(),
+            names: self.names[..self.names.len() - 1].to_vec(),
+            resource_type: parent_type(self.resource_type),
+        })
+    }
+
+    /// `Microsoft.Compute/galleries/g1/images/i1`: how `ResourceNotFound` names the resource.
+    pub fn type_and_names(&self) -> String {
+        ids::provider_path(&self.id()).to_string()
+    }
+
+    /// How `ParentResourceNotFound` names this resource when it is the missing parent: `g1`, `g1/i1`.
+    pub fn display_name(&self) -> String {
+        self.names.iter().map(|(_, name)| name.as_str()).collect::<Vec<_>>().join("/")
+    }
+}
+
+fn parent_type(resource_type: &'static str) -> &'static str {
+    match resource_type {
+        ids::GALLERY_IMAGE_VERSION_TYPE => ids::GALLERY_IMAGE_TYPE,
+        _ => ids::GALLERY_TYPE,
+    }
+}
+
+/// A finished operation, recorded with the write it describes (the work is done within the request,
+/// so the first poll already reads a terminal status).
+pub fn finished_operation(request: &ArmRequest, final_status: u16) -> NewOperation {
+    let now = gallery_domain::time::format(chrono::Utc::now());
+    NewOperation {
+        operation_id: uuid::Uuid::new_v4().to_string(),
+        action: request.operation.action().to_string(),
+        status: OperationStatus::Succeeded,
+        started_at: now.clone(),
+        ended_at: Some(now),
+        final_status,
+    }
+}
+
+/// The right 404 for a resource that was not found: its resource group, its parent, or itself.
+pub async fn not_found(app: &App, path: &ResourcePath) -> ApiError {
+    let store = match app.store() {
+        Ok(store) => store,
+        Err(error) => return error,
+    };
+    match store.get_resource_group(&path.subscription_id, &name_key(&path.resource_group)).await {
+        Err(error) => return error.into(),
+        Ok(None) => return ServiceError::resource_group_not_found(&path.resource_group).into(),
+        Ok(Some(_)) => {}
+    }
+    let mut ancestor = path.parent();
+    let mut missing_parent = None;
+    while let Some(parent) = ancestor {
+        match store.get_resource(&parent.key()).await {
+            Err(error) => return error.into(),
+            Ok(Some(_)) => break,
+            Ok(None) => {
+                ancestor = parent.parent();
+                missing_parent = Some(parent);
+            }
+        }
+    }
+    match missing_parent {
+        Some(parent) => ServiceError::parent_resource_not_found(&parent.display_name()).into(),
+        None => ServiceError::resource_not_found(&path.type_and_names(), &path.resource_group).into(),
+    }
+}
+
+/// Reads a resource, or answers the right 404.
+pub async fn get(app: &App, path: &ResourcePath) -> ApiResult<StoredResource> {
+    match app.store()?.get_resource(&path.key()).await? {
+        Some(resource) => Ok(resource),
+        None => Err(not_found(app, path).await),
+    }
+}
+
+/// Parses a stored document.
+pub fn parse_stored<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ServiceError> {
+    serde_json::from_str(body).map_err(|error| {
+        tracing::error!(%error, "a stored document does not parse");
+        ServiceError::new(500, "InternalServerError", "A stored document could not be read.")
+    })
+}
+
+/// How a PUT writes: where, what it counts against, and what it claims.
+pub struct PutPlan<'a> {
+    pub path: &'a ResourcePath,
+    pub quota: Option<QuotaKind>,
+    /// Whether the resource must exist already (PATCH).
+    pub must_exist: bool,
+}
+
+/// Creates, replaces or updates a resource as a long-running operation. `decide` gets the canonical
+/// id, the enclosing names and the current resource, and returns what to store; `view` shapes the
+/// stored document for the response.
+pub async fn put(
+    app: &App,
+    request: &ArmRequest,
+    plan: PutPlan<'_>,
+    decide: impl Fn(&str, &Ancestry, Option<&StoredResource>) -> Result<Decision, ServiceError>,
+    view: impl Fn(Value) -> Value,
+) -> ApiResult<Response> {
+    let path = plan.path;
+    let id = path.id();
+    let key = path.key();
+    let parent = path.parent();
+    let parent_key = parent.as_ref().map(ResourcePath::key);
+    let parent_display_name = parent.as_ref().map(ResourcePath::display_name);
+    let target = ResourceTarget {
+        resource_id: &id,
+        resource_key: &key,
+        subscription_id: &path.subscription_id,
+        resource_group_key: &name_key(&path.resource_group),
+        resource_group_name: &path.resource_group,
+        resource_type: path.resource_type,
+        parent: parent_key.as_deref().zip(parent_display_name.as_deref()).map(|(resource_key, display_name)| ParentTarget { resource_key, display_name }),
+        quota: plan.quota.map(|kind| (kind, app.settings.limits.for_kind(kind))),
+    };
+    let operation = finished_operation(request, 200);
+    let outcome = app
+        .store()?
+        .put_resource(&target, &operation, |ancestry, existing| {
+            if plan.must_exist && existing.is_none() {
+                return Err(ServiceError::resource_not_found(&path.type_and_names(), &path.resource_group));
+            }
+            let id = match existing {
+                Some(_) => id.clone(),
+                None => path.id_with_ancestry(ancestry),
+            };
+            decide(&id, ancestry, existing)
+        })
+        .await?;
+    let mut document: Value = parse_stored(&outcome.resource.body)?;
+    let state = if outcome.created { ProvisioningState::Creating } else { ProvisioningState::Updating };
+    if let Some(properties) = document.get_mut("properties").and_then(Value::as_object_mut) {
+        properties.insert("provisioningState".into(), Value::String(state.as_str().into()));
+    }
+    let body = view(document).to_string();
+    Ok(response::accepted_put(request, outcome.created, body, &outcome.resource.location, &operation.operation_id))
+}
+
+/// Deletes a resource: 202 with the operation's URLs when it existed, 204 when it did not.
+pub async fn delete(app: &App, request: &ArmRequest, path: &ResourcePath) -> ApiResult<Response> {
+    let id = path.id();
+    let key = path.key();
+    let target = ResourceTarget {
+        resource_id: &id,
+        resource_key: &key,
+        subscription_id: &path.subscription_id,
+        resource_group_key: &name_key(&path.resource_group),
+        resource_group_name: &path.resource_group,
+        resource_type: path.resource_type,
+        parent: None,
+        quota: None,
+    };
+    let operation = finished_operation(request, 204);
+    match app.store()?.delete_resource(&target, &operation).await? {
+        Some(deleted) => Ok(response::accepted_delete(request, &deleted.location, &operation.operation_id)),
+        None => Ok(response::empty(StatusCode::NO_CONTENT)),
+    }
+}
+
+/// Lists one page of resources in `scope`, shaping each document with `view` when given.
+pub async fn list(app: &App, request: &ArmRequest, scope: ListScope<'_>, view: Option<&(dyn Fn(Value) -> Value + Sync)>) -> ApiResult<Response> {
+    let limit = response::page_size(request, app.settings.page_size)?;
+    let after = response::skip_token(request)?;
+    let page = app.store()?.list_resources(scope, after, limit).await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|resource| match view {
+            Some(view) => parse_stored::<Value>(&resource.body).map(|document| view(document).to_string()),
+            None => Ok(resource.body),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(response::list_page(request, items, page.next_cursor))
+}

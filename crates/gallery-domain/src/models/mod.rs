@@ -1,0 +1,14 @@
+//! Serde types mirroring the GalleryRP spec, with each resource's create and update rules.
+//!
+//! Every resource has two shapes: the request shape (`*Input`, what a client may send: every field
+//! optional, enums as free strings so a bad value becomes a 400 naming the property instead of a
+//! parse failure, unknown and read-only fields ignored as Azure does) and the stored shape (what
+//! galleryd serves: canonical enums, defaults applied, read-only fields filled in). `create` and
+//! `update` turn the first into the second, enforcing what Azure enforces.
+
+pub mod common;
+pub mod gallery;
+pub mod gallery_image;
+pub mod resource_group;
+
+pub use common::{ProvisioningState, TrackedResource, WriteContext};

@@ -1,0 +1,39 @@
+//! Persistence for galleryd: Postgres (the reference backend) and SQLite (the zero-setup default)
+//! behind one interface.
+//!
+//! Every write is one transaction that re-reads what it depends on, asks the caller's pure decision
+//! function (from `gallery-domain`) what to write, and writes it together with the async-operation
+//! row the client will poll. Uniqueness (ids, gallery names per subscription, publisher/offer/SKU per
+//! gallery) is enforced by unique indexes, never by check-then-insert; limits are enforced against
+//! sharded counters updated in the same transaction, so concurrent requests cannot overshoot.
+//!
+//! The two backends share SQL text wherever the dialects agree (both accept `$1` parameters,
+//! `ON CONFLICT` and `RETURNING`); the few differences (row locks exist only on Postgres, where
+//! concurrent writers need them; SQLite has a single writer connection instead) are spelled at the
+//! call site with [`with_lock!`]. Queries are runtime-checked strings rather than `query!` macros
+//! because compile-time checking cannot cover two databases with one source.
+
+#[macro_use]
+mod macros;
+mod backend;
+pub mod error;
+#[macro_use]
+mod operations;
+#[macro_use]
+mod quota;
+mod resource_groups;
+mod resources;
+
+pub use backend::{Store, StoreLocation, StoreOptions};
+pub use error::StoreError;
+pub use operations::{NewOperation, OperationStatus, StoredOperation};
+pub use resource_groups::{GroupDecision, StoredResourceGroup};
+pub use resources::{Ancestry, Decision, ListScope, ParentTarget, PutOutcome, ResourceTarget, StoredResource, UniqueClaim};
+
+/// One page of a keyset-paginated list: the items and, when more follow, the cursor of the next page
+/// (the `seq` of the last item; the next page starts after it).
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<i64>,
+}

@@ -1,0 +1,107 @@
+//! Async operations: the rows behind `Azure-AsyncOperation` (capsOperations) and `Location` URLs.
+//!
+//! Every PUT, DELETE and POST that ARM treats as long-running records one operation in the same
+//! transaction as its effect, so a client polling the status URL can never see an operation that did
+//! not happen (or miss one that did). Work that finishes inside the request is recorded already
+//! terminal, which is what lets clients finish without sleeping.
+
+use crate::{Store, StoreError};
+
+gallery_domain::string_enum! {
+    /// The `status` of an async operation.
+    pub enum OperationStatus {
+        InProgress = "InProgress",
+        Succeeded = "Succeeded",
+        Failed = "Failed",
+        Canceled = "Canceled",
+    }
+}
+
+/// An operation to record with a write.
+#[derive(Debug, Clone)]
+pub struct NewOperation {
+    pub operation_id: String,
+    /// The ARM action, e.g. `Microsoft.Compute/galleries/write`.
+    pub action: String,
+    pub status: OperationStatus,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    /// What the operation's Location URL answers once it is done: 200 or 204.
+    pub final_status: u16,
+}
+
+/// A recorded operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredOperation {
+    pub operation_id: String,
+    pub subscription_id: String,
+    pub location: String,
+    pub action: String,
+    pub resource_id: String,
+    pub status: OperationStatus,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    /// The `error` object of a failed operation, as JSON.
+    pub error: Option<String>,
+    pub final_status: u16,
+}
+
+type OperationRow = (String, String, String, String, String, String, String, Option<String>, Option<String>, i32);
+
+impl TryFrom<OperationRow> for StoredOperation {
+    type Error = StoreError;
+
+    fn try_from(row: OperationRow) -> Result<Self, StoreError> {
+        let (operation_id, subscription_id, location, action, resource_id, status, started_at, ended_at, error, final_status) = row;
+        let status = OperationStatus::from_wire(&status).ok_or_else(|| StoreError::CorruptDocument(format!("operation status '{status}'")))?;
+        Ok(StoredOperation {
+            operation_id,
+            subscription_id,
+            location,
+            action,
+            resource_id,
+            status,
+            started_at,
+            ended_at,
+            error,
+            final_status: u16::try_from(final_status).unwrap_or(200),
+        })
+    }
+}
+
+/// Records `$operation` inside `$transaction`.
+macro_rules! insert_operation {
+    ($transaction:ident, $operation:expr, $subscription_id:expr, $location:expr, $resource_id:expr) => {{
+        let operation: &$crate::operations::NewOperation = $operation;
+        sqlx::query(
+            "INSERT INTO async_operations (operation_id, subscription_id, location, action, resource_id, status, \
+             started_at, ended_at, error, final_status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)",
+        )
+        .bind(&operation.operation_id)
+        .bind($subscription_id)
+        .bind($location)
+        .bind(&operation.action)
+        .bind($resource_id)
+        .bind(operation.status.as_str())
+        .bind(&operation.started_at)
+        .bind(&operation.ended_at)
+        .bind(i32::from(operation.final_status))
+        .execute(&mut *$transaction)
+        .await?;
+    }};
+}
+
+impl Store {
+    /// Finds an operation of `subscription_id` by id.
+    pub async fn get_operation(&self, subscription_id: &str, operation_id: &str) -> Result<Option<StoredOperation>, StoreError> {
+        let row: Option<OperationRow> = read!(self, pool => sqlx::query_as(
+            "SELECT operation_id, subscription_id, location, action, resource_id, status, started_at, ended_at, error, \
+             final_status FROM async_operations WHERE operation_id = $1 AND subscription_id = $2",
+        )
+        .bind(operation_id)
+        .bind(subscription_id)
+        .fetch_optional(pool)
+        .await)?;
+        row.map(StoredOperation::try_from).transpose()
+    }
+}

@@ -1,0 +1,218 @@
+//! galleryd's configuration: one struct, every option a flag, a `GALLERYD_*` environment variable
+//! and a default, so `galleryd serve` with no arguments runs on embedded SQLite with zero setup.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use gallery_domain::identity::{Subscription, DEVELOPMENT_TENANT_ID};
+use gallery_domain::limits::Limits;
+use gallery_store::StoreLocation;
+
+/// An offline emulator of the Azure Compute Gallery resource provider.
+#[derive(Debug, Parser)]
+#[command(name = "galleryd", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// What to do (`serve` when omitted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Run the emulator: the ARM API over HTTPS and HTTP (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for machines.
+    Json,
+}
+
+/// Every setting of galleryd.
+#[derive(Debug, Clone, Parser)]
+pub struct Config {
+    /// Where galleryd keeps its SQLite database, TLS certificate and endpoints.json.
+    #[arg(long, env = "GALLERYD_DATA_DIR", default_value = ".galleryd", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Database: `postgres://…` for Postgres, `sqlite://path` for another SQLite file. Default: SQLite
+    /// in the data directory.
+    #[arg(long, env = "GALLERYD_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Keep everything in memory: nothing is written to disk, everything is lost at exit.
+    #[arg(long, env = "GALLERYD_IN_MEMORY", global = true)]
+    pub in_memory: bool,
+
+    /// Address to listen on (0.0.0.0 to accept connections from other hosts, e.g. in a container).
+    #[arg(long, env = "GALLERYD_BIND_ADDRESS", default_value = "127.0.0.1", global = true)]
+    pub bind_address: IpAddr,
+
+    /// HTTPS port (0 picks a free port).
+    #[arg(long, env = "GALLERYD_HTTPS_PORT", default_value_t = 8443, global = true)]
+    pub https_port: u16,
+
+    /// Plain HTTP port, for curl (0 picks a free port).
+    #[arg(long, env = "GALLERYD_HTTP_PORT", default_value_t = 8080, global = true)]
+    pub http_port: u16,
+
+    /// PEM certificate (chain) for HTTPS. Default: a certificate galleryd generates once into the data
+    /// directory, issued by its own local CA for 127.0.0.1, ::1 and localhost.
+    #[arg(long, env = "GALLERYD_TLS_CERT", requires = "tls_key", global = true)]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of `--tls-cert`.
+    #[arg(long, env = "GALLERYD_TLS_KEY", requires = "tls_cert", global = true)]
+    pub tls_key: Option<PathBuf>,
+
+    /// Refuse api-versions newer than the newest one galleryd knows (default: serve them, with a
+    /// `Warning` header).
+    #[arg(long, env = "GALLERYD_STRICT_API_VERSIONS", global = true)]
+    pub strict_api_versions: bool,
+
+    /// Items per page of list responses.
+    #[arg(long, env = "GALLERYD_PAGE_SIZE", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub page_size: u32,
+
+    /// Galleries allowed per subscription per region.
+    #[arg(long, env = "GALLERYD_MAX_GALLERIES_PER_REGION", default_value_t = 100, global = true)]
+    pub max_galleries_per_region: u32,
+
+    /// Image definitions allowed per subscription per region.
+    #[arg(long, env = "GALLERYD_MAX_IMAGE_DEFINITIONS_PER_REGION", default_value_t = 1000, global = true)]
+    pub max_image_definitions_per_region: u32,
+
+    /// Image versions allowed per subscription per region.
+    #[arg(long, env = "GALLERYD_MAX_IMAGE_VERSIONS_PER_REGION", default_value_t = 10000, global = true)]
+    pub max_image_versions_per_region: u32,
+
+    /// More subscriptions to serve besides the development one: `SUBSCRIPTION_ID[:TENANT_ID]`
+    /// (repeat the flag, or separate with commas in the variable).
+    #[arg(long = "subscription", env = "GALLERYD_SUBSCRIPTIONS", value_delimiter = ',', global = true)]
+    pub subscriptions: Vec<String>,
+
+    /// Most database connections (Postgres; SQLite uses one writer and up to 8 readers).
+    #[arg(long, env = "GALLERYD_DATABASE_MAX_CONNECTIONS", default_value_t = 32, global = true)]
+    pub database_max_connections: u32,
+
+    /// Log format.
+    #[arg(long, env = "GALLERYD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Log filter: a level (`info`) or per-target levels (`info,galleryd::request=warn,sqlx=warn`).
+    #[arg(long, env = "GALLERYD_LOG_LEVEL", default_value = "info", global = true)]
+    pub log_level: String,
+
+    /// Seconds in-flight requests get to finish at shutdown.
+    #[arg(long, env = "GALLERYD_SHUTDOWN_GRACE_SECONDS", default_value_t = 10, global = true)]
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::parse_from(["galleryd"])
+    }
+}
+
+/// A configuration value that does not make sense.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Where the database is.
+    pub fn store_location(&self) -> Result<StoreLocation, ConfigError> {
+        if self.in_memory {
+            return Ok(StoreLocation::SqliteMemory);
+        }
+        match &self.database_url {
+            Some(url) => StoreLocation::from_url(url).map_err(ConfigError),
+            None => Ok(StoreLocation::SqliteFile(self.data_dir.join("galleryd.db"))),
+        }
+    }
+
+    /// The limits to enforce.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            galleries_per_region: self.max_galleries_per_region,
+            image_definitions_per_region: self.max_image_definitions_per_region,
+            image_versions_per_region: self.max_image_versions_per_region,
+        }
+    }
+
+    /// The development subscription followed by the configured ones.
+    pub fn subscriptions(&self) -> Result<Vec<Subscription>, ConfigError> {
+        let mut subscriptions = vec![Subscription::development()];
+        for entry in self.subscriptions.iter().map(|entry| entry.trim()).filter(|entry| !entry.is_empty()) {
+            let (subscription_id, tenant_id) = entry.split_once(':').unwrap_or((entry, DEVELOPMENT_TENANT_ID));
+            for (value, what) in [(subscription_id, "subscription id"), (tenant_id, "tenant id")] {
+                if !is_guid(value) {
+                    return Err(ConfigError(format!("'{value}' in --subscription '{entry}' is not a GUID {what}")));
+                }
+            }
+            if subscriptions.iter().any(|existing| existing.subscription_id.eq_ignore_ascii_case(subscription_id)) {
+                continue;
+            }
+            subscriptions.push(Subscription {
+                subscription_id: subscription_id.to_lowercase(),
+                tenant_id: tenant_id.to_lowercase(),
+                display_name: format!("galleryd subscription {subscription_id}"),
+                allowed_restricted_regions: Vec::new(),
+            });
+        }
+        Ok(subscriptions)
+    }
+}
+
+fn is_guid(value: &str) -> bool {
+    let groups: Vec<&str> = value.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(group, length)| group.len() == length && group.bytes().all(|byte| byte.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_setup() {
+        let config = Config::default();
+        assert_eq!((config.https_port, config.http_port, config.page_size), (8443, 8080, 100));
+        assert_eq!(config.store_location().unwrap(), StoreLocation::SqliteFile(PathBuf::from(".galleryd/galleryd.db")));
+        assert_eq!(config.limits(), Limits::default());
+        assert_eq!(config.subscriptions().unwrap(), vec![Subscription::development()]);
+    }
+
+    #[test]
+    fn extra_subscriptions() {
+        let config = Config::parse_from([
+            "galleryd",
+            "--subscription",
+            "11111111-1111-1111-1111-111111111111:22222222-2222-2222-2222-222222222222",
+            "--subscription",
+            "33333333-3333-3333-3333-333333333333",
+        ]);
+        let subscriptions = config.subscriptions().unwrap();
+        assert_eq!(subscriptions.len(), 3);
+        assert_eq!(subscriptions[1].tenant_id, "22222222-2222-2222-2222-222222222222");
+        assert_eq!(subscriptions[2].tenant_id, DEVELOPMENT_TENANT_ID);
+        assert!(Config::parse_from(["galleryd", "--subscription", "nope"]).subscriptions().is_err());
+    }
+
+    #[test]
+    fn subcommand_flags_are_global() {
+        let cli = Cli::parse_from(["galleryd", "serve", "--in-memory", "--https-port", "0"]);
+        assert_eq!(cli.command, Some(Command::Serve));
+        assert!(cli.config.in_memory);
+        assert_eq!(cli.config.store_location().unwrap(), StoreLocation::SqliteMemory);
+    }
+}
