@@ -2,7 +2,7 @@
 //! api-version): liveness, readiness, and where to find the endpoints and the certificate.
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -17,13 +17,27 @@ pub async fn health() -> Response {
 pub async fn ready(State(app): State<SharedApp>) -> Response {
     let store = match app.store() {
         Ok(store) => store,
-        Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"status": "starting"}))).into_response(),
+        Err(_) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({"status": "starting"})),
+            )
+                .into_response();
+        }
     };
     match store.ping().await {
-        Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ready", "database": store.backend_name()}))).into_response(),
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(json!({"status": "ready", "database": store.backend_name()})),
+        )
+            .into_response(),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"status": "database unavailable"}))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({"status": "database unavailable"})),
+            )
+                .into_response()
         }
     }
 }
@@ -32,7 +46,11 @@ pub async fn ready(State(app): State<SharedApp>) -> Response {
 pub async fn endpoints(State(app): State<SharedApp>) -> Response {
     match app.endpoints.get() {
         Some(endpoints) => (StatusCode::OK, axum::Json(endpoints.clone())).into_response(),
-        None => (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"status": "starting"}))).into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "starting"})),
+        )
+            .into_response(),
     }
 }
 
@@ -40,7 +58,11 @@ pub async fn endpoints(State(app): State<SharedApp>) -> Response {
 /// `--in-memory`, where no file is written).
 pub async fn certificate(State(app): State<SharedApp>) -> Response {
     match app.certificate_pem.get() {
-        Some(pem) => ([(header::CONTENT_TYPE, "application/x-pem-file")], pem.clone()).into_response(),
+        Some(pem) => (
+            [(header::CONTENT_TYPE, "application/x-pem-file")],
+            pem.clone(),
+        )
+            .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -6,8 +6,8 @@
 //! `systemData` and, later, authorization.
 
 use axum::http::HeaderMap;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use gallery_domain::identity::{Caller, PrincipalKind};
 use serde::Deserialize;
 
@@ -36,9 +36,15 @@ fn claims(token: &str) -> Option<Claims> {
 
 /// The bearer token of a request, if any.
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|token| !token.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|token| !token.is_empty())
 }
 
 /// The caller of a request.
@@ -48,10 +54,19 @@ pub fn identify(headers: &HeaderMap) -> Caller {
     };
     let development = Caller::development();
     let application = claims.appid.clone().or(claims.azp.clone());
-    let user_name = claims.upn.or(claims.unique_name).or(claims.preferred_username).or(claims.email);
+    let user_name = claims
+        .upn
+        .or(claims.unique_name)
+        .or(claims.preferred_username)
+        .or(claims.email);
     let kind = if claims.xms_mirid.is_some() {
         PrincipalKind::ManagedIdentity
-    } else if claims.idtyp.as_deref().is_some_and(|kind| kind.eq_ignore_ascii_case("app")) || (user_name.is_none() && application.is_some()) {
+    } else if claims
+        .idtyp
+        .as_deref()
+        .is_some_and(|kind| kind.eq_ignore_ascii_case("app"))
+        || (user_name.is_none() && application.is_some())
+    {
         PrincipalKind::Application
     } else {
         PrincipalKind::User
@@ -61,7 +76,12 @@ pub fn identify(headers: &HeaderMap) -> Caller {
         PrincipalKind::User => user_name.unwrap_or_else(|| object_id.clone()),
         _ => application.unwrap_or_else(|| object_id.clone()),
     };
-    Caller { tenant_id: claims.tid.unwrap_or(development.tenant_id), object_id, display_name, kind }
+    Caller {
+        tenant_id: claims.tid.unwrap_or(development.tenant_id),
+        object_id,
+        display_name,
+        kind,
+    }
 }
 
 #[cfg(test)]
@@ -70,7 +90,10 @@ mod tests {
 
     fn headers_with(token: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(axum::http::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        headers.insert(
+            axum::http::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
         headers
     }
 
@@ -80,11 +103,27 @@ mod tests {
 
     #[test]
     fn callers_come_from_claims() {
-        let user = identify(&headers_with(&jwt(serde_json::json!({"tid": "t", "oid": "o", "upn": "ann@contoso.com"}))));
-        assert_eq!((user.display_name.as_str(), user.kind, user.tenant_id.as_str()), ("ann@contoso.com", PrincipalKind::User, "t"));
-        let app = identify(&headers_with(&jwt(serde_json::json!({"tid": "t", "oid": "o", "appid": "app-1", "idtyp": "app"}))));
-        assert_eq!((app.display_name.as_str(), app.kind), ("app-1", PrincipalKind::Application));
-        let identity = identify(&headers_with(&jwt(serde_json::json!({"oid": "o", "appid": "a", "xms_mirid": "/x"}))));
+        let user = identify(&headers_with(&jwt(
+            serde_json::json!({"tid": "t", "oid": "o", "upn": "ann@contoso.com"}),
+        )));
+        assert_eq!(
+            (
+                user.display_name.as_str(),
+                user.kind,
+                user.tenant_id.as_str()
+            ),
+            ("ann@contoso.com", PrincipalKind::User, "t")
+        );
+        let app = identify(&headers_with(&jwt(
+            serde_json::json!({"tid": "t", "oid": "o", "appid": "app-1", "idtyp": "app"}),
+        )));
+        assert_eq!(
+            (app.display_name.as_str(), app.kind),
+            ("app-1", PrincipalKind::Application)
+        );
+        let identity = identify(&headers_with(&jwt(
+            serde_json::json!({"oid": "o", "appid": "a", "xms_mirid": "/x"}),
+        )));
         assert_eq!(identity.kind, PrincipalKind::ManagedIdentity);
         assert_eq!(identify(&headers_with("opaque")), Caller::development());
         assert_eq!(identify(&HeaderMap::new()), Caller::development());

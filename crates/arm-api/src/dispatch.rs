@@ -8,17 +8,20 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gallery_domain::ServiceError;
 use gallery_domain::api_version::{self, ApiFamily};
 use gallery_domain::identity::Caller;
-use gallery_domain::ServiceError;
 
 use crate::error::{ApiError, ApiResult};
 use crate::operation::OperationId;
 use crate::request::{ArmRequest, Query};
 use crate::routes::{self, RouteMatch};
-use crate::{caller, galleries, gallery_images, operations, resource_groups, response, subscriptions, App, SharedApp};
+use crate::{
+    App, SharedApp, caller, galleries, gallery_images, operations, resource_groups, response,
+    subscriptions,
+};
 
 /// How the connection a request arrived on is secured; the server adds it to every request so that
 /// absolute URLs handed back (async operations, `nextLink`) use the same scheme.
@@ -47,28 +50,51 @@ pub async fn dispatch(State(app): State<SharedApp>, request: Request) -> Respons
 
 /// The base URL (`scheme://authority`) a request arrived on.
 fn base_url(request: &Request) -> String {
-    let scheme = request.extensions().get::<Scheme>().copied().unwrap_or(Scheme::Http);
+    let scheme = request
+        .extensions()
+        .get::<Scheme>()
+        .copied()
+        .unwrap_or(Scheme::Http);
     let authority = request
         .uri()
         .authority()
         .map(|authority| authority.as_str().to_string())
-        .or_else(|| request.headers().get(header::HOST).and_then(|host| host.to_str().ok()).map(str::to_string))
+        .or_else(|| {
+            request
+                .headers()
+                .get(header::HOST)
+                .and_then(|host| host.to_str().ok())
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| "127.0.0.1".to_string());
     format!("{}://{authority}", scheme.as_str())
 }
 
 /// The error for a path no route serves.
 fn unknown_route(segments: &[String], api_version: &str) -> ServiceError {
-    if let Some(index) = segments.iter().position(|segment| segment.eq_ignore_ascii_case("providers"))
+    if let Some(index) = segments
+        .iter()
+        .position(|segment| segment.eq_ignore_ascii_case("providers"))
         && let Some(namespace) = segments.get(index + 1)
     {
-        let types: Vec<&str> = segments[index + 2..].iter().step_by(2).map(String::as_str).collect();
+        let types: Vec<&str> = segments[index + 2..]
+            .iter()
+            .step_by(2)
+            .map(String::as_str)
+            .collect();
         if !types.is_empty() {
             return ServiceError::invalid_resource_type(&types.join("/"), namespace, api_version);
         }
         return ServiceError::invalid_resource_namespace(namespace);
     }
-    ServiceError::new(404, "InvalidResourceType", format!("galleryd serves no resource at the path '/{}'.", segments.join("/")))
+    ServiceError::new(
+        404,
+        "InvalidResourceType",
+        format!(
+            "galleryd serves no resource at the path '/{}'.",
+            segments.join("/")
+        ),
+    )
 }
 
 /// The authorization step: may `caller` perform `operation` on the resource the request names?
@@ -78,7 +104,10 @@ fn authorize(_caller: &Caller, _operation: OperationId, _scope: &str) -> Result<
 }
 
 async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ServiceError> {
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|value| value.to_str().ok()).and_then(|value| value.parse::<usize>().ok());
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
     if declared.is_some_and(|length| length > limit) {
         return Err(ServiceError::request_too_large(limit));
     }
@@ -86,7 +115,11 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
         let too_large = std::error::Error::source(&error)
             .is_some_and(|source| source.is::<http_body_util_limited::LengthLimitError>())
             || error.to_string().contains("length limit");
-        if too_large { ServiceError::request_too_large(limit) } else { ServiceError::invalid_request_content(error) }
+        if too_large {
+            ServiceError::request_too_large(limit)
+        } else {
+            ServiceError::invalid_request_content(error)
+        }
     })
 }
 
@@ -102,16 +135,29 @@ async fn handle(app: &App, request: Request) -> ApiResult<Response> {
     let segments = routes::segments(parts.uri.path())?;
     let (route, parameters) = match routes::find(&parts.method, &segments) {
         RouteMatch::Found(route, parameters) => (route, parameters),
-        RouteMatch::MethodNotAllowed => return Err(ServiceError::method_not_allowed(parts.method.as_str()).into()),
+        RouteMatch::MethodNotAllowed => {
+            return Err(ServiceError::method_not_allowed(parts.method.as_str()).into());
+        }
         RouteMatch::NotFound => {
-            let version = query.get("api-version").ok_or_else(ServiceError::missing_api_version)?;
+            let version = query
+                .get("api-version")
+                .ok_or_else(ServiceError::missing_api_version)?;
             return Err(unknown_route(&segments, version).into());
         }
     };
     let operation = route.operation;
-    let api_version = api_version::check(operation.family(), query.get("api-version"), app.settings.strict_api_versions, operation.type_name())?;
+    let api_version = api_version::check(
+        operation.family(),
+        query.get("api-version"),
+        app.settings.strict_api_versions,
+        operation.type_name(),
+    )?;
     let subscription = match parameters.find("subscriptionId") {
-        Some(subscription_id) => Some(app.subscription(subscription_id).cloned().ok_or_else(|| ServiceError::subscription_not_found(subscription_id))?),
+        Some(subscription_id) => Some(
+            app.subscription(subscription_id)
+                .cloned()
+                .ok_or_else(|| ServiceError::subscription_not_found(subscription_id))?,
+        ),
         None => None,
     };
     let caller = caller::identify(&parts.headers);
@@ -137,15 +183,28 @@ async fn handle(app: &App, request: Request) -> ApiResult<Response> {
     };
     let mut response = match run(app, &request).await {
         Ok(response) => response,
-        Err(error) if is_head_of_get => return Ok(response::empty(StatusCode::from_u16(error.to_service_error().status).unwrap_or(StatusCode::NOT_FOUND))),
+        Err(error) if is_head_of_get => {
+            return Ok(response::empty(
+                StatusCode::from_u16(error.to_service_error().status)
+                    .unwrap_or(StatusCode::NOT_FOUND),
+            ));
+        }
         Err(error) => return Err(error),
     };
     if is_head_of_get {
-        let status = if response.status() == StatusCode::OK { StatusCode::NO_CONTENT } else { response.status() };
+        let status = if response.status() == StatusCode::OK {
+            StatusCode::NO_CONTENT
+        } else {
+            response.status()
+        };
         response = response::empty(status);
     }
     if let Some(warning) = warning {
-        response = response::with_header(response, "Warning", &format!("299 galleryd \"{}\"", warning.replace('"', "'")));
+        response = response::with_header(
+            response,
+            "Warning",
+            &format!("299 galleryd \"{}\"", warning.replace('"', "'")),
+        );
     }
     Ok(response)
 }

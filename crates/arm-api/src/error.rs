@@ -5,11 +5,11 @@
 //! server-side: an unavailable database is a 503 (clients retry those), anything else a 500 whose
 //! details go to the log, never to the client. 4xx are logged at debug, 5xx at warn.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gallery_domain::ServiceError;
 use gallery_store::StoreError;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 /// Anything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +51,10 @@ fn error_object(error: &ServiceError) -> Value {
         object.insert("target".into(), Value::String(target.clone()));
     }
     if !error.details.is_empty() {
-        object.insert("details".into(), Value::Array(error.details.iter().map(error_object).collect()));
+        object.insert(
+            "details".into(),
+            Value::Array(error.details.iter().map(error_object).collect()),
+        );
     }
     Value::Object(object)
 }
@@ -89,16 +92,23 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let error = self.to_service_error();
         match &self {
-            ApiError::Service(_) => tracing::debug!(code = %error.code, message = %error.message, "request refused"),
+            ApiError::Service(_) => {
+                tracing::debug!(code = %error.code, message = %error.message, "request refused")
+            }
             other => tracing::warn!(error = %other, "request failed"),
         }
-        let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(cloud_error_body(&error))).into_response();
         if error.status == 503 {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         if error.code == "ServiceUnavailable" || error.status >= 500 {
-            response.headers_mut().insert("x-ms-failure-cause", HeaderValue::from_static("service"));
+            response
+                .headers_mut()
+                .insert("x-ms-failure-cause", HeaderValue::from_static("service"));
         }
         response
     }

@@ -2,22 +2,22 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use gallery_domain::ServiceError;
 use gallery_domain::identity::Caller;
 use gallery_domain::ids;
 use gallery_domain::limits::QuotaKind;
-use gallery_domain::models::common::{parse_body, PatchRequest};
-use gallery_domain::models::gallery::{self, Gallery, GalleryRequest};
 use gallery_domain::models::WriteContext;
+use gallery_domain::models::common::{PatchRequest, parse_body};
+use gallery_domain::models::gallery::{self, Gallery, GalleryRequest};
 use gallery_domain::names::{name_key, validate_gallery_name};
-use gallery_domain::ServiceError;
 use gallery_store::{Decision, ListScope, UniqueClaim};
 use serde_json::Value;
 
+use crate::App;
 use crate::error::ApiResult;
 use crate::request::ArmRequest;
 use crate::response;
-use crate::tracked::{self, parse_stored, PutPlan, ResourcePath};
-use crate::App;
+use crate::tracked::{self, PutPlan, ResourcePath, parse_stored};
 
 fn path(request: &ArmRequest) -> ResourcePath {
     ResourcePath::from_request(request, ids::GALLERY_TYPE, &[("galleries", "galleryName")])
@@ -51,7 +51,9 @@ fn decision(gallery: &Gallery, subscription_id: &str) -> Decision {
         unique: Some(UniqueClaim {
             scope: format!("galleries:{subscription_id}"),
             key: name_key(&gallery.name),
-            on_conflict: Box::new(move |_holder| gallery::name_not_unique(&gallery_name, &subscription)),
+            on_conflict: Box::new(move |_holder| {
+                gallery::name_not_unique(&gallery_name, &subscription)
+            }),
         }),
     }
 }
@@ -66,15 +68,29 @@ pub async fn create_or_update(app: &App, request: &ArmRequest) -> ApiResult<Resp
     validate_gallery_name(path.name())?;
     let body: GalleryRequest = parse_body(&request.body)?;
     let now = chrono::Utc::now();
-    let plan = PutPlan { path: &path, quota: Some(QuotaKind::Galleries), must_exist: false };
+    let plan = PutPlan {
+        path: &path,
+        quota: Some(QuotaKind::Galleries),
+        must_exist: false,
+    };
     tracked::put(
         app,
         request,
         plan,
         |id, ancestry, existing| {
-            let existing: Option<Gallery> = existing.map(|resource| parse_stored(&resource.body)).transpose()?;
+            let existing: Option<Gallery> = existing
+                .map(|resource| parse_stored(&resource.body))
+                .transpose()?;
             let mut guid = new_guid;
-            let mut context = context(request, &request.caller, id, &ancestry.resource_group_name, path.name(), now, &mut guid);
+            let mut context = context(
+                request,
+                &request.caller,
+                id,
+                &ancestry.resource_group_name,
+                path.name(),
+                now,
+                &mut guid,
+            );
             let gallery = gallery::put(existing.as_ref(), body.clone(), &mut context)?;
             Ok(decision(&gallery, &path.subscription_id))
         },
@@ -92,7 +108,16 @@ fn context<'a>(
     now: chrono::DateTime<chrono::Utc>,
     new_guid: &'a mut dyn FnMut() -> String,
 ) -> WriteContext<'a> {
-    WriteContext { subscription: request.subscription(), resource_group, id, name, caller, now, api_version: &request.api_version, new_guid }
+    WriteContext {
+        subscription: request.subscription(),
+        resource_group,
+        id,
+        name,
+        caller,
+        now,
+        api_version: &request.api_version,
+        new_guid,
+    }
 }
 
 /// Galleries_Update: `PATCH …/galleries/{galleryName}`.
@@ -100,16 +125,30 @@ pub async fn update(app: &App, request: &ArmRequest) -> ApiResult<Response> {
     let path = path(request);
     let body: PatchRequest = parse_body(&request.body)?;
     let now = chrono::Utc::now();
-    let plan = PutPlan { path: &path, quota: None, must_exist: true };
+    let plan = PutPlan {
+        path: &path,
+        quota: None,
+        must_exist: true,
+    };
     tracked::put(
         app,
         request,
         plan,
         |id, ancestry, existing| {
-            let existing = existing.ok_or_else(|| ServiceError::resource_not_found(&path.type_and_names(), &path.resource_group))?;
+            let existing = existing.ok_or_else(|| {
+                ServiceError::resource_not_found(&path.type_and_names(), &path.resource_group)
+            })?;
             let existing: Gallery = parse_stored(&existing.body)?;
             let mut guid = new_guid;
-            let mut context = context(request, &request.caller, id, &ancestry.resource_group_name, path.name(), now, &mut guid);
+            let mut context = context(
+                request,
+                &request.caller,
+                id,
+                &ancestry.resource_group_name,
+                path.name(),
+                now,
+                &mut guid,
+            );
             let gallery = gallery::patch(&existing, body.clone(), &mut context)?;
             Ok(decision(&gallery, &path.subscription_id))
         },
@@ -124,16 +163,30 @@ pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
     let select_permissions = match request.query.get("$select") {
         None => false,
         Some(value) if value.eq_ignore_ascii_case("Permissions") => true,
-        Some(value) => return Err(ServiceError::invalid_query_parameter("$select", value, &["Permissions"]).into()),
+        Some(value) => {
+            return Err(
+                ServiceError::invalid_query_parameter("$select", value, &["Permissions"]).into(),
+            );
+        }
     };
     let expand_groups = match request.query.get("$expand") {
         None => false,
         Some(value) if value.eq_ignore_ascii_case("SharingProfile/Groups") => true,
-        Some(value) => return Err(ServiceError::invalid_query_parameter("$expand", value, &["SharingProfile/Groups"]).into()),
+        Some(value) => {
+            return Err(ServiceError::invalid_query_parameter(
+                "$expand",
+                value,
+                &["SharingProfile/Groups"],
+            )
+            .into());
+        }
     };
     let resource = tracked::get(app, &path(request)).await?;
     let gallery: Gallery = parse_stored(&resource.body)?;
-    Ok(response::json(StatusCode::OK, &gallery::view(&gallery, expand_groups, select_permissions)))
+    Ok(response::json(
+        StatusCode::OK,
+        &gallery::view(&gallery, expand_groups, select_permissions),
+    ))
 }
 
 /// Galleries_Delete: `DELETE …/galleries/{galleryName}` (409 while it has image definitions).
@@ -146,15 +199,27 @@ pub async fn list_by_resource_group(app: &App, request: &ArmRequest) -> ApiResul
     let subscription_id = &request.subscription().subscription_id;
     let resource_group = request.parameters.get("resourceGroupName");
     let resource_group_key = name_key(resource_group);
-    if app.store()?.get_resource_group(subscription_id, &resource_group_key).await?.is_none() {
+    if app
+        .store()?
+        .get_resource_group(subscription_id, &resource_group_key)
+        .await?
+        .is_none()
+    {
         return Err(ServiceError::resource_group_not_found(resource_group).into());
     }
-    let scope = ListScope::InResourceGroup { subscription_id, resource_group_key: &resource_group_key, resource_type: ids::GALLERY_TYPE };
+    let scope = ListScope::InResourceGroup {
+        subscription_id,
+        resource_group_key: &resource_group_key,
+        resource_type: ids::GALLERY_TYPE,
+    };
     tracked::list(app, request, scope, Some(&default_view)).await
 }
 
 /// Galleries_List: `GET /subscriptions/{s}/providers/Microsoft.Compute/galleries`.
 pub async fn list(app: &App, request: &ArmRequest) -> ApiResult<Response> {
-    let scope = ListScope::InSubscription { subscription_id: &request.subscription().subscription_id, resource_type: ids::GALLERY_TYPE };
+    let scope = ListScope::InSubscription {
+        subscription_id: &request.subscription().subscription_id,
+        resource_type: ids::GALLERY_TYPE,
+    };
     tracked::list(app, request, scope, Some(&default_view)).await
 }

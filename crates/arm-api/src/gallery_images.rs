@@ -3,21 +3,25 @@
 use axum::response::Response;
 use gallery_domain::ids;
 use gallery_domain::limits::QuotaKind;
-use gallery_domain::models::common::{parse_body, PatchRequest};
-use gallery_domain::models::gallery_image::{self, GalleryImage, GalleryImageRequest};
 use gallery_domain::models::WriteContext;
+use gallery_domain::models::common::{PatchRequest, parse_body};
+use gallery_domain::models::gallery_image::{self, GalleryImage, GalleryImageRequest};
 use gallery_domain::names::validate_image_definition_name;
 use gallery_store::{Decision, ListScope, UniqueClaim};
 use serde_json::Value;
 
+use crate::App;
 use crate::error::ApiResult;
 use crate::request::ArmRequest;
 use crate::response;
-use crate::tracked::{self, parse_stored, PutPlan, ResourcePath};
-use crate::App;
+use crate::tracked::{self, PutPlan, ResourcePath, parse_stored};
 
 fn path(request: &ArmRequest) -> ResourcePath {
-    ResourcePath::from_request(request, ids::GALLERY_IMAGE_TYPE, &[("galleries", "galleryName"), ("images", "galleryImageName")])
+    ResourcePath::from_request(
+        request,
+        ids::GALLERY_IMAGE_TYPE,
+        &[("galleries", "galleryName"), ("images", "galleryImageName")],
+    )
 }
 
 fn decision(image: &GalleryImage, gallery_key: String) -> Decision {
@@ -30,7 +34,9 @@ fn decision(image: &GalleryImage, gallery_key: String) -> Decision {
         unique: Some(UniqueClaim {
             scope: format!("images:{gallery_key}"),
             key: gallery_image::identifier_key(&identifier),
-            on_conflict: Box::new(move |holder| gallery_image::identifier_taken(holder, &identifier)),
+            on_conflict: Box::new(move |holder| {
+                gallery_image::identifier_taken(holder, &identifier)
+            }),
         }),
     }
 }
@@ -42,16 +48,30 @@ fn new_guid() -> String {
 async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<Response> {
     let path = path(request);
     let gallery_key = path.parent().map(|parent| parent.key()).unwrap_or_default();
-    let put_body: Option<GalleryImageRequest> = if must_exist { None } else { Some(parse_body(&request.body)?) };
-    let patch_body: Option<PatchRequest> = if must_exist { Some(parse_body(&request.body)?) } else { None };
+    let put_body: Option<GalleryImageRequest> = if must_exist {
+        None
+    } else {
+        Some(parse_body(&request.body)?)
+    };
+    let patch_body: Option<PatchRequest> = if must_exist {
+        Some(parse_body(&request.body)?)
+    } else {
+        None
+    };
     let now = chrono::Utc::now();
-    let plan = PutPlan { path: &path, quota: Some(QuotaKind::ImageDefinitions), must_exist };
+    let plan = PutPlan {
+        path: &path,
+        quota: Some(QuotaKind::ImageDefinitions),
+        must_exist,
+    };
     tracked::put(
         app,
         request,
         plan,
         |id, ancestry, existing| {
-            let existing: Option<GalleryImage> = existing.map(|resource| parse_stored(&resource.body)).transpose()?;
+            let existing: Option<GalleryImage> = existing
+                .map(|resource| parse_stored(&resource.body))
+                .transpose()?;
             let mut guid = new_guid;
             let context = WriteContext {
                 subscription: request.subscription(),
@@ -64,9 +84,18 @@ async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<R
                 new_guid: &mut guid,
             };
             let image = match (&put_body, &patch_body, &existing) {
-                (_, Some(patch), Some(existing)) => gallery_image::patch(existing, patch.clone(), &context)?,
-                (Some(put), _, existing) => gallery_image::put(existing.as_ref(), put.clone(), &context)?,
-                _ => return Err(gallery_domain::ServiceError::resource_not_found(&path.type_and_names(), &path.resource_group)),
+                (_, Some(patch), Some(existing)) => {
+                    gallery_image::patch(existing, patch.clone(), &context)?
+                }
+                (Some(put), _, existing) => {
+                    gallery_image::put(existing.as_ref(), put.clone(), &context)?
+                }
+                _ => {
+                    return Err(gallery_domain::ServiceError::resource_not_found(
+                        &path.type_and_names(),
+                        &path.resource_group,
+                    ));
+                }
             };
             Ok(decision(&image, gallery_key.clone()))
         },
@@ -89,7 +118,10 @@ pub async fn update(app: &App, request: &ArmRequest) -> ApiResult<Response> {
 /// GalleryImages_Get: `GET …/galleries/{g}/images/{galleryImageName}`. Served as stored.
 pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
     let resource = tracked::get(app, &path(request)).await?;
-    Ok(response::json_text(axum::http::StatusCode::OK, resource.body))
+    Ok(response::json_text(
+        axum::http::StatusCode::OK,
+        resource.body,
+    ))
 }
 
 /// GalleryImages_Delete: `DELETE …/galleries/{g}/images/{galleryImageName}` (409 while it has
@@ -100,7 +132,8 @@ pub async fn delete(app: &App, request: &ArmRequest) -> ApiResult<Response> {
 
 /// GalleryImages_ListByGallery: `GET …/galleries/{g}/images`.
 pub async fn list_by_gallery(app: &App, request: &ArmRequest) -> ApiResult<Response> {
-    let gallery_path = ResourcePath::from_request(request, ids::GALLERY_TYPE, &[("galleries", "galleryName")]);
+    let gallery_path =
+        ResourcePath::from_request(request, ids::GALLERY_TYPE, &[("galleries", "galleryName")]);
     let gallery = match app.store()?.get_resource(&gallery_path.key()).await? {
         Some(gallery) => gallery,
         None => {
@@ -109,12 +142,22 @@ pub async fn list_by_gallery(app: &App, request: &ArmRequest) -> ApiResult<Respo
             return Err(tracked::not_found(app, &image_path).await);
         }
     };
-    tracked::list(app, request, ListScope::UnderParent { parent_seq: gallery.seq, resource_type: ids::GALLERY_IMAGE_TYPE }, None).await
+    tracked::list(
+        app,
+        request,
+        ListScope::UnderParent {
+            parent_seq: gallery.seq,
+            resource_type: ids::GALLERY_IMAGE_TYPE,
+        },
+        None,
+    )
+    .await
 }
 
 /// A path below the gallery, so that a missing gallery is reported as the missing parent.
 fn path_for_missing_gallery(request: &ArmRequest) -> ResourcePath {
-    let mut gallery_path = ResourcePath::from_request(request, ids::GALLERY_TYPE, &[("galleries", "galleryName")]);
+    let mut gallery_path =
+        ResourcePath::from_request(request, ids::GALLERY_TYPE, &[("galleries", "galleryName")]);
     gallery_path.names.push(("images", String::new()));
     gallery_path.resource_type = ids::GALLERY_IMAGE_TYPE;
     gallery_path

@@ -15,7 +15,8 @@ use axum::response::Response;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-request-id");
 const CORRELATION_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-correlation-request-id");
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
-const RETURN_CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-return-client-request-id");
+const RETURN_CLIENT_REQUEST_ID: HeaderName =
+    HeaderName::from_static("x-ms-return-client-request-id");
 const ROUTING_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-routing-request-id");
 
 /// Middleware: ARM headers on every response, and the request log line.
@@ -46,17 +47,29 @@ pub async fn arm_headers(request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&correlation_id) {
         response_headers.insert(CORRELATION_REQUEST_ID, value);
     }
-    let routing = format!("GALLERYD:{}:{request_id}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
+    let routing = format!(
+        "GALLERYD:{}:{request_id}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+    );
     if let Ok(value) = HeaderValue::from_str(&routing) {
         response_headers.insert(ROUTING_REQUEST_ID, value);
     }
     if let Some(client_request_id) = echo_client_request_id {
         response_headers.insert(CLIENT_REQUEST_ID, client_request_id);
     }
-    response_headers.insert(axum::http::header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    response_headers.insert(axum::http::header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response_headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    );
+    response_headers.insert(
+        axum::http::header::PRAGMA,
+        HeaderValue::from_static("no-cache"),
+    );
     response_headers.insert(axum::http::header::EXPIRES, HeaderValue::from_static("-1"));
-    response_headers.insert(axum::http::header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response_headers.insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
 
     tracing::info!(
         target: "galleryd::request",

@@ -27,11 +27,11 @@ mod subscriptions;
 
 use std::sync::{Arc, OnceLock};
 
-use axum::routing::get;
 use axum::Router;
+use axum::routing::get;
+pub use gallery_domain::ServiceError;
 use gallery_domain::identity::Subscription;
 use gallery_domain::limits::Limits;
-pub use gallery_domain::ServiceError;
 use gallery_store::Store;
 
 pub use error::{ApiError, ApiResult};
@@ -81,7 +81,12 @@ impl App {
     /// State with no store yet: ARM requests answer 503 and `/_galleryd/ready` is not ready until
     /// [`App::set_store`] is called (after migrations).
     pub fn new(settings: ApiSettings) -> SharedApp {
-        Arc::new(App { store: OnceLock::new(), settings, endpoints: OnceLock::new(), certificate_pem: OnceLock::new() })
+        Arc::new(App {
+            store: OnceLock::new(),
+            settings,
+            endpoints: OnceLock::new(),
+            certificate_pem: OnceLock::new(),
+        })
     }
 
     /// Makes the store available: galleryd is ready.
@@ -96,7 +101,11 @@ impl App {
 
     /// A subscription galleryd serves, by id (ignoring case).
     pub fn subscription(&self, subscription_id: &str) -> Option<&Subscription> {
-        self.settings.subscriptions.iter().find(|subscription| subscription.subscription_id.eq_ignore_ascii_case(subscription_id))
+        self.settings.subscriptions.iter().find(|subscription| {
+            subscription
+                .subscription_id
+                .eq_ignore_ascii_case(subscription_id)
+        })
     }
 }
 

@@ -4,15 +4,15 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use gallery_domain::ids;
 use gallery_domain::ServiceError;
+use gallery_domain::ids;
 use gallery_store::OperationStatus;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
+use crate::App;
 use crate::error::ApiResult;
 use crate::request::ArmRequest;
 use crate::response::{self, RETRY_AFTER_SECONDS};
-use crate::App;
 
 /// CapsOperations_Get: always 200 with `{name, status, startTime, endTime, error}`; with
 /// `monitor=true`, 202 while running and then the operation's result (204 for a deletion, 200 with
@@ -24,23 +24,44 @@ pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
         .get_operation(&request.subscription().subscription_id, operation_id)
         .await?
         .ok_or_else(|| ServiceError::operation_not_found(operation_id))?;
-    let monitor = request.query.get("monitor").is_some_and(|value| value.eq_ignore_ascii_case("true"));
+    let monitor = request
+        .query
+        .get("monitor")
+        .is_some_and(|value| value.eq_ignore_ascii_case("true"));
     if monitor {
         return match operation.status {
             OperationStatus::InProgress => {
-                let response = response::with_header(response::empty(StatusCode::ACCEPTED), "Location", &request.url(&request.path, &[("monitor", "true")]));
-                Ok(response::with_header(response, "Retry-After", RETRY_AFTER_SECONDS))
+                let response = response::with_header(
+                    response::empty(StatusCode::ACCEPTED),
+                    "Location",
+                    &request.url(&request.path, &[("monitor", "true")]),
+                );
+                Ok(response::with_header(
+                    response,
+                    "Retry-After",
+                    RETRY_AFTER_SECONDS,
+                ))
             }
             OperationStatus::Failed | OperationStatus::Canceled => {
                 let error: Value = operation
                     .error
                     .as_deref()
                     .and_then(|text| serde_json::from_str(text).ok())
-                    .unwrap_or_else(|| json!({"code": "OperationFailed", "message": "The operation failed."}));
-                Ok(response::json(StatusCode::CONFLICT, &json!({ "error": error })))
+                    .unwrap_or_else(
+                        || json!({"code": "OperationFailed", "message": "The operation failed."}),
+                    );
+                Ok(response::json(
+                    StatusCode::CONFLICT,
+                    &json!({ "error": error }),
+                ))
             }
-            OperationStatus::Succeeded if operation.final_status == 204 => Ok(response::empty(StatusCode::NO_CONTENT)),
-            OperationStatus::Succeeded => match store.get_resource(&ids::resource_key(&operation.resource_id)).await? {
+            OperationStatus::Succeeded if operation.final_status == 204 => {
+                Ok(response::empty(StatusCode::NO_CONTENT))
+            }
+            OperationStatus::Succeeded => match store
+                .get_resource(&ids::resource_key(&operation.resource_id))
+                .await?
+            {
                 Some(resource) => Ok(response::json_text(StatusCode::OK, resource.body)),
                 None => Ok(response::empty(StatusCode::NO_CONTENT)),
             },
@@ -54,9 +75,17 @@ pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
     if let Some(ended_at) = &operation.ended_at {
         body["endTime"] = Value::String(ended_at.clone());
     }
-    if let Some(error) = operation.error.as_deref().and_then(|text| serde_json::from_str::<Value>(text).ok()) {
+    if let Some(error) = operation
+        .error
+        .as_deref()
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+    {
         body["error"] = error;
     }
     let response = response::json(StatusCode::OK, &body);
-    Ok(if operation.status == OperationStatus::InProgress { response::with_header(response, "Retry-After", RETRY_AFTER_SECONDS) } else { response })
+    Ok(if operation.status == OperationStatus::InProgress {
+        response::with_header(response, "Retry-After", RETRY_AFTER_SECONDS)
+    } else {
+        response
+    })
 }

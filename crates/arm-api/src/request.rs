@@ -3,9 +3,9 @@
 
 use axum::body::Bytes;
 use axum::http::Method;
+use gallery_domain::ServiceError;
 use gallery_domain::api_version::AcceptedApiVersion;
 use gallery_domain::identity::{Caller, Subscription};
-use gallery_domain::ServiceError;
 
 use crate::operation::OperationId;
 use crate::routes::PathParameters;
@@ -32,7 +32,10 @@ impl Query {
 
     /// The first value of `name`, ignoring ASCII case.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+        self.0
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
     }
 }
 
@@ -76,13 +79,19 @@ pub struct ArmRequest {
 impl ArmRequest {
     /// The subscription of a subscription-scoped route.
     pub fn subscription(&self) -> &Subscription {
-        self.subscription.as_ref().expect("subscription-scoped route resolved without a subscription")
+        self.subscription
+            .as_ref()
+            .expect("subscription-scoped route resolved without a subscription")
     }
 
     /// An absolute URL on the host the request came to, carrying this request's api-version and
     /// `extra` query parameters.
     pub fn url(&self, path: &str, extra: &[(&str, &str)]) -> String {
-        let mut url = format!("{}{path}?api-version={}", self.base_url, encode_component(&self.api_version.requested));
+        let mut url = format!(
+            "{}{path}?api-version={}",
+            self.base_url,
+            encode_component(&self.api_version.requested)
+        );
         for (name, value) in extra {
             url.push('&');
             url.push_str(name);

@@ -2,7 +2,7 @@
 //! long-running operations.
 
 use axum::body::Body;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
 
@@ -15,7 +15,10 @@ pub const RETRY_AFTER_SECONDS: &str = "1";
 pub fn json_text(status: StatusCode, body: String) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     response
 }
 
@@ -53,7 +56,10 @@ pub fn skip_token(request: &ArmRequest) -> Result<Option<i64>, gallery_domain::S
 }
 
 /// Items per page: the configured page size, lowered by `$top` when given.
-pub fn page_size(request: &ArmRequest, configured: u32) -> Result<u32, gallery_domain::ServiceError> {
+pub fn page_size(
+    request: &ArmRequest,
+    configured: u32,
+) -> Result<u32, gallery_domain::ServiceError> {
     Ok(match request.query_integer("$top")? {
         Some(top) if top > 0 => top.min(configured),
         _ => configured,
@@ -63,7 +69,11 @@ pub fn page_size(request: &ArmRequest, configured: u32) -> Result<u32, gallery_d
 /// A list page: `{"value":[…],"nextLink":…}`, with items that are serialized JSON documents. The
 /// `nextLink` is absolute, on the request's own host, and carries the api-version, the query
 /// parameters that shape the list, and `$skiptoken`.
-pub fn list_page(request: &ArmRequest, items: impl IntoIterator<Item = String>, next_cursor: Option<i64>) -> Response {
+pub fn list_page(
+    request: &ArmRequest,
+    items: impl IntoIterator<Item = String>,
+    next_cursor: Option<i64>,
+) -> Response {
     let mut body = String::from("{\"value\":[");
     for (index, item) in items.into_iter().enumerate() {
         if index > 0 {
@@ -90,27 +100,58 @@ pub fn list_page(request: &ArmRequest, items: impl IntoIterator<Item = String>, 
 }
 
 /// The capsOperations status URL of an operation.
-pub fn operation_status_url(request: &ArmRequest, location: &str, operation_id: &str, monitor: bool) -> String {
+pub fn operation_status_url(
+    request: &ArmRequest,
+    location: &str,
+    operation_id: &str,
+    monitor: bool,
+) -> String {
     let path = format!(
         "/subscriptions/{}/providers/Microsoft.Compute/locations/{location}/capsOperations/{operation_id}",
         request.subscription().subscription_id
     );
-    if monitor { request.url(&path, &[("monitor", "true")]) } else { request.url(&path, &[]) }
+    if monitor {
+        request.url(&path, &[("monitor", "true")])
+    } else {
+        request.url(&path, &[])
+    }
 }
 
 /// A PUT's answer: 201 (created) or 200 with the resource, `Azure-AsyncOperation` and
 /// `Retry-After`, and deliberately no `Location` (the `az` CLI would take its body as the result).
-pub fn accepted_put(request: &ArmRequest, created: bool, body: String, location: &str, operation_id: &str) -> Response {
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+pub fn accepted_put(
+    request: &ArmRequest,
+    created: bool,
+    body: String,
+    location: &str,
+    operation_id: &str,
+) -> Response {
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     let response = json_text(status, body);
-    let response = with_header(response, "Azure-AsyncOperation", &operation_status_url(request, location, operation_id, false));
+    let response = with_header(
+        response,
+        "Azure-AsyncOperation",
+        &operation_status_url(request, location, operation_id, false),
+    );
     with_header(response, "Retry-After", RETRY_AFTER_SECONDS)
 }
 
 /// A DELETE's answer when the resource existed: 202 with `Azure-AsyncOperation` and `Location`.
 pub fn accepted_delete(request: &ArmRequest, location: &str, operation_id: &str) -> Response {
     let response = empty(StatusCode::ACCEPTED);
-    let response = with_header(response, "Azure-AsyncOperation", &operation_status_url(request, location, operation_id, false));
-    let response = with_header(response, "Location", &operation_status_url(request, location, operation_id, true));
+    let response = with_header(
+        response,
+        "Azure-AsyncOperation",
+        &operation_status_url(request, location, operation_id, false),
+    );
+    let response = with_header(
+        response,
+        "Location",
+        &operation_status_url(request, location, operation_id, true),
+    );
     with_header(response, "Retry-After", RETRY_AFTER_SECONDS)
 }

@@ -8,8 +8,8 @@
 
 use axum::http::Method;
 
-use crate::operation::OperationId;
 use crate::ServiceError;
+use crate::operation::OperationId;
 
 /// One route: a method, a path template and the operation it resolves to.
 #[derive(Debug, Clone)]
@@ -81,7 +81,10 @@ impl PathParameters {
 
     /// The value of `{name}`, if the route has it.
     pub fn find(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(parameter, _)| *parameter == name).map(|(_, value)| value.as_str())
+        self.0
+            .iter()
+            .find(|(parameter, _)| *parameter == name)
+            .map(|(_, value)| value.as_str())
     }
 }
 
@@ -112,30 +115,50 @@ pub fn percent_decode(segment: &str) -> Result<String, ServiceError> {
     let mut index = 0;
     while index < bytes.len() {
         if bytes[index] == b'%' {
-            let hex = segment.get(index + 1..index + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok());
+            let hex = segment
+                .get(index + 1..index + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok());
             match hex {
                 Some(byte) => {
                     decoded.push(byte);
                     index += 3;
                     continue;
                 }
-                None => return Err(ServiceError::new(400, "InvalidRequestUri", format!("The request path segment '{segment}' is not valid percent-encoding."))),
+                None => {
+                    return Err(ServiceError::new(
+                        400,
+                        "InvalidRequestUri",
+                        format!(
+                            "The request path segment '{segment}' is not valid percent-encoding."
+                        ),
+                    ));
+                }
             }
         }
         decoded.push(bytes[index]);
         index += 1;
     }
-    String::from_utf8(decoded).map_err(|_| ServiceError::new(400, "InvalidRequestUri", format!("The request path segment '{segment}' is not valid UTF-8.")))
+    String::from_utf8(decoded).map_err(|_| {
+        ServiceError::new(
+            400,
+            "InvalidRequestUri",
+            format!("The request path segment '{segment}' is not valid UTF-8."),
+        )
+    })
 }
 
 fn template_matches(template: &'static str, segments: &[String]) -> Option<PathParameters> {
-    let template_segments: Vec<&'static str> = template.trim_start_matches('/').split('/').collect();
+    let template_segments: Vec<&'static str> =
+        template.trim_start_matches('/').split('/').collect();
     if template_segments.len() != segments.len() {
         return None;
     }
     let mut parameters = Vec::new();
     for (pattern, segment) in template_segments.iter().zip(segments) {
-        if let Some(name) = pattern.strip_prefix('{').and_then(|rest| rest.strip_suffix('}')) {
+        if let Some(name) = pattern
+            .strip_prefix('{')
+            .and_then(|rest| rest.strip_suffix('}'))
+        {
             if segment.is_empty() {
                 return None;
             }
@@ -191,17 +214,52 @@ mod tests {
 
     #[test]
     fn specific_routes_win_over_parameters() {
-        assert_eq!(resolve(Method::GET, "/subscriptions/s/providers/Microsoft.Compute/galleries").unwrap().0, OperationId::GalleriesList);
-        assert_eq!(resolve(Method::GET, "/subscriptions/s/providers/Microsoft.Compute").unwrap().0, OperationId::ProvidersGet);
-        assert_eq!(resolve(Method::HEAD, "/subscriptions/s/resourceGroups/rg").unwrap().0, OperationId::ResourceGroupsCheckExistence);
-        assert_eq!(resolve(Method::HEAD, "/subscriptions/s").unwrap().0, OperationId::SubscriptionsGet);
-        assert_eq!(resolve(Method::GET, "/subscriptions/s/resourcegroups/").unwrap().0, OperationId::ResourceGroupsList);
+        assert_eq!(
+            resolve(
+                Method::GET,
+                "/subscriptions/s/providers/Microsoft.Compute/galleries"
+            )
+            .unwrap()
+            .0,
+            OperationId::GalleriesList
+        );
+        assert_eq!(
+            resolve(Method::GET, "/subscriptions/s/providers/Microsoft.Compute")
+                .unwrap()
+                .0,
+            OperationId::ProvidersGet
+        );
+        assert_eq!(
+            resolve(Method::HEAD, "/subscriptions/s/resourceGroups/rg")
+                .unwrap()
+                .0,
+            OperationId::ResourceGroupsCheckExistence
+        );
+        assert_eq!(
+            resolve(Method::HEAD, "/subscriptions/s").unwrap().0,
+            OperationId::SubscriptionsGet
+        );
+        assert_eq!(
+            resolve(Method::GET, "/subscriptions/s/resourcegroups/")
+                .unwrap()
+                .0,
+            OperationId::ResourceGroupsList
+        );
     }
 
     #[test]
     fn wrong_methods_and_unknown_paths_are_told_apart() {
-        assert!(matches!(find(&Method::POST, &segments("/subscriptions/s/resourcegroups/rg").unwrap()), RouteMatch::MethodNotAllowed));
-        assert!(matches!(find(&Method::GET, &segments("/subscriptions/s/nothing").unwrap()), RouteMatch::NotFound));
+        assert!(matches!(
+            find(
+                &Method::POST,
+                &segments("/subscriptions/s/resourcegroups/rg").unwrap()
+            ),
+            RouteMatch::MethodNotAllowed
+        ));
+        assert!(matches!(
+            find(&Method::GET, &segments("/subscriptions/s/nothing").unwrap()),
+            RouteMatch::NotFound
+        ));
         assert!(segments("/a/%zz").is_err());
     }
 }

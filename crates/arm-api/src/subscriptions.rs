@@ -3,16 +3,16 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use gallery_domain::ServiceError;
 use gallery_domain::api_version::{ApiFamily, COMPUTE_GALLERY_VERSIONS, RESOURCE_MANAGER_VERSIONS};
 use gallery_domain::identity::Subscription;
 use gallery_domain::regions;
-use gallery_domain::ServiceError;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
+use crate::App;
 use crate::error::ApiResult;
 use crate::request::ArmRequest;
 use crate::response;
-use crate::App;
 
 fn subscription_body(subscription: &Subscription) -> Value {
     json!({
@@ -33,18 +33,31 @@ fn subscription_body(subscription: &Subscription) -> Value {
 
 /// Subscriptions_List: every subscription galleryd serves.
 pub async fn list(app: &App, _request: &ArmRequest) -> ApiResult<Response> {
-    let value: Vec<Value> = app.settings.subscriptions.iter().map(subscription_body).collect();
+    let value: Vec<Value> = app
+        .settings
+        .subscriptions
+        .iter()
+        .map(subscription_body)
+        .collect();
     Ok(response::json(StatusCode::OK, &json!({ "value": value })))
 }
 
 /// Subscriptions_Get.
 pub async fn get(_app: &App, request: &ArmRequest) -> ApiResult<Response> {
-    Ok(response::json(StatusCode::OK, &subscription_body(request.subscription())))
+    Ok(response::json(
+        StatusCode::OK,
+        &subscription_body(request.subscription()),
+    ))
 }
 
 /// Tenants_List: the tenants of the configured subscriptions.
 pub async fn list_tenants(app: &App, _request: &ArmRequest) -> ApiResult<Response> {
-    let mut tenants: Vec<&str> = app.settings.subscriptions.iter().map(|subscription| subscription.tenant_id.as_str()).collect();
+    let mut tenants: Vec<&str> = app
+        .settings
+        .subscriptions
+        .iter()
+        .map(|subscription| subscription.tenant_id.as_str())
+        .collect();
     tenants.sort_unstable();
     tenants.dedup();
     let value: Vec<Value> = tenants
@@ -159,13 +172,17 @@ fn provider(subscription_id: &str, namespace: &str) -> Option<Value> {
 /// Providers_List.
 pub async fn list_providers(_app: &App, request: &ArmRequest) -> ApiResult<Response> {
     let subscription_id = &request.subscription().subscription_id;
-    Ok(response::json(StatusCode::OK, &json!({ "value": [compute_provider(subscription_id), resources_provider(subscription_id)] })))
+    Ok(response::json(
+        StatusCode::OK,
+        &json!({ "value": [compute_provider(subscription_id), resources_provider(subscription_id)] }),
+    ))
 }
 
 /// Providers_Get: Microsoft.Compute and Microsoft.Resources are always registered.
 pub async fn get_provider(_app: &App, request: &ArmRequest) -> ApiResult<Response> {
     let namespace = request.parameters.get("resourceProviderNamespace");
-    let provider = provider(&request.subscription().subscription_id, namespace).ok_or_else(|| ServiceError::invalid_resource_namespace(namespace))?;
+    let provider = provider(&request.subscription().subscription_id, namespace)
+        .ok_or_else(|| ServiceError::invalid_resource_namespace(namespace))?;
     Ok(response::json(StatusCode::OK, &provider))
 }
 

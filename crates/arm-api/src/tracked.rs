@@ -5,18 +5,21 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use gallery_domain::ServiceError;
 use gallery_domain::ids;
 use gallery_domain::limits::QuotaKind;
 use gallery_domain::models::ProvisioningState;
 use gallery_domain::names::name_key;
-use gallery_domain::ServiceError;
-use gallery_store::{Ancestry, Decision, ListScope, NewOperation, OperationStatus, ParentTarget, ResourceTarget, StoredResource};
+use gallery_store::{
+    Ancestry, Decision, ListScope, NewOperation, OperationStatus, ParentTarget, ResourceTarget,
+    StoredResource,
+};
 use serde_json::Value;
 
+use crate::App;
 use crate::error::{ApiError, ApiResult};
 use crate::request::ArmRequest;
 use crate::response;
-use crate::App;
 
 /// A resource path of the Compute provider: subscription, resource group and the chain of
 /// `(collection segment, name)` pairs, e.g. `[("galleries", "g1"), ("images", "i1")]`.
@@ -30,11 +33,20 @@ pub struct ResourcePath {
 
 impl ResourcePath {
     /// The path of `request` for a resource `resource_type`, reading `parameters` in order.
-    pub fn from_request(request: &ArmRequest, resource_type: &'static str, chain: &[(&'static str, &str)]) -> ResourcePath {
+    pub fn from_request(
+        request: &ArmRequest,
+        resource_type: &'static str,
+        chain: &[(&'static str, &str)],
+    ) -> ResourcePath {
         ResourcePath {
             subscription_id: request.subscription().subscription_id.clone(),
             resource_group: request.parameters.get("resourceGroupName").to_string(),
-            names: chain.iter().map(|(segment, parameter)| (*segment, request.parameters.get(parameter).to_string())).collect(),
+            names: chain
+                .iter()
+                .map(|(segment, parameter)| {
+                    (*segment, request.parameters.get(parameter).to_string())
+                })
+                .collect(),
             resource_type,
         }
     }
@@ -67,7 +79,10 @@ impl ResourcePath {
     /// The canonical id with the stored casing of the resource group and parent (for new resources).
     pub fn id_with_ancestry(&self, ancestry: &Ancestry) -> String {
         let mut names = self.names.clone();
-        if let (Some(parent_name), Some(parent)) = (&ancestry.parent_name, names.len().checked_sub(2).map(|index| &mut names[index])) {
+        if let (Some(parent_name), Some(parent)) = (
+            &ancestry.parent_name,
+            names.len().checked_sub(2).map(|index| &mut names[index]),
+        ) {
             parent.1 = parent_name.clone();
         }
         self.id_with(&ancestry.resource_group_name, &names)
@@ -95,7 +110,11 @@ impl ResourcePath {
 
     /// How `ParentResourceNotFound` names this resource when it is the missing parent: `g1`, `g1/i1`.
     pub fn display_name(&self) -> String {
-        self.names.iter().map(|(_, name)| name.as_str()).collect::<Vec<_>>().join("/")
+        self.names
+            .iter()
+            .map(|(_, name)| name.as_str())
+            .collect::<Vec<_>>()
+            .join("/")
     }
 }
 
@@ -126,7 +145,10 @@ pub async fn not_found(app: &App, path: &ResourcePath) -> ApiError {
         Ok(store) => store,
         Err(error) => return error,
     };
-    match store.get_resource_group(&path.subscription_id, &name_key(&path.resource_group)).await {
+    match store
+        .get_resource_group(&path.subscription_id, &name_key(&path.resource_group))
+        .await
+    {
         Err(error) => return error.into(),
         Ok(None) => return ServiceError::resource_group_not_found(&path.resource_group).into(),
         Ok(Some(_)) => {}
@@ -145,7 +167,9 @@ pub async fn not_found(app: &App, path: &ResourcePath) -> ApiError {
     }
     match missing_parent {
         Some(parent) => ServiceError::parent_resource_not_found(&parent.display_name()).into(),
-        None => ServiceError::resource_not_found(&path.type_and_names(), &path.resource_group).into(),
+        None => {
+            ServiceError::resource_not_found(&path.type_and_names(), &path.resource_group).into()
+        }
     }
 }
 
@@ -161,7 +185,11 @@ pub async fn get(app: &App, path: &ResourcePath) -> ApiResult<StoredResource> {
 pub fn parse_stored<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, ServiceError> {
     serde_json::from_str(body).map_err(|error| {
         tracing::error!(%error, "a stored document does not parse");
-        ServiceError::new(500, "InternalServerError", "A stored document could not be read.")
+        ServiceError::new(
+            500,
+            "InternalServerError",
+            "A stored document could not be read.",
+        )
     })
 }
 
@@ -196,15 +224,26 @@ pub async fn put(
         resource_group_key: &name_key(&path.resource_group),
         resource_group_name: &path.resource_group,
         resource_type: path.resource_type,
-        parent: parent_key.as_deref().zip(parent_display_name.as_deref()).map(|(resource_key, display_name)| ParentTarget { resource_key, display_name }),
-        quota: plan.quota.map(|kind| (kind, app.settings.limits.for_kind(kind))),
+        parent: parent_key
+            .as_deref()
+            .zip(parent_display_name.as_deref())
+            .map(|(resource_key, display_name)| ParentTarget {
+                resource_key,
+                display_name,
+            }),
+        quota: plan
+            .quota
+            .map(|kind| (kind, app.settings.limits.for_kind(kind))),
     };
     let operation = finished_operation(request, 200);
     let outcome = app
         .store()?
         .put_resource(&target, &operation, |ancestry, existing| {
             if plan.must_exist && existing.is_none() {
-                return Err(ServiceError::resource_not_found(&path.type_and_names(), &path.resource_group));
+                return Err(ServiceError::resource_not_found(
+                    &path.type_and_names(),
+                    &path.resource_group,
+                ));
             }
             let id = match existing {
                 Some(_) => id.clone(),
@@ -214,12 +253,28 @@ pub async fn put(
         })
         .await?;
     let mut document: Value = parse_stored(&outcome.resource.body)?;
-    let state = if outcome.created { ProvisioningState::Creating } else { ProvisioningState::Updating };
-    if let Some(properties) = document.get_mut("properties").and_then(Value::as_object_mut) {
-        properties.insert("provisioningState".into(), Value::String(state.as_str().into()));
+    let state = if outcome.created {
+        ProvisioningState::Creating
+    } else {
+        ProvisioningState::Updating
+    };
+    if let Some(properties) = document
+        .get_mut("properties")
+        .and_then(Value::as_object_mut)
+    {
+        properties.insert(
+            "provisioningState".into(),
+            Value::String(state.as_str().into()),
+        );
     }
     let body = view(document).to_string();
-    Ok(response::accepted_put(request, outcome.created, body, &outcome.resource.location, &operation.operation_id))
+    Ok(response::accepted_put(
+        request,
+        outcome.created,
+        body,
+        &outcome.resource.location,
+        &operation.operation_id,
+    ))
 }
 
 /// Deletes a resource: 202 with the operation's URLs when it existed, 204 when it did not.
@@ -238,13 +293,22 @@ pub async fn delete(app: &App, request: &ArmRequest, path: &ResourcePath) -> Api
     };
     let operation = finished_operation(request, 204);
     match app.store()?.delete_resource(&target, &operation).await? {
-        Some(deleted) => Ok(response::accepted_delete(request, &deleted.location, &operation.operation_id)),
+        Some(deleted) => Ok(response::accepted_delete(
+            request,
+            &deleted.location,
+            &operation.operation_id,
+        )),
         None => Ok(response::empty(StatusCode::NO_CONTENT)),
     }
 }
 
 /// Lists one page of resources in `scope`, shaping each document with `view` when given.
-pub async fn list(app: &App, request: &ArmRequest, scope: ListScope<'_>, view: Option<&(dyn Fn(Value) -> Value + Sync)>) -> ApiResult<Response> {
+pub async fn list(
+    app: &App,
+    request: &ArmRequest,
+    scope: ListScope<'_>,
+    view: Option<&(dyn Fn(Value) -> Value + Sync)>,
+) -> ApiResult<Response> {
     let limit = response::page_size(request, app.settings.page_size)?;
     let after = response::skip_token(request)?;
     let page = app.store()?.list_resources(scope, after, limit).await?;
@@ -252,7 +316,9 @@ pub async fn list(app: &App, request: &ArmRequest, scope: ListScope<'_>, view: O
         .items
         .into_iter()
         .map(|resource| match view {
-            Some(view) => parse_stored::<Value>(&resource.body).map(|document| view(document).to_string()),
+            Some(view) => {
+                parse_stored::<Value>(&resource.body).map(|document| view(document).to_string())
+            }
             None => Ok(resource.body),
         })
         .collect::<Result<Vec<_>, _>>()?;

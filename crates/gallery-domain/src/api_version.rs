@@ -105,7 +105,8 @@ pub struct AcceptedApiVersion {
 impl AcceptedApiVersion {
     /// Whether the requested version is at least `version` (both `YYYY-MM-DD[-suffix]`).
     pub fn at_least(&self, version: &str) -> bool {
-        date_part(&self.requested).is_some_and(|requested| requested >= date_part(version).unwrap_or(""))
+        date_part(&self.requested)
+            .is_some_and(|requested| requested >= date_part(version).unwrap_or(""))
     }
 }
 
@@ -113,10 +114,13 @@ impl AcceptedApiVersion {
 fn date_part(version: &str) -> Option<&str> {
     let date = version.get(..10)?;
     let bytes = date.as_bytes();
-    let digits_ok = bytes
-        .iter()
-        .enumerate()
-        .all(|(index, byte)| if index == 4 || index == 7 { *byte == b'-' } else { byte.is_ascii_digit() });
+    let digits_ok = bytes.iter().enumerate().all(|(index, byte)| {
+        if index == 4 || index == 7 {
+            *byte == b'-'
+        } else {
+            byte.is_ascii_digit()
+        }
+    });
     if !digits_ok {
         return None;
     }
@@ -156,8 +160,14 @@ pub fn check(
             ServiceError::invalid_api_version(requested, &newest_first)
         }
     };
-    if known.iter().any(|version| version.eq_ignore_ascii_case(requested)) {
-        return Ok(AcceptedApiVersion { requested: requested.to_string(), warning: None });
+    if known
+        .iter()
+        .any(|version| version.eq_ignore_ascii_case(requested))
+    {
+        return Ok(AcceptedApiVersion {
+            requested: requested.to_string(),
+            warning: None,
+        });
     }
     let Some(date) = date_part(requested) else {
         return Err(refuse());
@@ -181,7 +191,13 @@ mod tests {
 
     #[test]
     fn known_versions_are_accepted_without_warning() {
-        let accepted = check(ApiFamily::ComputeGallery, Some("2021-10-01"), false, "galleries").unwrap();
+        let accepted = check(
+            ApiFamily::ComputeGallery,
+            Some("2021-10-01"),
+            false,
+            "galleries",
+        )
+        .unwrap();
         assert_eq!(accepted.warning, None);
         assert!(accepted.at_least("2021-07-01"));
         assert!(!accepted.at_least("2025-03-03"));
@@ -189,26 +205,64 @@ mod tests {
 
     #[test]
     fn newer_versions_are_accepted_with_a_warning_unless_strict() {
-        let accepted = check(ApiFamily::ComputeGallery, Some("2027-01-01"), false, "galleries").unwrap();
+        let accepted = check(
+            ApiFamily::ComputeGallery,
+            Some("2027-01-01"),
+            false,
+            "galleries",
+        )
+        .unwrap();
         assert!(accepted.warning.unwrap().contains("2026-03-03"));
-        let refused = check(ApiFamily::ComputeGallery, Some("2027-01-01"), true, "galleries").unwrap_err();
+        let refused = check(
+            ApiFamily::ComputeGallery,
+            Some("2027-01-01"),
+            true,
+            "galleries",
+        )
+        .unwrap_err();
         assert_eq!(refused.code, "NoRegisteredProviderFound");
         assert!(refused.message.contains("2026-03-03, 2025-03-03"));
     }
 
     #[test]
     fn unknown_older_and_malformed_versions_are_refused() {
-        for version in ["2022-08-01", "2010-01-01", "banana", "2024-13-01", "2030-01-01-"] {
-            let error = check(ApiFamily::ComputeGallery, Some(version), false, "galleries").unwrap_err();
+        for version in [
+            "2022-08-01",
+            "2010-01-01",
+            "banana",
+            "2024-13-01",
+            "2030-01-01-",
+        ] {
+            let error =
+                check(ApiFamily::ComputeGallery, Some(version), false, "galleries").unwrap_err();
             assert_eq!(error.code, "NoRegisteredProviderFound", "{version}");
         }
-        let error = check(ApiFamily::ResourceManager, Some("2013-01-01"), false, "resourceGroups").unwrap_err();
+        let error = check(
+            ApiFamily::ResourceManager,
+            Some("2013-01-01"),
+            false,
+            "resourceGroups",
+        )
+        .unwrap_err();
         assert_eq!(error.code, "InvalidApiVersionParameter");
-        assert_eq!(check(ApiFamily::ResourceManager, None, false, "x").unwrap_err().code, "MissingApiVersionParameter");
+        assert_eq!(
+            check(ApiFamily::ResourceManager, None, false, "x")
+                .unwrap_err()
+                .code,
+            "MissingApiVersionParameter"
+        );
     }
 
     #[test]
     fn preview_suffixes_are_well_formed() {
-        assert!(check(ApiFamily::ComputeGallery, Some("2027-01-01-preview"), false, "galleries").is_ok());
+        assert!(
+            check(
+                ApiFamily::ComputeGallery,
+                Some("2027-01-01-preview"),
+                false,
+                "galleries"
+            )
+            .is_ok()
+        );
     }
 }

@@ -43,7 +43,11 @@ impl Subscription {
 
     /// Whether resources of this subscription may live in `region`.
     pub fn may_use_region(&self, region: &crate::regions::Region) -> bool {
-        !region.restricted || self.allowed_restricted_regions.iter().any(|allowed| allowed.eq_ignore_ascii_case(region.name))
+        !region.restricted
+            || self
+                .allowed_restricted_regions
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(region.name))
     }
 }
 

@@ -27,7 +27,10 @@ pub fn resource_group_id(subscription: &str, resource_group: &str) -> String {
 
 /// `/subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.Compute/galleries/{gallery}`.
 pub fn gallery_id(subscription: &str, resource_group: &str, gallery: &str) -> String {
-    format!("{}/providers/{COMPUTE_NAMESPACE}/galleries/{gallery}", resource_group_id(subscription, resource_group))
+    format!(
+        "{}/providers/{COMPUTE_NAMESPACE}/galleries/{gallery}",
+        resource_group_id(subscription, resource_group)
+    )
 }
 
 /// The id of a nested resource: `{parent}/{segment}/{name}`.
@@ -56,9 +59,15 @@ mod tests {
     #[test]
     fn ids_are_canonical() {
         let gallery = gallery_id("s1", "Rg", "G1");
-        assert_eq!(gallery, "/subscriptions/s1/resourceGroups/Rg/providers/Microsoft.Compute/galleries/G1");
+        assert_eq!(
+            gallery,
+            "/subscriptions/s1/resourceGroups/Rg/providers/Microsoft.Compute/galleries/G1"
+        );
         let image = child_id(&gallery, "images", "Img");
-        assert_eq!(provider_path(&image), "Microsoft.Compute/galleries/G1/images/Img");
+        assert_eq!(
+            provider_path(&image),
+            "Microsoft.Compute/galleries/G1/images/Img"
+        );
         assert_eq!(resource_key(&image), image.to_lowercase());
     }
 }

@@ -42,7 +42,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { galleries_per_region: 100, image_definitions_per_region: 1_000, image_versions_per_region: 10_000 }
+        Limits {
+            galleries_per_region: 100,
+            image_definitions_per_region: 1_000,
+            image_versions_per_region: 10_000,
+        }
     }
 }
 

@@ -18,7 +18,13 @@ mod tests {
     #[test]
     fn merge_patch_follows_rfc_7396() {
         let mut document = json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1]});
-        super::apply(&mut document, &json!({"b": {"c": null, "f": 4}, "e": [2], "g": "x"}));
-        assert_eq!(document, json!({"a": 1, "b": {"d": 3, "f": 4}, "e": [2], "g": "x"}));
+        super::apply(
+            &mut document,
+            &json!({"b": {"c": null, "f": 4}, "e": [2], "g": "x"}),
+        );
+        assert_eq!(
+            document,
+            json!({"a": 1, "b": {"d": 3, "f": 4}, "e": [2], "g": "x"})
+        );
     }
 }

@@ -16,7 +16,9 @@ pub fn name_key(name: &str) -> String {
 fn breaks_arm_generic_rule(name: &str) -> bool {
     name.is_empty()
         || name.chars().count() > 260
-        || name.chars().any(|character| character.is_control() || "<>%&:\\?/".contains(character))
+        || name
+            .chars()
+            .any(|character| character.is_control() || "<>%&:\\?/".contains(character))
 }
 
 /// Resource group names: 1-90 characters of letters, digits, `-`, `_`, `(`, `)` and `.`, not ending
@@ -28,7 +30,11 @@ pub fn validate_resource_group_name(name: &str) -> Result<(), ServiceError> {
         && name
             .chars()
             .all(|character| character.is_alphanumeric() || "-_().".contains(character));
-    if valid { Ok(()) } else { Err(ServiceError::invalid_resource_group_name(name)) }
+    if valid {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid_resource_group_name(name))
+    }
 }
 
 /// Gallery names: 1-80 characters of letters, digits, `.` and `_`; starting and ending with a letter
@@ -37,7 +43,9 @@ pub fn validate_gallery_name(name: &str) -> Result<(), ServiceError> {
     let bytes = name.as_bytes();
     let valid = !name.is_empty()
         && name.len() <= 80
-        && bytes.iter().all(|byte| byte.is_ascii_alphanumeric() || *byte == b'.' || *byte == b'_')
+        && bytes
+            .iter()
+            .all(|byte| byte.is_ascii_alphanumeric() || *byte == b'.' || *byte == b'_')
         && bytes[0].is_ascii_alphanumeric()
         && bytes[bytes.len() - 1].is_ascii_alphanumeric();
     if valid {
@@ -61,7 +69,9 @@ pub fn validate_image_definition_name(name: &str) -> Result<(), ServiceError> {
     let bytes = name.as_bytes();
     let valid = !name.is_empty()
         && name.len() <= 80
-        && bytes.iter().all(|byte| byte.is_ascii_alphanumeric() || b"_-.".contains(byte))
+        && bytes
+            .iter()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"_-.".contains(byte))
         && bytes[0].is_ascii_alphanumeric()
         && !matches!(bytes[bytes.len() - 1], b'.' | b'-');
     if valid && !breaks_arm_generic_rule(name) {
@@ -80,10 +90,16 @@ pub fn validate_image_definition_name(name: &str) -> Result<(), ServiceError> {
 
 /// Publisher, offer and SKU of an image definition: letters, digits, `-`, `_` and `.`, not ending
 /// with `.`, at most `max_length` characters (publisher 128, offer and sku 64).
-pub fn validate_identifier_part(value: &str, target: &str, max_length: usize) -> Result<(), ServiceError> {
+pub fn validate_identifier_part(
+    value: &str,
+    target: &str,
+    max_length: usize,
+) -> Result<(), ServiceError> {
     let valid = !value.is_empty()
         && value.chars().count() <= max_length
-        && value.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-_.".contains(&byte))
+        && value
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"-_.".contains(&byte))
         && !value.ends_with('.');
     if valid {
         return Ok(());
@@ -107,9 +123,22 @@ mod tests {
         for good in ["g", "my_gallery.1", "A1", &"a".repeat(80)] {
             assert!(validate_gallery_name(good).is_ok(), "{good}");
         }
-        for bad in ["", "my-gallery", "_g", "g_", "g.", ".g", &"a".repeat(81), "gäl"] {
+        for bad in [
+            "",
+            "my-gallery",
+            "_g",
+            "g_",
+            "g.",
+            ".g",
+            &"a".repeat(81),
+            "gäl",
+        ] {
             let error = validate_gallery_name(bad).unwrap_err();
-            assert_eq!((error.code.as_str(), error.target.as_deref()), ("InvalidParameter", Some("galleryName")), "{bad}");
+            assert_eq!(
+                (error.code.as_str(), error.target.as_deref()),
+                ("InvalidParameter", Some("galleryName")),
+                "{bad}"
+            );
         }
     }
 
@@ -118,7 +147,16 @@ mod tests {
         for good in ["img", "my-image_1.0", "1", &"a".repeat(80), "a_"] {
             assert!(validate_image_definition_name(good).is_ok(), "{good}");
         }
-        for bad in ["", "-img", "_img", "img-", "img.", &"a".repeat(81), "im/g", "im g"] {
+        for bad in [
+            "",
+            "-img",
+            "_img",
+            "img-",
+            "img.",
+            &"a".repeat(81),
+            "im/g",
+            "im g",
+        ] {
             assert!(validate_image_definition_name(bad).is_err(), "{bad}");
         }
     }
@@ -129,7 +167,11 @@ mod tests {
             assert!(validate_resource_group_name(good).is_ok(), "{good}");
         }
         for bad in ["", "rg.", "r g", "r/g", &"r".repeat(91)] {
-            assert_eq!(validate_resource_group_name(bad).unwrap_err().code, "InvalidResourceGroupName", "{bad}");
+            assert_eq!(
+                validate_resource_group_name(bad).unwrap_err().code,
+                "InvalidResourceGroupName",
+                "{bad}"
+            );
         }
     }
 

@@ -103,7 +103,11 @@ pub static REGIONS: &[Region] = &[
 
 /// The catalog key of a location as a client may spell it: lower case, no whitespace.
 fn location_key(location: &str) -> String {
-    location.chars().filter(|character| !character.is_whitespace()).flat_map(char::to_lowercase).collect()
+    location
+        .chars()
+        .filter(|character| !character.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Finds a region by short or display name, ignoring case and whitespace.
@@ -129,7 +133,10 @@ mod tests {
         assert_eq!(find("West US").unwrap().name, "westus");
         assert_eq!(find("westus").unwrap().name, "westus");
         assert_eq!(find(" West us ").unwrap().name, "westus");
-        assert_eq!(find("Australia Central 2").unwrap().name, "australiacentral2");
+        assert_eq!(
+            find("Australia Central 2").unwrap().name,
+            "australiacentral2"
+        );
         assert!(find("atlantis").is_none());
         assert!(find("").is_none());
     }
@@ -139,7 +146,12 @@ mod tests {
         let mut names = std::collections::HashSet::new();
         for region in REGIONS {
             assert!(names.insert(region.name), "duplicate {}", region.name);
-            assert_eq!(location_key(region.display_name), region.name, "display name of {}", region.name);
+            assert_eq!(
+                location_key(region.display_name),
+                region.name,
+                "display name of {}",
+                region.name
+            );
             if let Some(pair) = region.paired_region {
                 assert!(find(pair).is_some(), "pair of {}", region.name);
             }

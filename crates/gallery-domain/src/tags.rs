@@ -19,7 +19,10 @@ pub fn validate(tags: &Tags) -> Result<(), ServiceError> {
         return Err(ServiceError::new(
             400,
             "InvalidTagCount",
-            format!("The resource has {} tags; at most {MAX_TAGS} tags are allowed per resource.", tags.len()),
+            format!(
+                "The resource has {} tags; at most {MAX_TAGS} tags are allowed per resource.",
+                tags.len()
+            ),
         )
         .with_target("tags"));
     }
@@ -29,11 +32,16 @@ pub fn validate(tags: &Tags) -> Result<(), ServiceError> {
             return Err(ServiceError::new(
                 400,
                 "InvalidTagNameLength",
-                format!("The tag name '{name}' must be between 1 and {MAX_NAME_LENGTH} characters long."),
+                format!(
+                    "The tag name '{name}' must be between 1 and {MAX_NAME_LENGTH} characters long."
+                ),
             )
             .with_target("tags"));
         }
-        if name.chars().any(|character| "<>%&\\?/".contains(character) || character.is_control()) {
+        if name
+            .chars()
+            .any(|character| "<>%&\\?/".contains(character) || character.is_control())
+        {
             return Err(ServiceError::new(
                 400,
                 "InvalidTagNameCharacters",
@@ -53,7 +61,9 @@ pub fn validate(tags: &Tags) -> Result<(), ServiceError> {
             return Err(ServiceError::new(
                 400,
                 "InvalidTagName",
-                format!("The tag name '{name}' is given more than once; tag names are case-insensitive."),
+                format!(
+                    "The tag name '{name}' is given more than once; tag names are case-insensitive."
+                ),
             )
             .with_target("tags"));
         }
@@ -66,20 +76,43 @@ mod tests {
     use super::*;
 
     fn tags(pairs: &[(&str, &str)]) -> Tags {
-        pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()
     }
 
     #[test]
     fn limits() {
         assert!(validate(&tags(&[("env", "prod")])).is_ok());
-        let many: Tags = (0..51).map(|index| (format!("t{index}"), String::new())).collect();
+        let many: Tags = (0..51)
+            .map(|index| (format!("t{index}"), String::new()))
+            .collect();
         assert_eq!(validate(&many).unwrap_err().code, "InvalidTagCount");
-        let fifty: Tags = (0..50).map(|index| (format!("t{index}"), String::new())).collect();
+        let fifty: Tags = (0..50)
+            .map(|index| (format!("t{index}"), String::new()))
+            .collect();
         assert!(validate(&fifty).is_ok());
-        assert_eq!(validate(&tags(&[("a/b", "")])).unwrap_err().code, "InvalidTagNameCharacters");
-        assert_eq!(validate(&tags(&[(&"n".repeat(513), "")])).unwrap_err().code, "InvalidTagNameLength");
+        assert_eq!(
+            validate(&tags(&[("a/b", "")])).unwrap_err().code,
+            "InvalidTagNameCharacters"
+        );
+        assert_eq!(
+            validate(&tags(&[(&"n".repeat(513), "")])).unwrap_err().code,
+            "InvalidTagNameLength"
+        );
         assert!(validate(&tags(&[(&"n".repeat(512), &"v".repeat(256))])).is_ok());
-        assert_eq!(validate(&tags(&[("n", &"v".repeat(257))])).unwrap_err().code, "InvalidTagValueLength");
-        assert_eq!(validate(&tags(&[("Env", ""), ("env", "")])).unwrap_err().code, "InvalidTagName");
+        assert_eq!(
+            validate(&tags(&[("n", &"v".repeat(257))]))
+                .unwrap_err()
+                .code,
+            "InvalidTagValueLength"
+        );
+        assert_eq!(
+            validate(&tags(&[("Env", ""), ("env", "")]))
+                .unwrap_err()
+                .code,
+            "InvalidTagName"
+        );
     }
 }

@@ -19,14 +19,19 @@ pub fn parse_date_time(value: &str, target: &str) -> Result<DateTime<Utc>, Servi
         return Ok(instant.with_timezone(&Utc));
     }
     if let Ok(date) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-        return Ok(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+        return Ok(date
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc());
     }
     if let Ok(naive) = chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f") {
         return Ok(naive.and_utc());
     }
     Err(ServiceError::invalid_parameter(
         target,
-        format!("The value '{value}' of parameter '{target}' is not a valid date-time (use ISO 8601, e.g. 2030-12-31T00:00:00Z)."),
+        format!(
+            "The value '{value}' of parameter '{target}' is not a valid date-time (use ISO 8601, e.g. 2030-12-31T00:00:00Z)."
+        ),
     ))
 }
 
@@ -42,9 +47,25 @@ mod tests {
     #[test]
     fn dates_parse_in_the_forms_clients_send() {
         let expected = "2030-12-31T00:00:00+00:00";
-        for input in ["2030-12-31", "2030-12-31T00:00:00Z", "2030-12-31T00:00:00+00:00", "2030-12-31T00:00:00", "2030-12-31T01:00:00+01:00"] {
-            assert_eq!(format_date_time(parse_date_time(input, "x").unwrap()), expected, "{input}");
+        for input in [
+            "2030-12-31",
+            "2030-12-31T00:00:00Z",
+            "2030-12-31T00:00:00+00:00",
+            "2030-12-31T00:00:00",
+            "2030-12-31T01:00:00+01:00",
+        ] {
+            assert_eq!(
+                format_date_time(parse_date_time(input, "x").unwrap()),
+                expected,
+                "{input}"
+            );
         }
-        assert_eq!(parse_date_time("soon", "endOfLifeDate").unwrap_err().target.as_deref(), Some("endOfLifeDate"));
+        assert_eq!(
+            parse_date_time("soon", "endOfLifeDate")
+                .unwrap_err()
+                .target
+                .as_deref(),
+            Some("endOfLifeDate")
+        );
     }
 }

@@ -12,7 +12,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::StoreError;
 
@@ -38,14 +40,19 @@ impl StoreLocation {
         if lower == "sqlite::memory:" || lower == "sqlite://:memory:" {
             return Ok(StoreLocation::SqliteMemory);
         }
-        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             let path = path.split('?').next().unwrap_or(path);
             if path.is_empty() {
                 return Err(format!("the database URL '{url}' names no file"));
             }
             return Ok(StoreLocation::SqliteFile(PathBuf::from(path)));
         }
-        Err(format!("unsupported database URL '{url}': use postgres://… or sqlite://path"))
+        Err(format!(
+            "unsupported database URL '{url}': use postgres://… or sqlite://path"
+        ))
     }
 }
 
@@ -60,7 +67,10 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { max_connections: 32, acquire_timeout: Duration::from_secs(10) }
+        StoreOptions {
+            max_connections: 32,
+            acquire_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -73,7 +83,10 @@ pub(crate) enum Dialect {
 #[derive(Debug, Clone)]
 pub(crate) enum Backend {
     Postgres(PgPool),
-    Sqlite { writer: SqlitePool, reader: SqlitePool },
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
 }
 
 /// The handle every part of galleryd reads and writes through. Cheap to clone.
@@ -89,7 +102,10 @@ const POSTGRES_QUOTA_SHARDS: i32 = 16;
 
 impl Store {
     /// Connects, creating the SQLite file if needed, and applies pending migrations.
-    pub async fn open(location: &StoreLocation, options: &StoreOptions) -> Result<Store, StoreError> {
+    pub async fn open(
+        location: &StoreLocation,
+        options: &StoreOptions,
+    ) -> Result<Store, StoreError> {
         let store = match location {
             StoreLocation::Postgres(url) => {
                 let connect = PgConnectOptions::from_str(url)?.application_name("galleryd");
@@ -98,11 +114,18 @@ impl Store {
                     .acquire_timeout(options.acquire_timeout)
                     .connect_with(connect)
                     .await?;
-                Store { backend: Backend::Postgres(pool), quota_shards: POSTGRES_QUOTA_SHARDS }
+                Store {
+                    backend: Backend::Postgres(pool),
+                    quota_shards: POSTGRES_QUOTA_SHARDS,
+                }
             }
             StoreLocation::SqliteFile(path) => {
-                if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent).map_err(|error| StoreError::Database(sqlx::Error::Io(error)))?;
+                if let Some(parent) = path
+                    .parent()
+                    .filter(|parent| !parent.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|error| StoreError::Database(sqlx::Error::Io(error)))?;
                 }
                 let connect = SqliteConnectOptions::new()
                     .filename(path)
@@ -122,7 +145,10 @@ impl Store {
                     .acquire_timeout(options.acquire_timeout)
                     .connect_with(connect.read_only(true))
                     .await?;
-                return Ok(Store { backend: Backend::Sqlite { writer, reader }, quota_shards: 1 });
+                return Ok(Store {
+                    backend: Backend::Sqlite { writer, reader },
+                    quota_shards: 1,
+                });
             }
             StoreLocation::SqliteMemory => {
                 let connect = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
@@ -134,7 +160,13 @@ impl Store {
                     .acquire_timeout(options.acquire_timeout)
                     .connect_with(connect)
                     .await?;
-                Store { backend: Backend::Sqlite { writer: pool.clone(), reader: pool }, quota_shards: 1 }
+                Store {
+                    backend: Backend::Sqlite {
+                        writer: pool.clone(),
+                        reader: pool,
+                    },
+                    quota_shards: 1,
+                }
             }
         };
         store.migrate().await?;
@@ -149,7 +181,11 @@ impl Store {
     /// Applies pending migrations (idempotent; `galleryd migrate` and every start run it).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.backend {
-            Backend::Postgres(pool) => sqlx::migrate!("../../migrations/postgres").run(pool).await?,
+            Backend::Postgres(pool) => {
+                sqlx::migrate!("../../migrations/postgres")
+                    .run(pool)
+                    .await?
+            }
             Backend::Sqlite { writer, .. } => Self::migrate_sqlite(writer).await?,
         }
         Ok(())

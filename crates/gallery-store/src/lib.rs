@@ -28,7 +28,10 @@ pub use backend::{Store, StoreLocation, StoreOptions};
 pub use error::StoreError;
 pub use operations::{NewOperation, OperationStatus, StoredOperation};
 pub use resource_groups::{GroupDecision, StoredResourceGroup};
-pub use resources::{Ancestry, Decision, ListScope, ParentTarget, PutOutcome, ResourceTarget, StoredResource, UniqueClaim};
+pub use resources::{
+    Ancestry, Decision, ListScope, ParentTarget, PutOutcome, ResourceTarget, StoredResource,
+    UniqueClaim,
+};
 
 /// One page of a keyset-paginated list: the items and, when more follow, the cursor of the next page
 /// (the `seq` of the last item; the next page starts after it).

@@ -46,14 +46,37 @@ pub struct StoredOperation {
     pub final_status: u16,
 }
 
-type OperationRow = (String, String, String, String, String, String, String, Option<String>, Option<String>, i32);
+type OperationRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i32,
+);
 
 impl TryFrom<OperationRow> for StoredOperation {
     type Error = StoreError;
 
     fn try_from(row: OperationRow) -> Result<Self, StoreError> {
-        let (operation_id, subscription_id, location, action, resource_id, status, started_at, ended_at, error, final_status) = row;
-        let status = OperationStatus::from_wire(&status).ok_or_else(|| StoreError::CorruptDocument(format!("operation status '{status}'")))?;
+        let (
+            operation_id,
+            subscription_id,
+            location,
+            action,
+            resource_id,
+            status,
+            started_at,
+            ended_at,
+            error,
+            final_status,
+        ) = row;
+        let status = OperationStatus::from_wire(&status)
+            .ok_or_else(|| StoreError::CorruptDocument(format!("operation status '{status}'")))?;
         Ok(StoredOperation {
             operation_id,
             subscription_id,
@@ -93,7 +116,11 @@ macro_rules! insert_operation {
 
 impl Store {
     /// Finds an operation of `subscription_id` by id.
-    pub async fn get_operation(&self, subscription_id: &str, operation_id: &str) -> Result<Option<StoredOperation>, StoreError> {
+    pub async fn get_operation(
+        &self,
+        subscription_id: &str,
+        operation_id: &str,
+    ) -> Result<Option<StoredOperation>, StoreError> {
         let row: Option<OperationRow> = read!(self, pool => sqlx::query_as(
             "SELECT operation_id, subscription_id, location, action, resource_id, status, started_at, ended_at, error, \
              final_status FROM async_operations WHERE operation_id = $1 AND subscription_id = $2",

@@ -98,8 +98,17 @@ mod tests {
 
     #[test]
     fn capacities_add_up_to_the_limit() {
-        for (limit, shards) in [(100, 16), (1000, 16), (3, 16), (0, 16), (7, 1), (10_000, 16)] {
-            let total: i64 = (0..shards).map(|shard| shard_capacity(limit, shards, shard)).sum();
+        for (limit, shards) in [
+            (100, 16),
+            (1000, 16),
+            (3, 16),
+            (0, 16),
+            (7, 1),
+            (10_000, 16),
+        ] {
+            let total: i64 = (0..shards)
+                .map(|shard| shard_capacity(limit, shards, shard))
+                .sum();
             assert_eq!(total, limit, "limit {limit} over {shards}");
         }
     }

@@ -3,7 +3,7 @@
 use gallery_domain::ServiceError;
 
 use crate::operations::NewOperation;
-use crate::resources::{page, HasSeq};
+use crate::resources::{HasSeq, page};
 use crate::{Page, Store, StoreError};
 
 /// A stored resource group.
@@ -26,7 +26,12 @@ type GroupRow = (i64, String, String, String);
 
 impl From<GroupRow> for StoredResourceGroup {
     fn from((seq, name, location, body): GroupRow) -> Self {
-        StoredResourceGroup { seq, name, location, body }
+        StoredResourceGroup {
+            seq,
+            name,
+            location,
+            body,
+        }
     }
 }
 
@@ -39,7 +44,11 @@ pub struct GroupDecision {
 
 impl Store {
     /// Reads a resource group by subscription and lower-cased name.
-    pub async fn get_resource_group(&self, subscription_id: &str, name_key: &str) -> Result<Option<StoredResourceGroup>, StoreError> {
+    pub async fn get_resource_group(
+        &self,
+        subscription_id: &str,
+        name_key: &str,
+    ) -> Result<Option<StoredResourceGroup>, StoreError> {
         let row: Option<GroupRow> = read!(self, pool => sqlx::query_as(
             "SELECT seq, name, location, body FROM resource_groups WHERE subscription_id = $1 AND name_key = $2",
         )
@@ -51,7 +60,12 @@ impl Store {
     }
 
     /// Lists one page of a subscription's resource groups.
-    pub async fn list_resource_groups(&self, subscription_id: &str, after: Option<i64>, limit: u32) -> Result<Page<StoredResourceGroup>, StoreError> {
+    pub async fn list_resource_groups(
+        &self,
+        subscription_id: &str,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Page<StoredResourceGroup>, StoreError> {
         let rows: Vec<GroupRow> = read!(self, pool => sqlx::query_as(
             "SELECT seq, name, location, body FROM resource_groups WHERE subscription_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
@@ -60,7 +74,10 @@ impl Store {
         .bind(i64::from(limit) + 1)
         .fetch_all(pool)
         .await)?;
-        Ok(page(rows.into_iter().map(StoredResourceGroup::from).collect(), limit))
+        Ok(page(
+            rows.into_iter().map(StoredResourceGroup::from).collect(),
+            limit,
+        ))
     }
 
     /// Creates or updates a resource group; `decide` sees the current group, if any. Returns whether

@@ -4,8 +4,8 @@
 //! lower-cased canonical id (`resource_key`), its subscription, group, type and parent, and an
 //! optional uniqueness claim. Reads by id cost one indexed query; lists are keyset-paginated on `seq`.
 
-use gallery_domain::limits::QuotaKind;
 use gallery_domain::ServiceError;
+use gallery_domain::limits::QuotaKind;
 
 use crate::operations::NewOperation;
 use crate::{Page, Store, StoreError};
@@ -27,7 +27,14 @@ type ResourceRow = (i64, String, String, String, String, String);
 
 impl From<ResourceRow> for StoredResource {
     fn from((seq, name, location, resource_type, provisioning_state, body): ResourceRow) -> Self {
-        StoredResource { seq, name, location, resource_type, provisioning_state, body }
+        StoredResource {
+            seq,
+            name,
+            location,
+            resource_type,
+            provisioning_state,
+            body,
+        }
     }
 }
 
@@ -95,11 +102,21 @@ pub struct PutOutcome {
 #[derive(Debug, Clone, Copy)]
 pub enum ListScope<'a> {
     /// One type in one resource group.
-    InResourceGroup { subscription_id: &'a str, resource_group_key: &'a str, resource_type: &'a str },
+    InResourceGroup {
+        subscription_id: &'a str,
+        resource_group_key: &'a str,
+        resource_type: &'a str,
+    },
     /// One type across a subscription.
-    InSubscription { subscription_id: &'a str, resource_type: &'a str },
+    InSubscription {
+        subscription_id: &'a str,
+        resource_type: &'a str,
+    },
     /// The children of one type of a parent (found with [`Store::get_resource`]).
-    UnderParent { parent_seq: i64, resource_type: &'a str },
+    UnderParent {
+        parent_seq: i64,
+        resource_type: &'a str,
+    },
 }
 
 macro_rules! resource_columns {
@@ -123,14 +140,21 @@ macro_rules! require_resource_group {
         .await?;
         match group {
             Some(name) => name,
-            None => return Err(ServiceError::resource_group_not_found($target.resource_group_name).into()),
+            None => {
+                return Err(
+                    ServiceError::resource_group_not_found($target.resource_group_name).into(),
+                );
+            }
         }
     }};
 }
 
 impl Store {
     /// Reads one resource by its lower-cased id.
-    pub async fn get_resource(&self, resource_key: &str) -> Result<Option<StoredResource>, StoreError> {
+    pub async fn get_resource(
+        &self,
+        resource_key: &str,
+    ) -> Result<Option<StoredResource>, StoreError> {
         let row: Option<ResourceRow> = read!(self, pool => sqlx::query_as(
             concat!("SELECT ", resource_columns!(), " FROM resources WHERE resource_key = $1")
         )
@@ -141,7 +165,12 @@ impl Store {
     }
 
     /// Lists one page of resources, `limit` at most, after the cursor `after`.
-    pub async fn list_resources(&self, scope: ListScope<'_>, after: Option<i64>, limit: u32) -> Result<Page<StoredResource>, StoreError> {
+    pub async fn list_resources(
+        &self,
+        scope: ListScope<'_>,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Page<StoredResource>, StoreError> {
         let after = after.unwrap_or(0);
         let fetch = i64::from(limit) + 1;
         let rows: Vec<ResourceRow> = read!(self, pool => match scope {
@@ -183,7 +212,10 @@ impl Store {
                 .await
             }
         })?;
-        Ok(page(rows.into_iter().map(StoredResource::from).collect(), limit))
+        Ok(page(
+            rows.into_iter().map(StoredResource::from).collect(),
+            limit,
+        ))
     }
 
     /// Creates or replaces a resource in one transaction: checks the resource group and parent exist,
@@ -309,7 +341,11 @@ impl Store {
             if let Some(outcome) = outcome {
                 return Ok(outcome);
             }
-            tracing::debug!(attempt, resource = target.resource_id, "create raced with another write; retrying");
+            tracing::debug!(
+                attempt,
+                resource = target.resource_id,
+                "create raced with another write; retrying"
+            );
         }
         Err(StoreError::Rejected(ServiceError::new(
             409,
@@ -320,7 +356,11 @@ impl Store {
 
     /// Deletes a resource that has no children, releasing its limit, and records `operation`.
     /// Returns the deleted resource, or `None` when it did not exist.
-    pub async fn delete_resource(&self, target: &ResourceTarget<'_>, operation: &NewOperation) -> Result<Option<StoredResource>, StoreError> {
+    pub async fn delete_resource(
+        &self,
+        target: &ResourceTarget<'_>,
+        operation: &NewOperation,
+    ) -> Result<Option<StoredResource>, StoreError> {
         transaction!(self, (transaction, dialect) => {
             require_resource_group!(transaction, dialect, target);
             let existing: Option<(i64, String, String, String, String, String, Option<String>, Option<i32>)> = sqlx::query_as(with_lock!(
@@ -360,7 +400,10 @@ pub(crate) fn page<T: HasSeq>(mut items: Vec<T>, limit: u32) -> Page<T> {
         let next_cursor = items.last().map(HasSeq::seq);
         Page { items, next_cursor }
     } else {
-        Page { items, next_cursor: None }
+        Page {
+            items,
+            next_cursor: None,
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use gallery_domain::identity::{Subscription, DEVELOPMENT_TENANT_ID};
+use gallery_domain::identity::{DEVELOPMENT_TENANT_ID, Subscription};
 use gallery_domain::limits::Limits;
 use gallery_store::StoreLocation;
 
@@ -41,7 +41,12 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Parser)]
 pub struct Config {
     /// Where galleryd keeps its SQLite database, TLS certificate and endpoints.json.
-    #[arg(long, env = "GALLERYD_DATA_DIR", default_value = ".galleryd", global = true)]
+    #[arg(
+        long,
+        env = "GALLERYD_DATA_DIR",
+        default_value = ".galleryd",
+        global = true
+    )]
     pub data_dir: PathBuf,
 
     /// Database: `postgres://…` for Postgres, `sqlite://path` for another SQLite file. Default: SQLite
@@ -54,15 +59,30 @@ pub struct Config {
     pub in_memory: bool,
 
     /// Address to listen on (0.0.0.0 to accept connections from other hosts, e.g. in a container).
-    #[arg(long, env = "GALLERYD_BIND_ADDRESS", default_value = "127.0.0.1", global = true)]
+    #[arg(
+        long,
+        env = "GALLERYD_BIND_ADDRESS",
+        default_value = "127.0.0.1",
+        global = true
+    )]
     pub bind_address: IpAddr,
 
     /// HTTPS port (0 picks a free port).
-    #[arg(long, env = "GALLERYD_HTTPS_PORT", default_value_t = 8443, global = true)]
+    #[arg(
+        long,
+        env = "GALLERYD_HTTPS_PORT",
+        default_value_t = 8443,
+        global = true
+    )]
     pub https_port: u16,
 
     /// Plain HTTP port, for curl (0 picks a free port).
-    #[arg(long, env = "GALLERYD_HTTP_PORT", default_value_t = 8080, global = true)]
+    #[arg(
+        long,
+        env = "GALLERYD_HTTP_PORT",
+        default_value_t = 8080,
+        global = true
+    )]
     pub http_port: u16,
 
     /// PEM certificate (chain) for HTTPS. Default: a certificate galleryd generates once into the data
@@ -84,24 +104,49 @@ pub struct Config {
     pub page_size: u32,
 
     /// Galleries allowed per subscription per region.
-    #[arg(long, env = "GALLERYD_MAX_GALLERIES_PER_REGION", default_value_t = 100, global = true)]
+    #[arg(
+        long,
+        env = "GALLERYD_MAX_GALLERIES_PER_REGION",
+        default_value_t = 100,
+        global = true
+    )]
     pub max_galleries_per_region: u32,
 
     /// Image definitions allowed per subscription per region.
-    #[arg(long, env = "GALLERYD_MAX_IMAGE_DEFINITIONS_PER_REGION", default_value_t = 1000, global = true)]
+    #[arg(
+        long,
+        env = "GALLERYD_MAX_IMAGE_DEFINITIONS_PER_REGION",
+        default_value_t = 1000,
+        global = true
+    )]
     pub max_image_definitions_per_region: u32,
 
     /// Image versions allowed per subscription per region.
-    #[arg(long, env = "GALLERYD_MAX_IMAGE_VERSIONS_PER_REGION", default_value_t = 10000, global = true)]
+    #[arg(
+        long,
+        env = "GALLERYD_MAX_IMAGE_VERSIONS_PER_REGION",
+        default_value_t = 10000,
+        global = true
+    )]
     pub max_image_versions_per_region: u32,
 
     /// More subscriptions to serve besides the development one: `SUBSCRIPTION_ID[:TENANT_ID]`
     /// (repeat the flag, or separate with commas in the variable).
-    #[arg(long = "subscription", env = "GALLERYD_SUBSCRIPTIONS", value_delimiter = ',', global = true)]
+    #[arg(
+        long = "subscription",
+        env = "GALLERYD_SUBSCRIPTIONS",
+        value_delimiter = ',',
+        global = true
+    )]
     pub subscriptions: Vec<String>,
 
     /// Most database connections (Postgres; SQLite uses one writer and up to 8 readers).
-    #[arg(long, env = "GALLERYD_DATABASE_MAX_CONNECTIONS", default_value_t = 32, global = true)]
+    #[arg(
+        long,
+        env = "GALLERYD_DATABASE_MAX_CONNECTIONS",
+        default_value_t = 32,
+        global = true
+    )]
     pub database_max_connections: u32,
 
     /// Log format.
@@ -109,11 +154,21 @@ pub struct Config {
     pub log_format: LogFormat,
 
     /// Log filter: a level (`info`) or per-target levels (`info,galleryd::request=warn,sqlx=warn`).
-    #[arg(long, env = "GALLERYD_LOG_LEVEL", default_value = "info", global = true)]
+    #[arg(
+        long,
+        env = "GALLERYD_LOG_LEVEL",
+        default_value = "info",
+        global = true
+    )]
     pub log_level: String,
 
     /// Seconds in-flight requests get to finish at shutdown.
-    #[arg(long, env = "GALLERYD_SHUTDOWN_GRACE_SECONDS", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "GALLERYD_SHUTDOWN_GRACE_SECONDS",
+        default_value_t = 10,
+        global = true
+    )]
     pub shutdown_grace_seconds: u64,
 }
 
@@ -152,14 +207,30 @@ impl Config {
     /// The development subscription followed by the configured ones.
     pub fn subscriptions(&self) -> Result<Vec<Subscription>, ConfigError> {
         let mut subscriptions = vec![Subscription::development()];
-        for entry in self.subscriptions.iter().map(|entry| entry.trim()).filter(|entry| !entry.is_empty()) {
-            let (subscription_id, tenant_id) = entry.split_once(':').unwrap_or((entry, DEVELOPMENT_TENANT_ID));
-            for (value, what) in [(subscription_id, "subscription id"), (tenant_id, "tenant id")] {
+        for entry in self
+            .subscriptions
+            .iter()
+            .map(|entry| entry.trim())
+            .filter(|entry| !entry.is_empty())
+        {
+            let (subscription_id, tenant_id) = entry
+                .split_once(':')
+                .unwrap_or((entry, DEVELOPMENT_TENANT_ID));
+            for (value, what) in [
+                (subscription_id, "subscription id"),
+                (tenant_id, "tenant id"),
+            ] {
                 if !is_guid(value) {
-                    return Err(ConfigError(format!("'{value}' in --subscription '{entry}' is not a GUID {what}")));
+                    return Err(ConfigError(format!(
+                        "'{value}' in --subscription '{entry}' is not a GUID {what}"
+                    )));
                 }
             }
-            if subscriptions.iter().any(|existing| existing.subscription_id.eq_ignore_ascii_case(subscription_id)) {
+            if subscriptions.iter().any(|existing| {
+                existing
+                    .subscription_id
+                    .eq_ignore_ascii_case(subscription_id)
+            }) {
                 continue;
             }
             subscriptions.push(Subscription {
@@ -176,7 +247,9 @@ impl Config {
 fn is_guid(value: &str) -> bool {
     let groups: Vec<&str> = value.split('-').collect();
     groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(group, length)| group.len() == length && group.bytes().all(|byte| byte.is_ascii_hexdigit()))
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(group, length)| {
+            group.len() == length && group.bytes().all(|byte| byte.is_ascii_hexdigit())
+        })
 }
 
 #[cfg(test)]
@@ -186,10 +259,19 @@ mod tests {
     #[test]
     fn defaults_need_no_setup() {
         let config = Config::default();
-        assert_eq!((config.https_port, config.http_port, config.page_size), (8443, 8080, 100));
-        assert_eq!(config.store_location().unwrap(), StoreLocation::SqliteFile(PathBuf::from(".galleryd/galleryd.db")));
+        assert_eq!(
+            (config.https_port, config.http_port, config.page_size),
+            (8443, 8080, 100)
+        );
+        assert_eq!(
+            config.store_location().unwrap(),
+            StoreLocation::SqliteFile(PathBuf::from(".galleryd/galleryd.db"))
+        );
         assert_eq!(config.limits(), Limits::default());
-        assert_eq!(config.subscriptions().unwrap(), vec![Subscription::development()]);
+        assert_eq!(
+            config.subscriptions().unwrap(),
+            vec![Subscription::development()]
+        );
     }
 
     #[test]
@@ -203,9 +285,16 @@ mod tests {
         ]);
         let subscriptions = config.subscriptions().unwrap();
         assert_eq!(subscriptions.len(), 3);
-        assert_eq!(subscriptions[1].tenant_id, "22222222-2222-2222-2222-222222222222");
+        assert_eq!(
+            subscriptions[1].tenant_id,
+            "22222222-2222-2222-2222-222222222222"
+        );
         assert_eq!(subscriptions[2].tenant_id, DEVELOPMENT_TENANT_ID);
-        assert!(Config::parse_from(["galleryd", "--subscription", "nope"]).subscriptions().is_err());
+        assert!(
+            Config::parse_from(["galleryd", "--subscription", "nope"])
+                .subscriptions()
+                .is_err()
+        );
     }
 
     #[test]
@@ -213,6 +302,9 @@ mod tests {
         let cli = Cli::parse_from(["galleryd", "serve", "--in-memory", "--https-port", "0"]);
         assert_eq!(cli.command, Some(Command::Serve));
         assert!(cli.config.in_memory);
-        assert_eq!(cli.config.store_location().unwrap(), StoreLocation::SqliteMemory);
+        assert_eq!(
+            cli.config.store_location().unwrap(),
+            StoreLocation::SqliteMemory
+        );
     }
 }

@@ -1,19 +1,20 @@
 //! The `galleryd` command: parse the configuration, then serve (the default) or migrate.
 
 use clap::Parser;
-use galleryd::config::{Cli, Command};
-use galleryd::{telemetry, Server};
 use gallery_store::Store;
+use galleryd::config::{Cli, Command};
+use galleryd::{Server, telemetry};
 
 /// Resolves when SIGINT or SIGTERM arrives.
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => return std::future::pending().await,
-        };
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => return std::future::pending().await,
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = terminate.recv() => {}
@@ -43,7 +44,10 @@ async fn main() -> std::process::ExitCode {
         Command::Migrate => {
             let result = async {
                 let location = cli.config.store_location()?;
-                let options = gallery_store::StoreOptions { max_connections: 2, ..Default::default() };
+                let options = gallery_store::StoreOptions {
+                    max_connections: 2,
+                    ..Default::default()
+                };
                 let store = Store::open(&location, &options).await?;
                 store.close().await;
                 Ok::<(), Box<dyn std::error::Error>>(())

@@ -17,7 +17,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -34,9 +34,15 @@ pub enum StartError {
     #[error("TLS: {0}")]
     Tls(#[from] TlsError),
     #[error("cannot listen on {address}: {source}")]
-    Bind { address: SocketAddr, source: std::io::Error },
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot write {path}: {source}")]
-    Write { path: std::path::PathBuf, source: std::io::Error },
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("database: {0}")]
     Store(#[from] StoreError),
 }
@@ -64,7 +70,12 @@ fn url_host(address: IpAddr) -> String {
 
 async fn bind(address: IpAddr, port: u16) -> Result<TcpListener, StartError> {
     let socket_address = SocketAddr::new(address, port);
-    TcpListener::bind(socket_address).await.map_err(|source| StartError::Bind { address: socket_address, source })
+    TcpListener::bind(socket_address)
+        .await
+        .map_err(|source| StartError::Bind {
+            address: socket_address,
+            source,
+        })
 }
 
 impl Server {
@@ -85,8 +96,18 @@ impl Server {
         };
         let https_listener = bind(config.bind_address, config.https_port).await?;
         let http_listener = bind(config.bind_address, config.http_port).await?;
-        let https_address = https_listener.local_addr().map_err(|source| StartError::Bind { address: SocketAddr::new(config.bind_address, config.https_port), source })?;
-        let http_address = http_listener.local_addr().map_err(|source| StartError::Bind { address: SocketAddr::new(config.bind_address, config.http_port), source })?;
+        let https_address = https_listener
+            .local_addr()
+            .map_err(|source| StartError::Bind {
+                address: SocketAddr::new(config.bind_address, config.https_port),
+                source,
+            })?;
+        let http_address = http_listener
+            .local_addr()
+            .map_err(|source| StartError::Bind {
+                address: SocketAddr::new(config.bind_address, config.http_port),
+                source,
+            })?;
         let host = url_host(config.bind_address);
         let endpoints = json!({
             "https": format!("https://{host}:{}", https_address.port()),
@@ -101,16 +122,25 @@ impl Server {
         let _ = app.certificate_pem.set(tls.trust_pem.clone());
         if !config.in_memory {
             let path = config.data_dir.join("endpoints.json");
-            std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::Write { path: config.data_dir.clone(), source })?;
+            std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::Write {
+                path: config.data_dir.clone(),
+                source,
+            })?;
             let text = serde_json::to_string_pretty(&endpoints).unwrap_or_default();
-            std::fs::write(&path, text).map_err(|source| StartError::Write { path: path.clone(), source })?;
+            std::fs::write(&path, text).map_err(|source| StartError::Write {
+                path: path.clone(),
+                source,
+            })?;
         }
 
         let router = arm_api::router(app.clone());
         let (shutdown, shutdown_signal) = watch::channel(false);
         let grace = Duration::from_secs(config.shutdown_grace_seconds);
         let serving = tokio::spawn(serve(
-            Listeners { https: https_listener, http: http_listener },
+            Listeners {
+                https: https_listener,
+                http: http_listener,
+            },
             router,
             TlsAcceptor::from(tls.server_config.clone()),
             shutdown_signal,
@@ -118,11 +148,19 @@ impl Server {
         ));
         tracing::info!(https = %endpoints["https"].as_str().unwrap_or_default(), http = %endpoints["http"].as_str().unwrap_or_default(), "listening");
         match &tls.trust_path {
-            Some(path) => tracing::info!(certificate = %path.display(), "clients trust this certificate, e.g. REQUESTS_CA_BUNDLE={}", path.display()),
-            None => tracing::info!("in-memory certificate: fetch it from {}/_galleryd/certificate", endpoints["http"].as_str().unwrap_or_default()),
+            Some(path) => {
+                tracing::info!(certificate = %path.display(), "clients trust this certificate, e.g. REQUESTS_CA_BUNDLE={}", path.display())
+            }
+            None => tracing::info!(
+                "in-memory certificate: fetch it from {}/_galleryd/certificate",
+                endpoints["http"].as_str().unwrap_or_default()
+            ),
         }
 
-        let options = StoreOptions { max_connections: config.database_max_connections, ..StoreOptions::default() };
+        let options = StoreOptions {
+            max_connections: config.database_max_connections,
+            ..StoreOptions::default()
+        };
         let store = match Store::open(&location, &options).await {
             Ok(store) => store,
             Err(error) => {
@@ -133,7 +171,14 @@ impl Server {
         };
         tracing::info!(database = store.backend_name(), "database ready");
         app.set_store(store);
-        Ok(Server { app, https_address, http_address, endpoints, shutdown, serving })
+        Ok(Server {
+            app,
+            https_address,
+            http_address,
+            endpoints,
+            shutdown,
+            serving,
+        })
     }
 
     /// Stops accepting connections, lets in-flight requests finish (within the grace period) and
@@ -153,7 +198,13 @@ struct Listeners {
     http: TcpListener,
 }
 
-async fn serve(listeners: Listeners, router: Router, acceptor: TlsAcceptor, mut shutdown: watch::Receiver<bool>, grace: Duration) {
+async fn serve(
+    listeners: Listeners,
+    router: Router,
+    acceptor: TlsAcceptor,
+    mut shutdown: watch::Receiver<bool>,
+    grace: Duration,
+) {
     let https_router = router.clone().layer(axum::Extension(Scheme::Https));
     let http_router = router.layer(axum::Extension(Scheme::Http));
     let graceful = GracefulShutdown::new();
@@ -174,7 +225,10 @@ async fn serve(listeners: Listeners, router: Router, acceptor: TlsAcceptor, mut 
         }
     }
     drop(listeners);
-    tracing::info!(connections = graceful.count(), "shutting down: waiting for in-flight requests");
+    tracing::info!(
+        connections = graceful.count(),
+        "shutting down: waiting for in-flight requests"
+    );
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(grace) => tracing::warn!("shutdown grace period elapsed; dropping the remaining connections"),
@@ -196,28 +250,50 @@ async fn accepted_stream(accepted: std::io::Result<(TcpStream, SocketAddr)>) -> 
     }
 }
 
-fn spawn_connection(stream: TcpStream, acceptor: Option<TlsAcceptor>, router: Router, builder: &auto::Builder<TokioExecutor>, graceful: &GracefulShutdown) {
+fn spawn_connection(
+    stream: TcpStream,
+    acceptor: Option<TlsAcceptor>,
+    router: Router,
+    builder: &auto::Builder<TokioExecutor>,
+    graceful: &GracefulShutdown,
+) {
     let watcher = graceful.watcher();
     let builder = builder.clone();
     tokio::spawn(async move {
         let service = TowerToHyperService::new(router);
         let result = match acceptor {
             Some(acceptor) => {
-                let tls_stream = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
-                    Ok(Ok(tls_stream)) => tls_stream,
-                    Ok(Err(error)) => {
-                        tracing::debug!(%error, "TLS handshake failed");
-                        return;
-                    }
-                    Err(_) => return,
-                };
-                watcher.watch(builder.serve_connection(TokioIo::new(tls_stream), service).into_owned()).await
+                let tls_stream =
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(tls_stream)) => tls_stream,
+                        Ok(Err(error)) => {
+                            tracing::debug!(%error, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => return,
+                    };
+                watcher
+                    .watch(
+                        builder
+                            .serve_connection(TokioIo::new(tls_stream), service)
+                            .into_owned(),
+                    )
+                    .await
             }
-            None => watcher.watch(builder.serve_connection(TokioIo::new(stream), service).into_owned()).await,
+            None => {
+                watcher
+                    .watch(
+                        builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .into_owned(),
+                    )
+                    .await
+            }
         };
         if let Err(error) = result {
             tracing::debug!(%error, "connection ended with an error");
         }
     });
 }
-

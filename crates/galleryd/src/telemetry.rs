@@ -17,8 +17,17 @@ pub fn init(format: LogFormat, filter: &str) {
     };
     let registry = tracing_subscriber::registry().with(targets);
     let result = match format {
-        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer().with_target(true)).try_init(),
-        LogFormat::Json => registry.with(tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(false)).try_init(),
+        LogFormat::Text => registry
+            .with(tracing_subscriber::fmt::layer().with_target(true))
+            .try_init(),
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false),
+            )
+            .try_init(),
     };
     if result.is_ok() && bad_filter {
         tracing::warn!(filter, "unparsable log filter; logging at info");

@@ -6,11 +6,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::ServiceError;
 use crate::api_version::AcceptedApiVersion;
 use crate::identity::{Caller, Subscription, SystemData};
 use crate::regions::{self, Region};
 use crate::tags::{self, Tags};
-use crate::ServiceError;
 
 crate::string_enum! {
     /// GalleryProvisioningState.
@@ -80,11 +80,16 @@ fn deserialization_error(error: serde_path_to_error::Error<serde_json::Error>) -
 /// `InvalidRequestContent` (with the property path as target when one is known).
 pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ServiceError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ServiceError::invalid_request_content("The request content was empty"));
+        return Err(ServiceError::invalid_request_content(
+            "The request content was empty",
+        ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(deserialization_error)?;
-    deserializer.end().map_err(ServiceError::invalid_request_content)?;
+    let value =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(deserialization_error)?;
+    deserializer
+        .end()
+        .map_err(ServiceError::invalid_request_content)?;
     Ok(value)
 }
 
@@ -100,7 +105,10 @@ pub fn resolve_location(
     resource_type: &str,
     subscription: &Subscription,
 ) -> Result<&'static Region, ServiceError> {
-    let requested = requested.map(str::trim).filter(|value| !value.is_empty()).ok_or_else(ServiceError::location_required)?;
+    let requested = requested
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .ok_or_else(ServiceError::location_required)?;
     let available = || -> Vec<&'static str> {
         regions::REGIONS
             .iter()
@@ -110,7 +118,11 @@ pub fn resolve_location(
     };
     match regions::find(requested) {
         Some(region) if !region.restricted || subscription.may_use_region(region) => Ok(region),
-        _ => Err(ServiceError::location_not_available(requested, resource_type, &available())),
+        _ => Err(ServiceError::location_not_available(
+            requested,
+            resource_type,
+            &available(),
+        )),
     }
 }
 
@@ -126,7 +138,12 @@ pub fn check_location_unchanged(
     };
     match regions::find(requested) {
         Some(region) if region.name == existing_location => Ok(()),
-        _ => Err(ServiceError::invalid_resource_location(name, existing_location, resource_group, requested)),
+        _ => Err(ServiceError::invalid_resource_location(
+            name,
+            existing_location,
+            resource_group,
+            requested,
+        )),
     }
 }
 
@@ -140,11 +157,18 @@ pub fn validate_tags(requested: Option<Tags>) -> Result<Option<Tags>, ServiceErr
 
 /// A required property that was not sent: 400 `InvalidParameter`.
 pub fn missing_property(target: &str) -> ServiceError {
-    ServiceError::invalid_parameter(target, format!("Required parameter '{target}' is missing (null)."))
+    ServiceError::invalid_parameter(
+        target,
+        format!("Required parameter '{target}' is missing (null)."),
+    )
 }
 
 /// Compares an immutable enum property on update: absent means unchanged.
-pub fn check_unchanged<T: PartialEq + Copy>(existing: T, requested: Option<T>, target: &str) -> Result<T, ServiceError> {
+pub fn check_unchanged<T: PartialEq + Copy>(
+    existing: T,
+    requested: Option<T>,
+    target: &str,
+) -> Result<T, ServiceError> {
     match requested {
         Some(value) if value != existing => Err(ServiceError::property_change_not_allowed(target)),
         _ => Ok(existing),
@@ -155,7 +179,11 @@ pub fn check_unchanged<T: PartialEq + Copy>(existing: T, requested: Option<T>, t
 pub fn without_nulls(value: Value) -> Value {
     match value {
         Value::Object(members) => Value::Object(
-            members.into_iter().filter(|(_, member)| !member.is_null()).map(|(key, member)| (key, without_nulls(member))).collect(),
+            members
+                .into_iter()
+                .filter(|(_, member)| !member.is_null())
+                .map(|(key, member)| (key, without_nulls(member)))
+                .collect(),
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(without_nulls).collect()),
         other => other,
@@ -164,7 +192,11 @@ pub fn without_nulls(value: Value) -> Value {
 
 /// The request view of a stored document's properties for a PATCH: the stored properties with the
 /// read-only members removed, then the PATCH's `properties` merged in (RFC 7396).
-pub fn patched_properties(stored: &impl Serialize, read_only: &[&str], patch: Option<&Value>) -> Value {
+pub fn patched_properties(
+    stored: &impl Serialize,
+    read_only: &[&str],
+    patch: Option<&Value>,
+) -> Value {
     let mut properties = serde_json::to_value(stored).unwrap_or(Value::Null);
     if let Value::Object(members) = &mut properties {
         for member in read_only {
@@ -194,7 +226,10 @@ pub struct PatchRequest {
 pub fn future_date(value: &str, target: &str, now: DateTime<Utc>) -> Result<String, ServiceError> {
     let instant = crate::time::parse_date_time(value, target)?;
     if instant <= now {
-        return Err(ServiceError::invalid_parameter(target, "EndOfLifeDate must be set to a future date."));
+        return Err(ServiceError::invalid_parameter(
+            target,
+            "EndOfLifeDate must be set to a future date.",
+        ));
     }
     Ok(crate::time::format_date_time(instant))
 }

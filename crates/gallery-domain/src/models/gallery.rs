@@ -11,14 +11,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::ServiceError;
+use crate::identity::SystemData;
 use crate::ids;
 use crate::models::common::{
-    check_location_unchanged, from_value, patched_properties, resolve_location, validate_tags, PatchRequest,
-    ProvisioningState, TrackedResource, WriteContext,
+    PatchRequest, ProvisioningState, TrackedResource, WriteContext, check_location_unchanged,
+    from_value, patched_properties, resolve_location, validate_tags,
 };
-use crate::identity::SystemData;
 use crate::tags::Tags;
-use crate::ServiceError;
 
 crate::string_enum! {
     /// GallerySharingPermissionTypes.
@@ -189,7 +189,10 @@ pub fn name_not_unique(gallery_name: &str, subscription_id: &str) -> ServiceErro
     .with_target("galleryName")
 }
 
-fn community_info(input: Option<CommunityGalleryInfoInput>, existing: Option<&CommunityGalleryInfo>) -> Result<CommunityGalleryInfo, ServiceError> {
+fn community_info(
+    input: Option<CommunityGalleryInfoInput>,
+    existing: Option<&CommunityGalleryInfo>,
+) -> Result<CommunityGalleryInfo, ServiceError> {
     let input = input.unwrap_or_default();
     let info = CommunityGalleryInfo {
         publisher_uri: input.publisher_uri,
@@ -197,7 +200,9 @@ fn community_info(input: Option<CommunityGalleryInfoInput>, existing: Option<&Co
         eula: input.eula,
         public_name_prefix: input.public_name_prefix,
         community_gallery_enabled: existing.is_some_and(|info| info.community_gallery_enabled),
-        public_names: existing.map(|info| info.public_names.clone()).unwrap_or_default(),
+        public_names: existing
+            .map(|info| info.public_names.clone())
+            .unwrap_or_default(),
     };
     for (value, member) in [
         (&info.publisher_uri, "publisherUri"),
@@ -227,49 +232,77 @@ fn sharing_profile(
     };
     let permissions = match input.permissions.as_deref() {
         Some(value) => SharingPermission::parse(value, &target)?,
-        None => existing.map(|profile| profile.permissions).unwrap_or(SharingPermission::Private),
+        None => existing
+            .map(|profile| profile.permissions)
+            .unwrap_or(SharingPermission::Private),
     };
     if gallery_exists {
-        let was_community = existing.is_some_and(|profile| profile.permissions == SharingPermission::Community);
+        let was_community =
+            existing.is_some_and(|profile| profile.permissions == SharingPermission::Community);
         if was_community != (permissions == SharingPermission::Community) {
-            return Err(ServiceError::property_change_not_allowed(target).with_detail_message(
-                "An existing gallery cannot be converted to or from a community gallery.",
-            ));
+            return Err(
+                ServiceError::property_change_not_allowed(target).with_detail_message(
+                    "An existing gallery cannot be converted to or from a community gallery.",
+                ),
+            );
         }
     }
     let community_gallery_info = if permissions == SharingPermission::Community {
-        Some(community_info(input.community_gallery_info, existing.and_then(|profile| profile.community_gallery_info.as_ref()))?)
+        Some(community_info(
+            input.community_gallery_info,
+            existing.and_then(|profile| profile.community_gallery_info.as_ref()),
+        )?)
     } else {
         None
     };
     Ok(Some(SharingProfile {
         permissions,
-        groups: existing.map(|profile| profile.groups.clone()).unwrap_or_default(),
+        groups: existing
+            .map(|profile| profile.groups.clone())
+            .unwrap_or_default(),
         community_gallery_info,
     }))
 }
 
-fn identity(input: Option<Value>, existing: Option<&Value>, context: &mut WriteContext<'_>) -> Result<Option<Value>, ServiceError> {
+fn identity(
+    input: Option<Value>,
+    existing: Option<&Value>,
+    context: &mut WriteContext<'_>,
+) -> Result<Option<Value>, ServiceError> {
     let Some(input) = input.filter(|value| !value.is_null()) else {
         return Ok(existing.cloned());
     };
     let input: GalleryIdentityInput = from_value(input)?;
     let identity_type = match input.identity_type.as_deref() {
         Some(value) => IdentityType::parse(value, "identity.type")?,
-        None => return Err(ServiceError::invalid_parameter("identity.type", "Required parameter 'identity.type' is missing (null).")),
+        None => {
+            return Err(ServiceError::invalid_parameter(
+                "identity.type",
+                "Required parameter 'identity.type' is missing (null).",
+            ));
+        }
     };
     let mut result = serde_json::Map::new();
     result.insert("type".into(), Value::String(identity_type.as_str().into()));
-    if matches!(identity_type, IdentityType::SystemAssigned | IdentityType::SystemAndUserAssigned) {
+    if matches!(
+        identity_type,
+        IdentityType::SystemAssigned | IdentityType::SystemAndUserAssigned
+    ) {
         let existing_principal = existing
             .and_then(|identity| identity.get("principalId"))
             .and_then(Value::as_str)
             .map(str::to_string);
         let principal_id = existing_principal.unwrap_or_else(|| (context.new_guid)());
         result.insert("principalId".into(), Value::String(principal_id));
-        result.insert("tenantId".into(), Value::String(context.subscription.tenant_id.clone()));
+        result.insert(
+            "tenantId".into(),
+            Value::String(context.subscription.tenant_id.clone()),
+        );
     }
-    if matches!(identity_type, IdentityType::UserAssigned | IdentityType::SystemAndUserAssigned) {
+    if matches!(
+        identity_type,
+        IdentityType::UserAssigned | IdentityType::SystemAndUserAssigned
+    ) {
         let requested = input.user_assigned_identities.unwrap_or_default();
         if requested.is_empty() {
             return Err(ServiceError::invalid_parameter(
@@ -280,16 +313,24 @@ fn identity(input: Option<Value>, existing: Option<&Value>, context: &mut WriteC
         let mut identities = serde_json::Map::new();
         for key in requested.keys() {
             let lower = key.to_lowercase();
-            if !lower.starts_with("/subscriptions/") || !lower.contains("/providers/microsoft.managedidentity/userassignedidentities/") {
+            if !lower.starts_with("/subscriptions/")
+                || !lower.contains("/providers/microsoft.managedidentity/userassignedidentities/")
+            {
                 return Err(ServiceError::invalid_parameter(
                     "identity.userAssignedIdentities",
-                    format!("'{key}' is not the resource id of a user assigned identity (Microsoft.ManagedIdentity/userAssignedIdentities)."),
+                    format!(
+                        "'{key}' is not the resource id of a user assigned identity (Microsoft.ManagedIdentity/userAssignedIdentities)."
+                    ),
                 ));
             }
             let known = existing
                 .and_then(|identity| identity.get("userAssignedIdentities"))
                 .and_then(|identities| identities.as_object())
-                .and_then(|identities| identities.iter().find(|(existing_key, _)| existing_key.eq_ignore_ascii_case(key)))
+                .and_then(|identities| {
+                    identities
+                        .iter()
+                        .find(|(existing_key, _)| existing_key.eq_ignore_ascii_case(key))
+                })
                 .map(|(_, value)| value.clone());
             let value = known.unwrap_or_else(|| serde_json::json!({"principalId": (context.new_guid)(), "clientId": (context.new_guid)()}));
             identities.insert(key.clone(), value);
@@ -307,31 +348,53 @@ fn decide(
     identity_input: Option<Value>,
     context: &mut WriteContext<'_>,
 ) -> Result<Gallery, ServiceError> {
-    let input: GalleryPropertiesInput = if properties.is_null() { GalleryPropertiesInput::default() } else { from_value(properties)? };
+    let input: GalleryPropertiesInput = if properties.is_null() {
+        GalleryPropertiesInput::default()
+    } else {
+        from_value(properties)?
+    };
     let existing_properties = existing.map(|gallery| &gallery.properties);
     let sharing_profile = sharing_profile(
         input.sharing_profile,
         existing_properties.and_then(|properties| properties.sharing_profile.as_ref()),
         existing.is_some(),
     )?;
-    let soft_delete_policy = input.soft_delete_policy.or_else(|| existing_properties.and_then(|properties| properties.soft_delete_policy.clone()));
+    let soft_delete_policy = input.soft_delete_policy.or_else(|| {
+        existing_properties.and_then(|properties| properties.soft_delete_policy.clone())
+    });
     if let Some(policy) = &soft_delete_policy {
-        for (days, member) in [(policy.retention_period_in_days, "retentionPeriodInDays"), (policy.grace_period_in_days, "gracePeriodInDays")] {
+        for (days, member) in [
+            (policy.retention_period_in_days, "retentionPeriodInDays"),
+            (policy.grace_period_in_days, "gracePeriodInDays"),
+        ] {
             if days.is_some_and(|days| !(1..=365).contains(&days)) {
                 return Err(ServiceError::invalid_parameter(
                     format!("{TARGET}.softDeletePolicy.{member}"),
-                    format!("The value {} of parameter '{member}' is out of range. The value must be between 1 and 365, inclusive.", days.unwrap_or_default()),
+                    format!(
+                        "The value {} of parameter '{member}' is out of range. The value must be between 1 and 365, inclusive.",
+                        days.unwrap_or_default()
+                    ),
                 ));
             }
         }
     }
-    let identity = identity(identity_input, existing.and_then(|gallery| gallery.identity.as_ref()), context)?;
+    let identity = identity(
+        identity_input,
+        existing.and_then(|gallery| gallery.identity.as_ref()),
+        context,
+    )?;
     let timestamp = context.timestamp();
     let (name, identifier, system_data) = match existing {
-        Some(gallery) => (gallery.name.clone(), gallery.properties.identifier.clone(), gallery.system_data.modified(context.caller, &timestamp)),
+        Some(gallery) => (
+            gallery.name.clone(),
+            gallery.properties.identifier.clone(),
+            gallery.system_data.modified(context.caller, &timestamp),
+        ),
         None => (
             context.name.to_string(),
-            GalleryIdentifier { unique_name: unique_name(&context.subscription.subscription_id, context.name) },
+            GalleryIdentifier {
+                unique_name: unique_name(&context.subscription.subscription_id, context.name),
+            },
             SystemData::created(context.caller, &timestamp),
         ),
     };
@@ -354,50 +417,97 @@ fn decide(
 }
 
 /// Decides a gallery PUT (create or replace).
-pub fn put(existing: Option<&Gallery>, request: GalleryRequest, context: &mut WriteContext<'_>) -> Result<Gallery, ServiceError> {
+pub fn put(
+    existing: Option<&Gallery>,
+    request: GalleryRequest,
+    context: &mut WriteContext<'_>,
+) -> Result<Gallery, ServiceError> {
     let tags = validate_tags(request.tags)?;
     let location = match existing {
         Some(gallery) => {
-            check_location_unchanged(&gallery.location, request.location.as_deref(), &gallery.name, context.resource_group)?;
+            check_location_unchanged(
+                &gallery.location,
+                request.location.as_deref(),
+                &gallery.name,
+                context.resource_group,
+            )?;
             gallery.location.clone()
         }
-        None => resolve_location(request.location.as_deref(), ids::GALLERY_TYPE, context.subscription)?.name.to_string(),
+        None => resolve_location(
+            request.location.as_deref(),
+            ids::GALLERY_TYPE,
+            context.subscription,
+        )?
+        .name
+        .to_string(),
     };
-    decide(existing, location, tags, request.properties.unwrap_or(Value::Null), request.identity, context)
+    decide(
+        existing,
+        location,
+        tags,
+        request.properties.unwrap_or(Value::Null),
+        request.identity,
+        context,
+    )
 }
 
 /// Decides a gallery PATCH: tags replace the set when given, properties merge.
-pub fn patch(existing: &Gallery, request: PatchRequest, context: &mut WriteContext<'_>) -> Result<Gallery, ServiceError> {
+pub fn patch(
+    existing: &Gallery,
+    request: PatchRequest,
+    context: &mut WriteContext<'_>,
+) -> Result<Gallery, ServiceError> {
     let tags = match request.tags {
         Some(tags) => validate_tags(Some(tags))?,
         None => existing.tags.clone(),
     };
-    let properties = patched_properties(&existing.properties, &["identifier", "provisioningState", "sharingStatus"], request.properties.as_ref());
+    let properties = patched_properties(
+        &existing.properties,
+        &["identifier", "provisioningState", "sharingStatus"],
+        request.properties.as_ref(),
+    );
     let identity = request.identity.or_else(|| existing.identity.clone());
-    decide(Some(existing), existing.location.clone(), tags, properties, identity, context)
+    decide(
+        Some(existing),
+        existing.location.clone(),
+        tags,
+        properties,
+        identity,
+        context,
+    )
 }
 
 /// What a GET returns: without `$expand=SharingProfile/Groups` the sharing groups are left out;
 /// with `$select=Permissions` only the sharing profile is left in `properties`.
 pub fn view(gallery: &Gallery, expand_groups: bool, select_permissions: bool) -> Value {
     let mut document = serde_json::to_value(gallery).unwrap_or(Value::Null);
-    let Some(properties) = document.get_mut("properties").and_then(Value::as_object_mut) else {
+    let Some(properties) = document
+        .get_mut("properties")
+        .and_then(Value::as_object_mut)
+    else {
         return document;
     };
     if select_permissions {
         properties.retain(|member, _| member == "sharingProfile");
-        let profile = properties
-            .entry("sharingProfile")
-            .or_insert_with(|| serde_json::json!({"permissions": SharingPermission::Private.as_str()}));
+        let profile = properties.entry("sharingProfile").or_insert_with(
+            || serde_json::json!({"permissions": SharingPermission::Private.as_str()}),
+        );
         if let Some(profile) = profile.as_object_mut() {
             profile.retain(|member, _| member == "permissions" || member == "groups");
-            profile.entry("groups").or_insert_with(|| Value::Array(Vec::new()));
+            profile
+                .entry("groups")
+                .or_insert_with(|| Value::Array(Vec::new()));
         }
         return document;
     }
-    if let Some(profile) = properties.get_mut("sharingProfile").and_then(Value::as_object_mut) {
+    if let Some(profile) = properties
+        .get_mut("sharingProfile")
+        .and_then(Value::as_object_mut)
+    {
         if expand_groups {
-            profile.entry("groups").or_insert_with(|| Value::Array(Vec::new()));
+            profile
+                .entry("groups")
+                .or_insert_with(|| Value::Array(Vec::new()));
         } else {
             profile.remove("groups");
         }

@@ -12,15 +12,16 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::ids;
+use crate::ServiceError;
 use crate::identity::SystemData;
+use crate::ids;
 use crate::models::common::{
-    check_location_unchanged, check_unchanged, from_value, future_date, missing_property, patched_properties,
-    resolve_location, validate_tags, without_nulls, PatchRequest, ProvisioningState, TrackedResource, WriteContext,
+    PatchRequest, ProvisioningState, TrackedResource, WriteContext, check_location_unchanged,
+    check_unchanged, from_value, future_date, missing_property, patched_properties,
+    resolve_location, validate_tags, without_nulls,
 };
 use crate::names::validate_identifier_part;
 use crate::tags::Tags;
-use crate::ServiceError;
 
 crate::string_enum! {
     /// OperatingSystemTypes.
@@ -223,11 +224,18 @@ fn target(member: &str) -> String {
 
 /// The key the store enforces publisher/offer/SKU uniqueness with (case-insensitive).
 pub fn identifier_key(identifier: &GalleryImageIdentifier) -> String {
-    format!("{}\u{1f}{}\u{1f}{}", identifier.publisher, identifier.offer, identifier.sku).to_lowercase()
+    format!(
+        "{}\u{1f}{}\u{1f}{}",
+        identifier.publisher, identifier.offer, identifier.sku
+    )
+    .to_lowercase()
 }
 
 /// The error for a publisher/offer/SKU already used by another definition of the gallery.
-pub fn identifier_taken(existing_definition: &str, identifier: &GalleryImageIdentifier) -> ServiceError {
+pub fn identifier_taken(
+    existing_definition: &str,
+    identifier: &GalleryImageIdentifier,
+) -> ServiceError {
     ServiceError::new(
         409,
         "Conflict",
@@ -241,33 +249,53 @@ pub fn identifier_taken(existing_definition: &str, identifier: &GalleryImageIden
 }
 
 fn required<'a>(value: Option<&'a String>, member: &str) -> Result<&'a str, ServiceError> {
-    value.map(String::as_str).filter(|text| !text.is_empty()).ok_or_else(|| missing_property(&target(member)))
+    value
+        .map(String::as_str)
+        .filter(|text| !text.is_empty())
+        .ok_or_else(|| missing_property(&target(member)))
 }
 
-fn parse_identifier(input: Option<IdentifierInput>) -> Result<GalleryImageIdentifier, ServiceError> {
+fn parse_identifier(
+    input: Option<IdentifierInput>,
+) -> Result<GalleryImageIdentifier, ServiceError> {
     let input = input.ok_or_else(|| missing_property(&target("identifier")))?;
     let mut parts = Vec::with_capacity(3);
-    for (value, member, max_length) in [(&input.publisher, "publisher", 128), (&input.offer, "offer", 64), (&input.sku, "sku", 64)] {
+    for (value, member, max_length) in [
+        (&input.publisher, "publisher", 128),
+        (&input.offer, "offer", 64),
+        (&input.sku, "sku", 64),
+    ] {
         let member_target = target(&format!("identifier.{member}"));
-        let value = value.as_deref().ok_or_else(|| missing_property(&member_target))?;
+        let value = value
+            .as_deref()
+            .ok_or_else(|| missing_property(&member_target))?;
         validate_identifier_part(value, &member_target, max_length)?;
         parts.push(value.to_string());
     }
     let sku = parts.pop().unwrap_or_default();
     let offer = parts.pop().unwrap_or_default();
     let publisher = parts.pop().unwrap_or_default();
-    Ok(GalleryImageIdentifier { publisher, offer, sku })
+    Ok(GalleryImageIdentifier {
+        publisher,
+        offer,
+        sku,
+    })
 }
 
 fn validate_recommended(recommended: &RecommendedMachineConfiguration) -> Result<(), ServiceError> {
-    for (range, member) in [(recommended.v_cpus, "vCPUs"), (recommended.memory, "memory")] {
+    for (range, member) in [
+        (recommended.v_cpus, "vCPUs"),
+        (recommended.memory, "memory"),
+    ] {
         let Some(range) = range else { continue };
         for (value, bound) in [(range.min, "min"), (range.max, "max")] {
             if let Some(value) = value.filter(|value| *value < 0) {
                 let parameter = target(&format!("recommended.{member}.{bound}"));
                 return Err(ServiceError::invalid_parameter(
                     &parameter,
-                    format!("The value {value} of parameter '{parameter}' is out of range. The value must be between 0 and 2147483647, inclusive."),
+                    format!(
+                        "The value {value} of parameter '{parameter}' is out of range. The value must be between 0 and 2147483647, inclusive."
+                    ),
                 ));
             }
         }
@@ -276,7 +304,9 @@ fn validate_recommended(recommended: &RecommendedMachineConfiguration) -> Result
         {
             return Err(ServiceError::invalid_parameter(
                 target(&format!("recommended.{member}")),
-                format!("The minimum value of {member} must not be greater than the maximum value of {member}."),
+                format!(
+                    "The minimum value of {member} must not be greater than the maximum value of {member}."
+                ),
             ));
         }
     }
@@ -289,7 +319,10 @@ fn parse_disallowed(input: Option<DisallowedInput>) -> Result<Option<Disallowed>
         Some(types) => Some(
             types
                 .iter()
-                .map(|value| DiskType::parse(value, &target("disallowed.diskTypes")).map(|disk_type| disk_type.as_str().to_string()))
+                .map(|value| {
+                    DiskType::parse(value, &target("disallowed.diskTypes"))
+                        .map(|disk_type| disk_type.as_str().to_string())
+                })
                 .collect::<Result<Vec<_>, _>>()?,
         ),
         None => None,
@@ -297,35 +330,66 @@ fn parse_disallowed(input: Option<DisallowedInput>) -> Result<Option<Disallowed>
     Ok(Some(Disallowed { disk_types }))
 }
 
-fn parse_features(input: Option<Vec<FeatureInput>>) -> Result<Option<Vec<GalleryImageFeature>>, ServiceError> {
+fn parse_features(
+    input: Option<Vec<FeatureInput>>,
+) -> Result<Option<Vec<GalleryImageFeature>>, ServiceError> {
     let Some(input) = input else { return Ok(None) };
     let mut features: Vec<GalleryImageFeature> = Vec::with_capacity(input.len());
     for (index, feature) in input.into_iter().enumerate() {
-        let name = feature.name.filter(|name| !name.is_empty()).ok_or_else(|| missing_property(&target(&format!("features[{index}].name"))))?;
-        let mut value = feature.value.ok_or_else(|| missing_property(&target(&format!("features[{index}].value"))))?;
+        let name = feature
+            .name
+            .filter(|name| !name.is_empty())
+            .ok_or_else(|| missing_property(&target(&format!("features[{index}].name"))))?;
+        let mut value = feature
+            .value
+            .ok_or_else(|| missing_property(&target(&format!("features[{index}].value"))))?;
         if name.eq_ignore_ascii_case("SecurityType") {
-            value = SecurityType::parse(&value, &target(&format!("features[{index}].value")))?.as_str().to_string();
+            value = SecurityType::parse(&value, &target(&format!("features[{index}].value")))?
+                .as_str()
+                .to_string();
         }
-        if features.iter().any(|existing| existing.name.eq_ignore_ascii_case(&name)) {
-            return Err(ServiceError::invalid_parameter(target("features"), format!("The feature '{name}' is given more than once.")));
+        if features
+            .iter()
+            .any(|existing| existing.name.eq_ignore_ascii_case(&name))
+        {
+            return Err(ServiceError::invalid_parameter(
+                target("features"),
+                format!("The feature '{name}' is given more than once."),
+            ));
         }
-        features.push(GalleryImageFeature { name, value, starts_at_version: feature.starts_at_version });
+        features.push(GalleryImageFeature {
+            name,
+            value,
+            starts_at_version: feature.starts_at_version,
+        });
     }
     Ok(Some(features))
 }
 
 fn security_type(features: Option<&Vec<GalleryImageFeature>>) -> Option<SecurityType> {
-    features?.iter().find(|feature| feature.name.eq_ignore_ascii_case("SecurityType")).and_then(|feature| SecurityType::from_wire(&feature.value))
+    features?
+        .iter()
+        .find(|feature| feature.name.eq_ignore_ascii_case("SecurityType"))
+        .and_then(|feature| SecurityType::from_wire(&feature.value))
 }
 
 /// Features compared as sets, ignoring the case of names and values.
-fn same_features(left: Option<&Vec<GalleryImageFeature>>, right: Option<&Vec<GalleryImageFeature>>) -> bool {
+fn same_features(
+    left: Option<&Vec<GalleryImageFeature>>,
+    right: Option<&Vec<GalleryImageFeature>>,
+) -> bool {
     let normalize = |features: Option<&Vec<GalleryImageFeature>>| {
         let mut normalized: Vec<(String, String, Option<String>)> = features
             .map(|features| {
                 features
                     .iter()
-                    .map(|feature| (feature.name.to_lowercase(), feature.value.to_lowercase(), feature.starts_at_version.clone()))
+                    .map(|feature| {
+                        (
+                            feature.name.to_lowercase(),
+                            feature.value.to_lowercase(),
+                            feature.starts_at_version.clone(),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -343,17 +407,27 @@ fn check_generation_requirements(properties: &GalleryImageProperties) -> Result<
                 "Arm64 images require Hyper-V generation V2 (hyperVGeneration 'V2').",
             ));
         }
-        if let Some(security) = security_type(properties.features.as_ref()).filter(|security| *security != SecurityType::Standard) {
+        if let Some(security) = security_type(properties.features.as_ref())
+            .filter(|security| *security != SecurityType::Standard)
+        {
             return Err(ServiceError::invalid_parameter(
                 target("features"),
-                format!("The security type '{security}' requires Hyper-V generation V2 (hyperVGeneration 'V2')."),
+                format!(
+                    "The security type '{security}' requires Hyper-V generation V2 (hyperVGeneration 'V2')."
+                ),
             ));
         }
     }
     Ok(())
 }
 
-fn decide(existing: Option<&GalleryImage>, location: String, tags: Option<Tags>, properties: Value, context: &WriteContext<'_>) -> Result<GalleryImage, ServiceError> {
+fn decide(
+    existing: Option<&GalleryImage>,
+    location: String,
+    tags: Option<Tags>,
+    properties: Value,
+    context: &WriteContext<'_>,
+) -> Result<GalleryImage, ServiceError> {
     let input: GalleryImagePropertiesInput = match properties {
         Value::Null => return Err(missing_property("galleryImage.properties")),
         value => from_value(without_nulls(value))?,
@@ -363,24 +437,34 @@ fn decide(existing: Option<&GalleryImage>, location: String, tags: Option<Tags>,
     }
     let features = parse_features(input.features)?;
     let disallowed = parse_disallowed(input.disallowed)?;
-    let parse_end_of_life = |existing_value: Option<&String>| -> Result<Option<String>, ServiceError> {
-        match input.end_of_life_date.as_deref() {
-            None => Ok(None),
-            Some(value) => {
-                let canonical = crate::time::format_date_time(crate::time::parse_date_time(value, &target("endOfLifeDate"))?);
-                if existing_value == Some(&canonical) {
-                    Ok(Some(canonical))
-                } else {
-                    future_date(value, &target("endOfLifeDate"), context.now).map(Some)
+    let parse_end_of_life =
+        |existing_value: Option<&String>| -> Result<Option<String>, ServiceError> {
+            match input.end_of_life_date.as_deref() {
+                None => Ok(None),
+                Some(value) => {
+                    let canonical = crate::time::format_date_time(crate::time::parse_date_time(
+                        value,
+                        &target("endOfLifeDate"),
+                    )?);
+                    if existing_value == Some(&canonical) {
+                        Ok(Some(canonical))
+                    } else {
+                        future_date(value, &target("endOfLifeDate"), context.now).map(Some)
+                    }
                 }
             }
-        }
-    };
+        };
     let timestamp = context.timestamp();
     let properties = match existing {
         None => {
-            let os_type = OperatingSystemType::parse(required(input.os_type.as_ref(), "osType")?, &target("osType"))?;
-            let os_state = OperatingSystemState::parse(required(input.os_state.as_ref(), "osState")?, &target("osState"))?;
+            let os_type = OperatingSystemType::parse(
+                required(input.os_type.as_ref(), "osType")?,
+                &target("osType"),
+            )?;
+            let os_state = OperatingSystemState::parse(
+                required(input.os_state.as_ref(), "osState")?,
+                &target("osState"),
+            )?;
             let identifier = parse_identifier(input.identifier)?;
             let defaults_to_trusted_launch = context.api_version.at_least("2025-03-03");
             let hyper_v_generation = match input.hyper_v_generation.as_deref() {
@@ -393,12 +477,17 @@ fn decide(existing: Option<&GalleryImage>, location: String, tags: Option<Tags>,
                 None => Architecture::X64,
             };
             let mut features = features;
-            if defaults_to_trusted_launch && hyper_v_generation == HyperVGeneration::V2 && security_type(features.as_ref()).is_none() {
-                features.get_or_insert_with(Vec::new).push(GalleryImageFeature {
-                    name: "SecurityType".to_string(),
-                    value: SecurityType::TrustedLaunchSupported.as_str().to_string(),
-                    starts_at_version: None,
-                });
+            if defaults_to_trusted_launch
+                && hyper_v_generation == HyperVGeneration::V2
+                && security_type(features.as_ref()).is_none()
+            {
+                features
+                    .get_or_insert_with(Vec::new)
+                    .push(GalleryImageFeature {
+                        name: "SecurityType".to_string(),
+                        value: SecurityType::TrustedLaunchSupported.as_str().to_string(),
+                        starts_at_version: None,
+                    });
             }
             GalleryImageProperties {
                 description: input.description,
@@ -422,40 +511,76 @@ fn decide(existing: Option<&GalleryImage>, location: String, tags: Option<Tags>,
             let stored = &existing.properties;
             let os_type = check_unchanged(
                 stored.os_type,
-                input.os_type.as_deref().map(|value| OperatingSystemType::parse(value, &target("osType"))).transpose()?,
+                input
+                    .os_type
+                    .as_deref()
+                    .map(|value| OperatingSystemType::parse(value, &target("osType")))
+                    .transpose()?,
                 &target("osType"),
             )?;
             let os_state = check_unchanged(
                 stored.os_state,
-                input.os_state.as_deref().map(|value| OperatingSystemState::parse(value, &target("osState"))).transpose()?,
+                input
+                    .os_state
+                    .as_deref()
+                    .map(|value| OperatingSystemState::parse(value, &target("osState")))
+                    .transpose()?,
                 &target("osState"),
             )?;
             let hyper_v_generation = check_unchanged(
                 stored.hyper_v_generation,
-                input.hyper_v_generation.as_deref().map(|value| HyperVGeneration::parse(value, &target("hyperVGeneration"))).transpose()?,
+                input
+                    .hyper_v_generation
+                    .as_deref()
+                    .map(|value| HyperVGeneration::parse(value, &target("hyperVGeneration")))
+                    .transpose()?,
                 &target("hyperVGeneration"),
             )?;
             let architecture = check_unchanged(
                 stored.architecture,
-                input.architecture.as_deref().map(|value| Architecture::parse(value, &target("architecture"))).transpose()?,
+                input
+                    .architecture
+                    .as_deref()
+                    .map(|value| Architecture::parse(value, &target("architecture")))
+                    .transpose()?,
                 &target("architecture"),
             )?;
             if let Some(identifier) = &input.identifier {
                 for (requested, current, member) in [
-                    (&identifier.publisher, &stored.identifier.publisher, "publisher"),
+                    (
+                        &identifier.publisher,
+                        &stored.identifier.publisher,
+                        "publisher",
+                    ),
                     (&identifier.offer, &stored.identifier.offer, "offer"),
                     (&identifier.sku, &stored.identifier.sku, "sku"),
                 ] {
-                    if requested.as_ref().is_some_and(|requested| !requested.eq_ignore_ascii_case(current)) {
-                        return Err(ServiceError::property_change_not_allowed(target(&format!("identifier.{member}"))));
+                    if requested
+                        .as_ref()
+                        .is_some_and(|requested| !requested.eq_ignore_ascii_case(current))
+                    {
+                        return Err(ServiceError::property_change_not_allowed(target(&format!(
+                            "identifier.{member}"
+                        ))));
                     }
                 }
             }
-            if input.purchase_plan.as_ref().is_some_and(|plan| Some(plan) != stored.purchase_plan.as_ref()) {
-                return Err(ServiceError::property_change_not_allowed(target("purchasePlan")));
+            if input
+                .purchase_plan
+                .as_ref()
+                .is_some_and(|plan| Some(plan) != stored.purchase_plan.as_ref())
+            {
+                return Err(ServiceError::property_change_not_allowed(target(
+                    "purchasePlan",
+                )));
             }
-            if disallowed.as_ref().is_some_and(|disallowed| Some(disallowed) != stored.disallowed.as_ref()) {
-                return Err(ServiceError::property_change_not_allowed(target("disallowed")));
+            if disallowed
+                .as_ref()
+                .is_some_and(|disallowed| Some(disallowed) != stored.disallowed.as_ref())
+            {
+                return Err(ServiceError::property_change_not_allowed(target(
+                    "disallowed",
+                )));
             }
             let features = match features {
                 Some(requested) if !same_features(Some(&requested), stored.features.as_ref()) => {
@@ -488,8 +613,14 @@ fn decide(existing: Option<&GalleryImage>, location: String, tags: Option<Tags>,
     };
     check_generation_requirements(&properties)?;
     let (name, system_data) = match existing {
-        Some(image) => (image.name.clone(), image.system_data.modified(context.caller, &timestamp)),
-        None => (context.name.to_string(), SystemData::created(context.caller, &timestamp)),
+        Some(image) => (
+            image.name.clone(),
+            image.system_data.modified(context.caller, &timestamp),
+        ),
+        None => (
+            context.name.to_string(),
+            SystemData::created(context.caller, &timestamp),
+        ),
     };
     Ok(GalleryImage {
         id: context.id.to_string(),
@@ -504,24 +635,59 @@ fn decide(existing: Option<&GalleryImage>, location: String, tags: Option<Tags>,
 }
 
 /// Decides an image definition PUT (create or replace).
-pub fn put(existing: Option<&GalleryImage>, request: GalleryImageRequest, context: &WriteContext<'_>) -> Result<GalleryImage, ServiceError> {
+pub fn put(
+    existing: Option<&GalleryImage>,
+    request: GalleryImageRequest,
+    context: &WriteContext<'_>,
+) -> Result<GalleryImage, ServiceError> {
     let tags = validate_tags(request.tags)?;
     let location = match existing {
         Some(image) => {
-            check_location_unchanged(&image.location, request.location.as_deref(), &image.name, context.resource_group)?;
+            check_location_unchanged(
+                &image.location,
+                request.location.as_deref(),
+                &image.name,
+                context.resource_group,
+            )?;
             image.location.clone()
         }
-        None => resolve_location(request.location.as_deref(), ids::GALLERY_IMAGE_TYPE, context.subscription)?.name.to_string(),
+        None => resolve_location(
+            request.location.as_deref(),
+            ids::GALLERY_IMAGE_TYPE,
+            context.subscription,
+        )?
+        .name
+        .to_string(),
     };
-    decide(existing, location, tags, request.properties.unwrap_or(Value::Null), context)
+    decide(
+        existing,
+        location,
+        tags,
+        request.properties.unwrap_or(Value::Null),
+        context,
+    )
 }
 
 /// Decides an image definition PATCH: tags replace the set when given, properties merge.
-pub fn patch(existing: &GalleryImage, request: PatchRequest, context: &WriteContext<'_>) -> Result<GalleryImage, ServiceError> {
+pub fn patch(
+    existing: &GalleryImage,
+    request: PatchRequest,
+    context: &WriteContext<'_>,
+) -> Result<GalleryImage, ServiceError> {
     let tags = match request.tags {
         Some(tags) => validate_tags(Some(tags))?,
         None => existing.tags.clone(),
     };
-    let properties = patched_properties(&existing.properties, &["provisioningState"], request.properties.as_ref());
-    decide(Some(existing), existing.location.clone(), tags, properties, context)
+    let properties = patched_properties(
+        &existing.properties,
+        &["provisioningState"],
+        request.properties.as_ref(),
+    );
+    decide(
+        Some(existing),
+        existing.location.clone(),
+        tags,
+        properties,
+        context,
+    )
 }

@@ -2,12 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ServiceError;
 use crate::identity::Subscription;
 use crate::ids;
-use crate::models::common::{validate_tags, PatchRequest};
+use crate::models::common::{PatchRequest, validate_tags};
 use crate::regions;
 use crate::tags::Tags;
-use crate::ServiceError;
 
 crate::string_enum! {
     /// A resource group is `Succeeded` or, while its contents are removed, `Deleting`.
@@ -52,13 +52,22 @@ pub struct ResourceGroupRequest {
     pub managed_by: Option<String>,
 }
 
-fn resolve_group_location(requested: Option<&str>, subscription: &Subscription) -> Result<&'static regions::Region, ServiceError> {
-    let requested = requested.map(str::trim).filter(|value| !value.is_empty()).ok_or_else(ServiceError::location_required)?;
+fn resolve_group_location(
+    requested: Option<&str>,
+    subscription: &Subscription,
+) -> Result<&'static regions::Region, ServiceError> {
+    let requested = requested
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .ok_or_else(ServiceError::location_required)?;
     match regions::find(requested) {
         Some(region) if subscription.may_use_region(region) => Ok(region),
         _ => {
-            let available: Vec<&str> =
-                regions::REGIONS.iter().filter(|region| subscription.may_use_region(region)).map(|region| region.name).collect();
+            let available: Vec<&str> = regions::REGIONS
+                .iter()
+                .filter(|region| subscription.may_use_region(region))
+                .map(|region| region.name)
+                .collect();
             Err(ServiceError::new(
                 400,
                 "LocationNotAvailableForResourceGroup",
@@ -94,7 +103,11 @@ pub fn put(
                 )
                 .with_target("location"));
             }
-            Ok(ResourceGroup { tags, managed_by: request.managed_by, ..existing.clone() })
+            Ok(ResourceGroup {
+                tags,
+                managed_by: request.managed_by,
+                ..existing.clone()
+            })
         }
         None => Ok(ResourceGroup {
             id: ids::resource_group_id(&subscription.subscription_id, name),
@@ -103,7 +116,9 @@ pub fn put(
             location: region.name.to_string(),
             managed_by: request.managed_by,
             tags,
-            properties: ResourceGroupProperties { provisioning_state: ResourceGroupState::Succeeded },
+            properties: ResourceGroupProperties {
+                provisioning_state: ResourceGroupState::Succeeded,
+            },
         }),
     }
 }
@@ -119,7 +134,10 @@ pub struct ResourceGroupPatch {
 }
 
 /// Decides a resource group PATCH.
-pub fn patch(existing: &ResourceGroup, request: ResourceGroupPatch) -> Result<ResourceGroup, ServiceError> {
+pub fn patch(
+    existing: &ResourceGroup,
+    request: ResourceGroupPatch,
+) -> Result<ResourceGroup, ServiceError> {
     let mut updated = existing.clone();
     if let Some(tags) = request.envelope.tags {
         updated.tags = validate_tags(Some(tags))?;

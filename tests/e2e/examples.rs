@@ -1,0 +1,1 @@
+//! Replay of the official GalleryRP examples (being written).

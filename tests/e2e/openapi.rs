@@ -1,0 +1,1 @@
+//! Keeps openapi/ in step with the route table (being written).
