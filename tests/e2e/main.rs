@@ -2,5 +2,10 @@
 //! every test on Postgres and SQLite.
 
 mod examples;
+mod galleries;
+mod gallery_images;
+mod limits;
+mod resource_groups;
 mod openapi;
+mod arm_conventions;
 mod smoke;

@@ -77,12 +77,15 @@ fn unknown_route(segments: &[String], api_version: &str) -> ServiceError {
         .position(|segment| segment.eq_ignore_ascii_case("providers"))
         && let Some(namespace) = segments.get(index + 1)
     {
+        let served = ["Microsoft.Compute", "Microsoft.Resources"]
+            .iter()
+            .any(|served| served.eq_ignore_ascii_case(namespace));
         let types: Vec<&str> = segments[index + 2..]
             .iter()
             .step_by(2)
             .map(String::as_str)
             .collect();
-        if !types.is_empty() {
+        if served && !types.is_empty() {
             return ServiceError::invalid_resource_type(&types.join("/"), namespace, api_version);
         }
         return ServiceError::invalid_resource_namespace(namespace);
@@ -103,29 +106,36 @@ fn authorize(_caller: &Caller, _operation: OperationId, _scope: &str) -> Result<
     Ok(())
 }
 
+/// Reads a request body of at most `limit` bytes; a larger one is 413. The rest of a too-large body
+/// is read and discarded (up to a bound) so the client can finish sending and read the 413, instead
+/// of seeing its connection reset mid-upload.
 async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ServiceError> {
+    use futures_util::StreamExt;
+    const DISCARD_AT_MOST: usize = 64 * 1024 * 1024;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > limit) {
+    if declared.is_some_and(|length| length > DISCARD_AT_MOST) {
         return Err(ServiceError::request_too_large(limit));
     }
-    axum::body::to_bytes(body, limit).await.map_err(|error| {
-        let too_large = std::error::Error::source(&error)
-            .is_some_and(|source| source.is::<http_body_util_limited::LengthLimitError>())
-            || error.to_string().contains("length limit");
-        if too_large {
-            ServiceError::request_too_large(limit)
-        } else {
-            ServiceError::invalid_request_content(error)
+    let mut stream = body.into_data_stream();
+    let mut collected = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+    let mut received = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(ServiceError::invalid_request_content)?;
+        received += chunk.len();
+        if received > DISCARD_AT_MOST {
+            break;
         }
-    })
-}
-
-/// Private alias so the length-limit error type reads clearly above.
-mod http_body_util_limited {
-    pub use axum::extract::rejection::LengthLimitError;
+        if received <= limit {
+            collected.extend_from_slice(&chunk);
+        }
+    }
+    if received > limit {
+        return Err(ServiceError::request_too_large(limit));
+    }
+    Ok(Bytes::from(collected))
 }
 
 async fn handle(app: &App, request: Request) -> ApiResult<Response> {

@@ -65,10 +65,17 @@ impl WriteContext<'_> {
     }
 }
 
-fn deserialization_error(error: serde_path_to_error::Error<serde_json::Error>) -> ServiceError {
-    let path = error.path().to_string();
+fn deserialization_error(
+    error: serde_path_to_error::Error<serde_json::Error>,
+    prefix: &str,
+) -> ServiceError {
+    let path = match (prefix, error.path().to_string()) {
+        ("", path) => path,
+        (prefix, path) if path == "." => prefix.to_string(),
+        (prefix, path) => format!("{prefix}.{path}"),
+    };
     let inner = error.into_inner();
-    if inner.is_syntax() || inner.is_eof() || path == "." {
+    if inner.is_syntax() || inner.is_eof() || path == "." || path.is_empty() {
         return ServiceError::invalid_request_content(inner);
     }
     let message = inner.to_string();
@@ -85,8 +92,8 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ServiceError> {
         ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(deserialization_error)?;
+    let value = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|error| deserialization_error(error, ""))?;
     deserializer
         .end()
         .map_err(ServiceError::invalid_request_content)?;
@@ -95,7 +102,13 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ServiceError> {
 
 /// Reads a typed value out of an already parsed JSON document (used after a merge-patch).
 pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ServiceError> {
-    serde_path_to_error::deserialize(value).map_err(deserialization_error)
+    from_value_at(value, "")
+}
+
+/// Like [`from_value`] for a member of the request body: error paths start with `prefix`
+/// (`properties.description`).
+pub fn from_value_at<T: DeserializeOwned>(value: Value, prefix: &str) -> Result<T, ServiceError> {
+    serde_path_to_error::deserialize(value).map_err(|error| deserialization_error(error, prefix))
 }
 
 /// Resolves the `location` of a create request against the region catalog and the subscription's

@@ -16,7 +16,7 @@ use crate::identity::SystemData;
 use crate::ids;
 use crate::models::common::{
     PatchRequest, ProvisioningState, TrackedResource, WriteContext, check_location_unchanged,
-    from_value, patched_properties, resolve_location, validate_tags,
+    from_value_at, patched_properties, resolve_location, validate_tags,
 };
 use crate::tags::Tags;
 
@@ -272,7 +272,7 @@ fn identity(
     let Some(input) = input.filter(|value| !value.is_null()) else {
         return Ok(existing.cloned());
     };
-    let input: GalleryIdentityInput = from_value(input)?;
+    let input: GalleryIdentityInput = from_value_at(input, "identity")?;
     let identity_type = match input.identity_type.as_deref() {
         Some(value) => IdentityType::parse(value, "identity.type")?,
         None => {
@@ -351,7 +351,7 @@ fn decide(
     let input: GalleryPropertiesInput = if properties.is_null() {
         GalleryPropertiesInput::default()
     } else {
-        from_value(properties)?
+        from_value_at(properties, "properties")?
     };
     let existing_properties = existing.map(|gallery| &gallery.properties);
     let sharing_profile = sharing_profile(

@@ -17,7 +17,7 @@ use crate::identity::SystemData;
 use crate::ids;
 use crate::models::common::{
     PatchRequest, ProvisioningState, TrackedResource, WriteContext, check_location_unchanged,
-    check_unchanged, from_value, future_date, missing_property, patched_properties,
+    check_unchanged, from_value_at, future_date, missing_property, patched_properties,
     resolve_location, validate_tags, without_nulls,
 };
 use crate::names::validate_identifier_part;
@@ -430,7 +430,7 @@ fn decide(
 ) -> Result<GalleryImage, ServiceError> {
     let input: GalleryImagePropertiesInput = match properties {
         Value::Null => return Err(missing_property("galleryImage.properties")),
-        value => from_value(without_nulls(value))?,
+        value => from_value_at(without_nulls(value), "properties")?,
     };
     if let Some(recommended) = &input.recommended {
         validate_recommended(recommended)?;
