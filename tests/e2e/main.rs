@@ -7,5 +7,7 @@ mod gallery_images;
 mod limits;
 mod resource_groups;
 mod openapi;
+mod process;
+mod readme;
 mod arm_conventions;
 mod smoke;

@@ -245,14 +245,15 @@ impl TestApp {
 
     /// The configuration tests start from: ephemeral ports, quiet logs, the given database.
     pub fn config(data_dir: &std::path::Path, database: Option<&TestDatabase>) -> Config {
-        let mut config = Config::default();
-        config.data_dir = data_dir.to_path_buf();
-        config.https_port = 0;
-        config.http_port = 0;
-        config.log_level = "warn".to_string();
-        config.database_max_connections = 8;
-        config.database_url = database.map(|database| database.url.clone());
-        config
+        Config {
+            data_dir: data_dir.to_path_buf(),
+            https_port: 0,
+            http_port: 0,
+            log_level: "warn".to_string(),
+            database_max_connections: 8,
+            database_url: database.map(|database| database.url.clone()),
+            ..Config::default()
+        }
     }
 
     /// The running server.
@@ -469,4 +470,170 @@ impl Drop for TestApp {
             }
         }
     }
+}
+
+/// The galleryd binary, built on first use (`cargo build -p galleryd`) unless `GALLERYD_BINARY`
+/// names one. Process-level tests (signals, the data directory, logs) run the real binary.
+pub fn galleryd_binary() -> PathBuf {
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            if let Ok(path) = std::env::var("GALLERYD_BINARY") {
+                return PathBuf::from(path);
+            }
+            let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+            let release = !cfg!(debug_assertions);
+            let mut build = std::process::Command::new(env!("CARGO"));
+            build
+                .args(["build", "--quiet", "-p", "galleryd", "--bin", "galleryd"])
+                .current_dir(&workspace);
+            if release {
+                build.arg("--release");
+            }
+            let status = build.status().expect("run cargo build");
+            assert!(status.success(), "cargo build -p galleryd failed");
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace.join("target"));
+            target
+                .join(if release { "release" } else { "debug" })
+                .join("galleryd")
+        })
+        .clone()
+}
+
+/// A galleryd process started from the binary; killed when dropped.
+pub struct GallerydProcess {
+    pub child: std::process::Child,
+    /// Files the process's stdout and stderr go to.
+    pub stdout_path: PathBuf,
+    pub stderr_path: PathBuf,
+}
+
+impl GallerydProcess {
+    /// Starts `galleryd` with `arguments` and `environment`, in `working_directory`; output goes to
+    /// files in `log_directory`.
+    pub fn spawn(
+        arguments: &[&str],
+        environment: &[(&str, &str)],
+        working_directory: &std::path::Path,
+        log_directory: &std::path::Path,
+    ) -> GallerydProcess {
+        let stdout_path =
+            log_directory.join(format!("stdout-{}.log", uuid::Uuid::new_v4().simple()));
+        let stderr_path =
+            log_directory.join(format!("stderr-{}.log", uuid::Uuid::new_v4().simple()));
+        let mut command = std::process::Command::new(galleryd_binary());
+        command
+            .args(arguments)
+            .current_dir(working_directory)
+            .stdout(std::fs::File::create(&stdout_path).expect("stdout file"))
+            .stderr(std::fs::File::create(&stderr_path).expect("stderr file"));
+        for key in [
+            "GALLERYD_DATA_DIR",
+            "GALLERYD_DATABASE_URL",
+            "GALLERYD_HTTPS_PORT",
+            "GALLERYD_HTTP_PORT",
+            "GALLERYD_IN_MEMORY",
+            "GALLERYD_LOG_FORMAT",
+        ] {
+            command.env_remove(key);
+        }
+        for (key, value) in environment {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("start galleryd");
+        GallerydProcess {
+            child,
+            stdout_path,
+            stderr_path,
+        }
+    }
+
+    /// What the process printed so far (stdout and stderr).
+    pub fn output(&self) -> String {
+        format!(
+            "{}{}",
+            std::fs::read_to_string(&self.stdout_path).unwrap_or_default(),
+            std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+        )
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Waits up to `seconds` for the process to exit and returns its exit code.
+    pub async fn wait_for_exit(&mut self, seconds: u64) -> Option<i32> {
+        for _ in 0..seconds * 20 {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status.code();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!(
+            "galleryd did not exit within {seconds} s; output:\n{}",
+            self.output()
+        );
+    }
+
+    /// Polls `<base>/_galleryd/ready` until it answers 200 (or panics with the output after 20 s).
+    pub async fn wait_until_ready(&mut self, http_base: &str) {
+        let client = reqwest::Client::new();
+        for _ in 0..400 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("galleryd exited with {status}; output:\n{}", self.output());
+            }
+            if let Ok(response) = client
+                .get(format!("{http_base}/_galleryd/ready"))
+                .send()
+                .await
+                && response.status() == 200
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("galleryd did not become ready; output:\n{}", self.output());
+    }
+
+    /// Waits for `endpoints.json` in `data_dir` and returns it.
+    pub async fn wait_for_endpoints(&mut self, data_dir: &std::path::Path) -> Value {
+        let path = data_dir.join("endpoints.json");
+        for _ in 0..400 {
+            if let Ok(text) = std::fs::read_to_string(&path)
+                && let Ok(value) = serde_json::from_str::<Value>(&text)
+            {
+                return value;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("galleryd exited with {status}; output:\n{}", self.output());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no {}; output:\n{}", path.display(), self.output());
+    }
+}
+
+impl Drop for GallerydProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A reqwest client that trusts exactly the PEM at `certificate`.
+pub fn client_trusting(certificate: &std::path::Path) -> reqwest::Client {
+    let pem = std::fs::read(certificate)
+        .unwrap_or_else(|error| panic!("read {}: {error}", certificate.display()));
+    reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("PEM certificate"))
+        .build()
+        .expect("client")
 }

@@ -25,6 +25,18 @@ pub struct StoredResource {
 
 type ResourceRow = (i64, String, String, String, String, String);
 
+/// A resource row with the usage-counter shard it is counted in (read when deleting).
+type CountedResourceRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i32>,
+);
+
 impl From<ResourceRow> for StoredResource {
     fn from((seq, name, location, resource_type, provisioning_state, body): ResourceRow) -> Self {
         StoredResource {
@@ -363,7 +375,7 @@ impl Store {
     ) -> Result<Option<StoredResource>, StoreError> {
         transaction!(self, (transaction, dialect) => {
             require_resource_group!(transaction, dialect, target);
-            let existing: Option<(i64, String, String, String, String, String, Option<String>, Option<i32>)> = sqlx::query_as(with_lock!(
+            let existing: Option<CountedResourceRow> = sqlx::query_as(with_lock!(
                 dialect,
                 "SELECT seq, name, location, resource_type, provisioning_state, body, quota_kind, quota_shard FROM resources \
                  WHERE resource_key = $1",

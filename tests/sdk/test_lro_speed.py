@@ -1,0 +1,57 @@
+"""LRO speed: no begin_*().result() of the suite may sleep through a poll interval.
+
+galleryd completes instant work before the client's first (immediate) status poll and sends
+Retry-After: 1, so a result in under 0.8 s proves the client never slept. conftest.py runs this
+file last, so besides its own cycle it checks the timings of every LRO the suite made.
+"""
+
+from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.compute.models import (
+    Gallery,
+    GalleryImage,
+    GalleryImageIdentifier,
+    GalleryImageProperties,
+    GalleryImageUpdate,
+    GalleryUpdate,
+)
+
+from conftest import LOCATION, LRO_BUDGET_SECONDS, Lro, unique_name
+
+
+def test_every_lro_kind_finishes_without_a_poll_delay(
+    compute: ComputeManagementClient, lro: Lro, resource_group: str
+) -> None:
+    gallery, image = unique_name("gal"), unique_name("img")
+    properties = GalleryImageProperties(
+        os_type="Linux",
+        os_state="Generalized",
+        identifier=GalleryImageIdentifier(publisher="Contoso", offer="Speed", sku=image),
+    )
+    before = len(lro.timings)
+    lro.run(compute.galleries.begin_create_or_update, resource_group, gallery, Gallery(location=LOCATION))
+    lro.run(compute.galleries.begin_update, resource_group, gallery, GalleryUpdate(tags={"k": "v"}))
+    lro.run(
+        compute.gallery_images.begin_create_or_update,
+        resource_group,
+        gallery,
+        image,
+        GalleryImage(location=LOCATION, properties=properties),
+    )
+    lro.run(
+        compute.gallery_images.begin_update,
+        resource_group,
+        gallery,
+        image,
+        GalleryImageUpdate(tags={"k": "v"}, properties=properties),
+    )
+    lro.run(compute.gallery_images.begin_delete, resource_group, gallery, image)
+    lro.run(compute.galleries.begin_delete, resource_group, gallery)
+    assert len(lro.timings) == before + 6
+
+
+def test_no_lro_of_the_suite_was_slow(lro: Lro) -> None:
+    assert lro.timings, "no LRO was timed"
+    slowest = lro.slowest()
+    print(f"\n{len(lro.timings)} LROs, slowest {slowest[1]:.3f} s: {slowest[0]}")
+    slow = [(label, round(seconds, 3)) for label, seconds in lro.timings if seconds >= LRO_BUDGET_SECONDS]
+    assert slow == []
