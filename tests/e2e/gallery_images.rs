@@ -217,3 +217,67 @@ both_stores! {
         moved.assert_error(409, "InvalidResourceLocation");
     }
 }
+
+/// Puts an image version row straight into the store (the versions API arrives with replication),
+/// so the delete rules for definitions with versions can be exercised end to end.
+async fn seed_version(app: &TestApp, group: &str, gallery: &str, image: &str, version: &str) {
+    use gallery_store::{Decision, NewOperation, OperationStatus, ParentTarget, ResourceTarget};
+    let image_id = format!(
+        "/subscriptions/{}/resourceGroups/{group}/providers/Microsoft.Compute/galleries/{gallery}/images/{image}",
+        app.subscription
+    );
+    let version_id = format!("{image_id}/versions/{version}");
+    let image_key = image_id.to_lowercase();
+    let version_key = version_id.to_lowercase();
+    let target = ResourceTarget {
+        resource_id: &version_id,
+        resource_key: &version_key,
+        subscription_id: &app.subscription,
+        resource_group_key: &group.to_lowercase(),
+        resource_group_name: group,
+        resource_type: gallery_domain::ids::GALLERY_IMAGE_VERSION_TYPE,
+        parent: Some(ParentTarget {
+            resource_key: &image_key,
+            display_name: image,
+        }),
+        quota: None,
+    };
+    let operation = NewOperation {
+        operation_id: uuid::Uuid::new_v4().to_string(),
+        action: "Microsoft.Compute/galleries/images/versions/write".to_string(),
+        status: OperationStatus::Succeeded,
+        started_at: "2026-01-01T00:00:00Z".to_string(),
+        ended_at: None,
+        final_status: 200,
+    };
+    let store = app.server().app.store().expect("store open");
+    store
+        .put_resource(&target, &operation, |_, _| {
+            Ok(Decision {
+                name: version.to_string(),
+                location: "westus".to_string(),
+                provisioning_state: "Succeeded".to_string(),
+                body: json!({"id": version_id, "name": version}).to_string(),
+                unique: None,
+            })
+        })
+        .await
+        .expect("seed a version");
+}
+
+both_stores! {
+    async fn definitions_with_versions_cannot_be_deleted(backend) {
+        let app = ready_gallery(backend).await;
+        app.create_image("rg", "gal", "img", "p", "o", "s").await;
+        seed_version(&app, "rg", "gal", "img", "1.0.0").await;
+        let refused = app.delete(&app.image_path("rg", "gal", "img")).await;
+        refused.assert_error(409, "CannotDeleteResource");
+        app.get(&app.image_path("rg", "gal", "img")).await.assert_status(200);
+        app.delete(&app.gallery_path("rg", "gal")).await.assert_error(409, "CannotDeleteResource");
+        // Deleting the resource group removes the whole tree, versions first.
+        let deleted = app.request(Method::DELETE, &format!("{}?api-version=2024-11-01", app.subscription_path("/resourcegroups/rg")), None).await;
+        deleted.assert_status(202);
+        app.create_group("rg", "westus").await;
+        app.get(&app.gallery_path("rg", "gal")).await.assert_error(404, "ResourceNotFound");
+    }
+}
