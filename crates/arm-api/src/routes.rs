@@ -3,8 +3,7 @@
 //! ARM matches every path segment case-insensitively (`resourcegroups` and `resourceGroups` both
 //! arrive, from different clients), which axum's router does not, so ARM paths are matched here:
 //! literal segments ignoring ASCII case, `{parameter}` segments capturing one percent-decoded
-//! segment. The same table is the source of the OpenAPI description's path list (a test keeps
-//! `openapi/` in step with it).
+//! segment. A test keeps `openapi/galleryd.json` in step with this table.
 
 use axum::http::Method;
 
