@@ -1,13 +1,13 @@
 //! End-to-end tests of galleryd: a real server on 127.0.0.1:0, real HTTP, a fresh database per test,
 //! every test on Postgres and SQLite.
 
+mod arm_conventions;
 mod examples;
 mod galleries;
 mod gallery_images;
 mod limits;
-mod resource_groups;
 mod openapi;
 mod process;
 mod readme;
-mod arm_conventions;
+mod resource_groups;
 mod smoke;

@@ -9,6 +9,16 @@ use galleryd_tests::{
 };
 use serde_json::json;
 
+/// The status a request answers.
+async fn status(request: reqwest::RequestBuilder) -> u16 {
+    request
+        .send()
+        .await
+        .expect("request sent")
+        .status()
+        .as_u16()
+}
+
 const EPHEMERAL_PORTS: [(&str, &str); 2] =
     [("GALLERYD_HTTPS_PORT", "0"), ("GALLERYD_HTTP_PORT", "0")];
 
@@ -57,32 +67,25 @@ async fn serve_with_no_arguments_uses_sqlite_and_the_data_directory_and_survives
 
     let client = client_trusting(&certificate);
     assert_eq!(
-        client
-            .get(format!("{https}/_galleryd/health"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(client.get(format!("{https}/_galleryd/health"))).await,
         200
     );
     assert_eq!(
-        client
-            .put(group_url(&https, "rg"))
-            .json(&json!({"location": "westus"}))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(
+            client
+                .put(group_url(&https, "rg"))
+                .json(&json!({"location": "westus"}))
+        )
+        .await,
         201
     );
     assert_eq!(
-        client
-            .put(gallery_url(&https, "rg", "kept"))
-            .json(&json!({"location": "westus"}))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(
+            client
+                .put(gallery_url(&https, "rg", "kept"))
+                .json(&json!({"location": "westus"}))
+        )
+        .await,
         201
     );
     first.terminate();
@@ -125,13 +128,12 @@ async fn sigterm_lets_in_flight_requests_finish() {
     process.wait_until_ready(&http).await;
     let client = reqwest::Client::new();
     assert_eq!(
-        client
-            .put(group_url(&http, "rg"))
-            .json(&json!({"location": "westus"}))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(
+            client
+                .put(group_url(&http, "rg"))
+                .json(&json!({"location": "westus"}))
+        )
+        .await,
         201
     );
 
@@ -171,12 +173,7 @@ async fn sigterm_lets_in_flight_requests_finish() {
     let http = endpoints["http"].as_str().unwrap().to_string();
     restarted.wait_until_ready(&http).await;
     assert_eq!(
-        client
-            .get(gallery_url(&http, "rg", "inflight"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(client.get(gallery_url(&http, "rg", "inflight"))).await,
         200,
         "the in-flight write was kept"
     );
@@ -235,34 +232,24 @@ async fn in_memory_writes_nothing_to_disk() {
         .unwrap();
     assert!(endpoints["certificate"].is_null());
     assert_eq!(
-        client
-            .put(group_url(&http, "rg"))
-            .json(&json!({"location": "westus"}))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(
+            client
+                .put(group_url(&http, "rg"))
+                .json(&json!({"location": "westus"}))
+        )
+        .await,
         201
     );
     assert_eq!(
-        client
-            .put(gallery_url(&http, "rg", "g"))
-            .json(&json!({"location": "westus"}))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(
+            client
+                .put(gallery_url(&http, "rg", "g"))
+                .json(&json!({"location": "westus"}))
+        )
+        .await,
         201
     );
-    assert_eq!(
-        client
-            .get(gallery_url(&http, "rg", "g"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(status(client.get(gallery_url(&http, "rg", "g"))).await, 200);
     assert!(
         !data_dir.exists(),
         "--in-memory created {}",

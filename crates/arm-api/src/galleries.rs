@@ -3,10 +3,8 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use gallery_domain::ServiceError;
-use gallery_domain::identity::Caller;
 use gallery_domain::ids;
 use gallery_domain::limits::QuotaKind;
-use gallery_domain::models::WriteContext;
 use gallery_domain::models::common::{PatchRequest, parse_body};
 use gallery_domain::models::gallery::{self, Gallery, GalleryRequest};
 use gallery_domain::names::{name_key, validate_gallery_name};
@@ -58,20 +56,24 @@ fn decision(gallery: &Gallery, subscription_id: &str) -> Decision {
     }
 }
 
-fn new_guid() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-/// Galleries_CreateOrUpdate: `PUT …/galleries/{galleryName}`.
-pub async fn create_or_update(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+/// Galleries_CreateOrUpdate (PUT) and Galleries_Update (PATCH).
+async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<Response> {
     let path = path(request);
-    validate_gallery_name(path.name())?;
-    let body: GalleryRequest = parse_body(&request.body)?;
+    let put_body: Option<GalleryRequest> = if must_exist {
+        None
+    } else {
+        Some(parse_body(&request.body)?)
+    };
+    let patch_body: Option<PatchRequest> = if must_exist {
+        Some(parse_body(&request.body)?)
+    } else {
+        None
+    };
     let now = chrono::Utc::now();
     let plan = PutPlan {
         path: &path,
         quota: Some(QuotaKind::Galleries),
-        must_exist: false,
+        must_exist,
     };
     tracked::put(
         app,
@@ -81,17 +83,23 @@ pub async fn create_or_update(app: &App, request: &ArmRequest) -> ApiResult<Resp
             let existing: Option<Gallery> = existing
                 .map(|resource| parse_stored(&resource.body))
                 .transpose()?;
-            let mut guid = new_guid;
-            let mut context = context(
-                request,
-                &request.caller,
-                id,
-                &ancestry.resource_group_name,
-                path.name(),
-                now,
-                &mut guid,
-            );
-            let gallery = gallery::put(existing.as_ref(), body.clone(), &mut context)?;
+            let mut guid = tracked::new_guid;
+            let mut context =
+                tracked::write_context(request, id, ancestry, path.name(), now, &mut guid);
+            let gallery = match (&put_body, &patch_body, &existing) {
+                (_, Some(patch), Some(existing)) => {
+                    gallery::patch(existing, patch.clone(), &mut context)?
+                }
+                (Some(put), _, existing) => {
+                    gallery::put(existing.as_ref(), put.clone(), &mut context)?
+                }
+                _ => {
+                    return Err(ServiceError::resource_not_found(
+                        &path.type_and_names(),
+                        &path.resource_group,
+                    ));
+                }
+            };
             Ok(decision(&gallery, &path.subscription_id))
         },
         default_view,
@@ -99,62 +107,15 @@ pub async fn create_or_update(app: &App, request: &ArmRequest) -> ApiResult<Resp
     .await
 }
 
-fn context<'a>(
-    request: &'a ArmRequest,
-    caller: &'a Caller,
-    id: &'a str,
-    resource_group: &'a str,
-    name: &'a str,
-    now: chrono::DateTime<chrono::Utc>,
-    new_guid: &'a mut dyn FnMut() -> String,
-) -> WriteContext<'a> {
-    WriteContext {
-        subscription: request.subscription(),
-        resource_group,
-        id,
-        name,
-        caller,
-        now,
-        api_version: &request.api_version,
-        new_guid,
-    }
+/// Galleries_CreateOrUpdate: `PUT …/galleries/{galleryName}`.
+pub async fn create_or_update(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    validate_gallery_name(request.parameters.get("galleryName"))?;
+    write(app, request, false).await
 }
 
 /// Galleries_Update: `PATCH …/galleries/{galleryName}`.
 pub async fn update(app: &App, request: &ArmRequest) -> ApiResult<Response> {
-    let path = path(request);
-    let body: PatchRequest = parse_body(&request.body)?;
-    let now = chrono::Utc::now();
-    let plan = PutPlan {
-        path: &path,
-        quota: None,
-        must_exist: true,
-    };
-    tracked::put(
-        app,
-        request,
-        plan,
-        |id, ancestry, existing| {
-            let existing = existing.ok_or_else(|| {
-                ServiceError::resource_not_found(&path.type_and_names(), &path.resource_group)
-            })?;
-            let existing: Gallery = parse_stored(&existing.body)?;
-            let mut guid = new_guid;
-            let mut context = context(
-                request,
-                &request.caller,
-                id,
-                &ancestry.resource_group_name,
-                path.name(),
-                now,
-                &mut guid,
-            );
-            let gallery = gallery::patch(&existing, body.clone(), &mut context)?;
-            Ok(decision(&gallery, &path.subscription_id))
-        },
-        default_view,
-    )
-    .await
+    write(app, request, true).await
 }
 
 /// Galleries_Get: `GET …/galleries/{galleryName}` with `$select=Permissions` and

@@ -3,7 +3,6 @@
 use axum::response::Response;
 use gallery_domain::ids;
 use gallery_domain::limits::QuotaKind;
-use gallery_domain::models::WriteContext;
 use gallery_domain::models::common::{PatchRequest, parse_body};
 use gallery_domain::models::gallery_image::{self, GalleryImage, GalleryImageRequest};
 use gallery_domain::names::validate_image_definition_name;
@@ -41,10 +40,6 @@ fn decision(image: &GalleryImage, gallery_key: String) -> Decision {
     }
 }
 
-fn new_guid() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
 async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<Response> {
     let path = path(request);
     let gallery_key = path.parent().map(|parent| parent.key()).unwrap_or_default();
@@ -72,17 +67,9 @@ async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<R
             let existing: Option<GalleryImage> = existing
                 .map(|resource| parse_stored(&resource.body))
                 .transpose()?;
-            let mut guid = new_guid;
-            let context = WriteContext {
-                subscription: request.subscription(),
-                resource_group: &ancestry.resource_group_name,
-                id,
-                name: path.name(),
-                caller: &request.caller,
-                now,
-                api_version: &request.api_version,
-                new_guid: &mut guid,
-            };
+            let mut guid = tracked::new_guid;
+            let context =
+                tracked::write_context(request, id, ancestry, path.name(), now, &mut guid);
             let image = match (&put_body, &patch_body, &existing) {
                 (_, Some(patch), Some(existing)) => {
                     gallery_image::patch(existing, patch.clone(), &context)?

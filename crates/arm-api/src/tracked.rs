@@ -193,6 +193,32 @@ pub fn parse_stored<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Ser
     })
 }
 
+/// A fresh GUID (principal ids of managed identities and alike).
+pub fn new_guid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The context a resource's rules decide a write in: who asks, when, where, under which id.
+pub fn write_context<'a>(
+    request: &'a ArmRequest,
+    id: &'a str,
+    ancestry: &'a Ancestry,
+    name: &'a str,
+    now: chrono::DateTime<chrono::Utc>,
+    new_guid: &'a mut dyn FnMut() -> String,
+) -> gallery_domain::models::WriteContext<'a> {
+    gallery_domain::models::WriteContext {
+        subscription: request.subscription(),
+        resource_group: &ancestry.resource_group_name,
+        id,
+        name,
+        caller: &request.caller,
+        now,
+        api_version: &request.api_version,
+        new_guid,
+    }
+}
+
 /// How a PUT writes: where, what it counts against, and what it claims.
 pub struct PutPlan<'a> {
     pub path: &'a ResourcePath,

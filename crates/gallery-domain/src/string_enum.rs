@@ -40,6 +40,15 @@ macro_rules! string_enum {
             }
         }
 
+        impl ::std::convert::TryFrom<String> for $name {
+            type Error = String;
+
+            /// Parses any casing of a wire spelling (for stored values).
+            fn try_from(value: String) -> Result<Self, String> {
+                Self::from_wire(&value).ok_or_else(|| format!("'{}' is not one of '{}'", value, Self::ALL.join("', '")))
+            }
+        }
+
         impl ::std::fmt::Display for $name {
             fn fmt(&self, formatter: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 formatter.write_str(self.as_str())

@@ -31,65 +31,21 @@ pub struct NewOperation {
 }
 
 /// A recorded operation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredOperation {
     pub operation_id: String,
     pub subscription_id: String,
     pub location: String,
     pub action: String,
     pub resource_id: String,
+    #[sqlx(try_from = "String")]
     pub status: OperationStatus,
     pub started_at: String,
     pub ended_at: Option<String>,
     /// The `error` object of a failed operation, as JSON.
     pub error: Option<String>,
+    #[sqlx(try_from = "i32")]
     pub final_status: u16,
-}
-
-type OperationRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i32,
-);
-
-impl TryFrom<OperationRow> for StoredOperation {
-    type Error = StoreError;
-
-    fn try_from(row: OperationRow) -> Result<Self, StoreError> {
-        let (
-            operation_id,
-            subscription_id,
-            location,
-            action,
-            resource_id,
-            status,
-            started_at,
-            ended_at,
-            error,
-            final_status,
-        ) = row;
-        let status = OperationStatus::from_wire(&status)
-            .ok_or_else(|| StoreError::CorruptDocument(format!("operation status '{status}'")))?;
-        Ok(StoredOperation {
-            operation_id,
-            subscription_id,
-            location,
-            action,
-            resource_id,
-            status,
-            started_at,
-            ended_at,
-            error,
-            final_status: u16::try_from(final_status).unwrap_or(200),
-        })
-    }
 }
 
 /// Records `$operation` inside `$transaction`.
@@ -121,7 +77,7 @@ impl Store {
         subscription_id: &str,
         operation_id: &str,
     ) -> Result<Option<StoredOperation>, StoreError> {
-        let row: Option<OperationRow> = read!(self, pool => sqlx::query_as(
+        let operation: Option<StoredOperation> = read!(self, pool => sqlx::query_as(
             "SELECT operation_id, subscription_id, location, action, resource_id, status, started_at, ended_at, error, \
              final_status FROM async_operations WHERE operation_id = $1 AND subscription_id = $2",
         )
@@ -129,6 +85,6 @@ impl Store {
         .bind(subscription_id)
         .fetch_optional(pool)
         .await)?;
-        row.map(StoredOperation::try_from).transpose()
+        Ok(operation)
     }
 }

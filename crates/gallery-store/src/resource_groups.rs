@@ -7,7 +7,7 @@ use crate::resources::{HasSeq, page};
 use crate::{Page, Store, StoreError};
 
 /// A stored resource group.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredResourceGroup {
     pub seq: i64,
     pub name: String,
@@ -19,19 +19,6 @@ pub struct StoredResourceGroup {
 impl HasSeq for StoredResourceGroup {
     fn seq(&self) -> i64 {
         self.seq
-    }
-}
-
-type GroupRow = (i64, String, String, String);
-
-impl From<GroupRow> for StoredResourceGroup {
-    fn from((seq, name, location, body): GroupRow) -> Self {
-        StoredResourceGroup {
-            seq,
-            name,
-            location,
-            body,
-        }
     }
 }
 
@@ -49,14 +36,14 @@ impl Store {
         subscription_id: &str,
         name_key: &str,
     ) -> Result<Option<StoredResourceGroup>, StoreError> {
-        let row: Option<GroupRow> = read!(self, pool => sqlx::query_as(
+        let row: Option<StoredResourceGroup> = read!(self, pool => sqlx::query_as(
             "SELECT seq, name, location, body FROM resource_groups WHERE subscription_id = $1 AND name_key = $2",
         )
         .bind(subscription_id)
         .bind(name_key)
         .fetch_optional(pool)
         .await)?;
-        Ok(row.map(StoredResourceGroup::from))
+        Ok(row)
     }
 
     /// Lists one page of a subscription's resource groups.
@@ -66,7 +53,7 @@ impl Store {
         after: Option<i64>,
         limit: u32,
     ) -> Result<Page<StoredResourceGroup>, StoreError> {
-        let rows: Vec<GroupRow> = read!(self, pool => sqlx::query_as(
+        let rows: Vec<StoredResourceGroup> = read!(self, pool => sqlx::query_as(
             "SELECT seq, name, location, body FROM resource_groups WHERE subscription_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .bind(subscription_id)
@@ -74,10 +61,7 @@ impl Store {
         .bind(i64::from(limit) + 1)
         .fetch_all(pool)
         .await)?;
-        Ok(page(
-            rows.into_iter().map(StoredResourceGroup::from).collect(),
-            limit,
-        ))
+        Ok(page(rows, limit))
     }
 
     /// Creates or updates a resource group; `decide` sees the current group, if any. Returns whether
@@ -90,7 +74,7 @@ impl Store {
     ) -> Result<(bool, StoredResourceGroup), StoreError> {
         for _attempt in 0..3 {
             let outcome: Option<(bool, StoredResourceGroup)> = transaction!(self, (transaction, dialect) => {
-                let existing: Option<StoredResourceGroup> = sqlx::query_as::<_, GroupRow>(with_lock!(
+                let existing: Option<StoredResourceGroup> = sqlx::query_as::<_, StoredResourceGroup>(with_lock!(
                     dialect,
                     "SELECT seq, name, location, body FROM resource_groups WHERE subscription_id = $1 AND name_key = $2",
                     "FOR UPDATE"
@@ -98,8 +82,7 @@ impl Store {
                 .bind(subscription_id)
                 .bind(name_key)
                 .fetch_optional(&mut *transaction)
-                .await?
-                .map(StoredResourceGroup::from);
+                .await?;
                 let decision = decide(existing.as_ref())?;
                 match existing {
                     Some(existing) => {
@@ -153,7 +136,7 @@ impl Store {
         operation: &NewOperation,
     ) -> Result<Option<StoredResourceGroup>, StoreError> {
         transaction!(self, (transaction, dialect) => {
-            let group: Option<StoredResourceGroup> = sqlx::query_as::<_, GroupRow>(with_lock!(
+            let group: Option<StoredResourceGroup> = sqlx::query_as::<_, StoredResourceGroup>(with_lock!(
                 dialect,
                 "SELECT seq, name, location, body FROM resource_groups WHERE subscription_id = $1 AND name_key = $2",
                 "FOR UPDATE"
@@ -161,8 +144,7 @@ impl Store {
             .bind(subscription_id)
             .bind(name_key)
             .fetch_optional(&mut *transaction)
-            .await?
-            .map(StoredResourceGroup::from);
+            .await?;
             let Some(group) = group else {
                 return Ok(None);
             };

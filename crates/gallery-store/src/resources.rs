@@ -11,7 +11,7 @@ use crate::operations::NewOperation;
 use crate::{Page, Store, StoreError};
 
 /// A stored resource.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredResource {
     /// Insertion order; the keyset pagination cursor.
     pub seq: i64,
@@ -23,31 +23,13 @@ pub struct StoredResource {
     pub body: String,
 }
 
-type ResourceRow = (i64, String, String, String, String, String);
-
-/// A resource row with the usage-counter shard it is counted in (read when deleting).
-type CountedResourceRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<i32>,
-);
-
-impl From<ResourceRow> for StoredResource {
-    fn from((seq, name, location, resource_type, provisioning_state, body): ResourceRow) -> Self {
-        StoredResource {
-            seq,
-            name,
-            location,
-            resource_type,
-            provisioning_state,
-            body,
-        }
-    }
+/// A resource with the usage-counter shard it is counted in (read when deleting).
+#[derive(sqlx::FromRow)]
+struct CountedResource {
+    #[sqlx(flatten)]
+    resource: StoredResource,
+    quota_kind: Option<String>,
+    quota_shard: Option<i32>,
 }
 
 /// The parent a nested resource is written under.
@@ -167,13 +149,13 @@ impl Store {
         &self,
         resource_key: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let row: Option<ResourceRow> = read!(self, pool => sqlx::query_as(
+        let resource: Option<StoredResource> = read!(self, pool => sqlx::query_as(
             concat!("SELECT ", resource_columns!(), " FROM resources WHERE resource_key = $1")
         )
         .bind(resource_key)
         .fetch_optional(pool)
         .await)?;
-        Ok(row.map(StoredResource::from))
+        Ok(resource)
     }
 
     /// Lists one page of resources, `limit` at most, after the cursor `after`.
@@ -185,7 +167,7 @@ impl Store {
     ) -> Result<Page<StoredResource>, StoreError> {
         let after = after.unwrap_or(0);
         let fetch = i64::from(limit) + 1;
-        let rows: Vec<ResourceRow> = read!(self, pool => match scope {
+        let rows: Vec<StoredResource> = read!(self, pool => match scope {
             ListScope::InResourceGroup { subscription_id, resource_group_key, resource_type } => {
                 sqlx::query_as(concat!(
                     "SELECT ", resource_columns!(), " FROM resources WHERE subscription_id = $1 AND resource_group_key = $2 \
@@ -224,10 +206,7 @@ impl Store {
                 .await
             }
         })?;
-        Ok(page(
-            rows.into_iter().map(StoredResource::from).collect(),
-            limit,
-        ))
+        Ok(page(rows, limit))
     }
 
     /// Creates or replaces a resource in one transaction: checks the resource group and parent exist,
@@ -257,15 +236,14 @@ impl Store {
                     None => (None, None),
                 };
                 let ancestry = Ancestry { resource_group_name, parent_name };
-                let existing: Option<StoredResource> = sqlx::query_as::<_, ResourceRow>(with_lock!(
+                let existing: Option<StoredResource> = sqlx::query_as::<_, StoredResource>(with_lock!(
                     dialect,
                     "SELECT seq, name, location, resource_type, provisioning_state, body FROM resources WHERE resource_key = $1",
                     "FOR UPDATE"
                 ))
                 .bind(target.resource_key)
                 .fetch_optional(&mut *transaction)
-                .await?
-                .map(StoredResource::from);
+                .await?;
                 let decision = decide(&ancestry, existing.as_ref())?;
                 let seq = match &existing {
                     Some(existing) => {
@@ -375,7 +353,7 @@ impl Store {
     ) -> Result<Option<StoredResource>, StoreError> {
         transaction!(self, (transaction, dialect) => {
             require_resource_group!(transaction, dialect, target);
-            let existing: Option<CountedResourceRow> = sqlx::query_as(with_lock!(
+            let existing: Option<CountedResource> = sqlx::query_as(with_lock!(
                 dialect,
                 "SELECT seq, name, location, resource_type, provisioning_state, body, quota_kind, quota_shard FROM resources \
                  WHERE resource_key = $1",
@@ -384,22 +362,22 @@ impl Store {
             .bind(target.resource_key)
             .fetch_optional(&mut *transaction)
             .await?;
-            let Some((seq, name, location, resource_type, provisioning_state, body, quota_kind, quota_shard)) = existing else {
+            let Some(CountedResource { resource, quota_kind, quota_shard }) = existing else {
                 return Ok(None);
             };
             let child: Option<i64> = sqlx::query_scalar("SELECT seq FROM resources WHERE parent_seq = $1 LIMIT 1")
-                .bind(seq)
+                .bind(resource.seq)
                 .fetch_optional(&mut *transaction)
                 .await?;
             if child.is_some() {
                 return Err(ServiceError::cannot_delete_with_children().into());
             }
-            sqlx::query("DELETE FROM resources WHERE seq = $1").bind(seq).execute(&mut *transaction).await?;
+            sqlx::query("DELETE FROM resources WHERE seq = $1").bind(resource.seq).execute(&mut *transaction).await?;
             if let (Some(kind), Some(shard)) = (&quota_kind, quota_shard) {
-                release_quota!(transaction, target.subscription_id, &location, kind, shard, 1);
+                release_quota!(transaction, target.subscription_id, &resource.location, kind, shard, 1);
             }
-            insert_operation!(transaction, operation, target.subscription_id, &location, target.resource_id);
-            Ok(Some(StoredResource { seq, name, location, resource_type, provisioning_state, body }))
+            insert_operation!(transaction, operation, target.subscription_id, &resource.location, target.resource_id);
+            Ok(Some(resource))
         })
     }
 }

@@ -160,6 +160,43 @@ pub fn check_location_unchanged(
     }
 }
 
+/// The location of a resource being PUT: a new resource's requested region (resolved against the
+/// catalog), or the region an existing one lives in (which the request may not change).
+pub fn location_for_put<P>(
+    existing: Option<&TrackedResource<P>>,
+    requested: Option<&str>,
+    resource_type: &str,
+    context: &WriteContext<'_>,
+) -> Result<String, ServiceError> {
+    match existing {
+        Some(resource) => {
+            check_location_unchanged(
+                &resource.location,
+                requested,
+                &resource.name,
+                context.resource_group,
+            )?;
+            Ok(resource.location.clone())
+        }
+        None => Ok(
+            resolve_location(requested, resource_type, context.subscription)?
+                .name
+                .to_string(),
+        ),
+    }
+}
+
+/// The tags after a PATCH: the PATCH's tags replace the whole set when given.
+pub fn tags_for_patch<P>(
+    existing: &TrackedResource<P>,
+    requested: Option<Tags>,
+) -> Result<Option<Tags>, ServiceError> {
+    match requested {
+        Some(tags) => validate_tags(Some(tags)),
+        None => Ok(existing.tags.clone()),
+    }
+}
+
 /// Validates tags and turns an empty set into "no tags" only if the client sent none at all.
 pub fn validate_tags(requested: Option<Tags>) -> Result<Option<Tags>, ServiceError> {
     if let Some(tags) = &requested {

@@ -15,8 +15,8 @@ use crate::ServiceError;
 use crate::identity::SystemData;
 use crate::ids;
 use crate::models::common::{
-    PatchRequest, ProvisioningState, TrackedResource, WriteContext, check_location_unchanged,
-    from_value_at, patched_properties, resolve_location, validate_tags,
+    PatchRequest, ProvisioningState, TrackedResource, WriteContext, from_value_at,
+    location_for_put, patched_properties, tags_for_patch, validate_tags,
 };
 use crate::tags::Tags;
 
@@ -423,24 +423,12 @@ pub fn put(
     context: &mut WriteContext<'_>,
 ) -> Result<Gallery, ServiceError> {
     let tags = validate_tags(request.tags)?;
-    let location = match existing {
-        Some(gallery) => {
-            check_location_unchanged(
-                &gallery.location,
-                request.location.as_deref(),
-                &gallery.name,
-                context.resource_group,
-            )?;
-            gallery.location.clone()
-        }
-        None => resolve_location(
-            request.location.as_deref(),
-            ids::GALLERY_TYPE,
-            context.subscription,
-        )?
-        .name
-        .to_string(),
-    };
+    let location = location_for_put(
+        existing,
+        request.location.as_deref(),
+        ids::GALLERY_TYPE,
+        context,
+    )?;
     decide(
         existing,
         location,
@@ -457,10 +445,7 @@ pub fn patch(
     request: PatchRequest,
     context: &mut WriteContext<'_>,
 ) -> Result<Gallery, ServiceError> {
-    let tags = match request.tags {
-        Some(tags) => validate_tags(Some(tags))?,
-        None => existing.tags.clone(),
-    };
+    let tags = tags_for_patch(existing, request.tags)?;
     let properties = patched_properties(
         &existing.properties,
         &["identifier", "provisioningState", "sharingStatus"],

@@ -16,9 +16,9 @@ use crate::ServiceError;
 use crate::identity::SystemData;
 use crate::ids;
 use crate::models::common::{
-    PatchRequest, ProvisioningState, TrackedResource, WriteContext, check_location_unchanged,
-    check_unchanged, from_value_at, future_date, missing_property, patched_properties,
-    resolve_location, validate_tags, without_nulls,
+    PatchRequest, ProvisioningState, TrackedResource, WriteContext, check_unchanged, from_value_at,
+    future_date, location_for_put, missing_property, patched_properties, tags_for_patch,
+    validate_tags, without_nulls,
 };
 use crate::names::validate_identifier_part;
 use crate::tags::Tags;
@@ -641,24 +641,12 @@ pub fn put(
     context: &WriteContext<'_>,
 ) -> Result<GalleryImage, ServiceError> {
     let tags = validate_tags(request.tags)?;
-    let location = match existing {
-        Some(image) => {
-            check_location_unchanged(
-                &image.location,
-                request.location.as_deref(),
-                &image.name,
-                context.resource_group,
-            )?;
-            image.location.clone()
-        }
-        None => resolve_location(
-            request.location.as_deref(),
-            ids::GALLERY_IMAGE_TYPE,
-            context.subscription,
-        )?
-        .name
-        .to_string(),
-    };
+    let location = location_for_put(
+        existing,
+        request.location.as_deref(),
+        ids::GALLERY_IMAGE_TYPE,
+        context,
+    )?;
     decide(
         existing,
         location,
@@ -674,10 +662,7 @@ pub fn patch(
     request: PatchRequest,
     context: &WriteContext<'_>,
 ) -> Result<GalleryImage, ServiceError> {
-    let tags = match request.tags {
-        Some(tags) => validate_tags(Some(tags))?,
-        None => existing.tags.clone(),
-    };
+    let tags = tags_for_patch(existing, request.tags)?;
     let properties = patched_properties(
         &existing.properties,
         &["provisioningState"],
