@@ -31,8 +31,13 @@ CREATE TABLE resources (
     quota_shard        INTEGER,
     provisioning_state TEXT NOT NULL,
     body               TEXT NOT NULL,
+    -- bumped by every update: updates are optimistic (UPDATE … WHERE revision = the one read)
+    revision           BIGINT NOT NULL DEFAULT 0,
     CONSTRAINT resources_key_unique UNIQUE (resource_key),
-    CONSTRAINT resources_unique_claim UNIQUE (unique_scope, unique_key)
+    CONSTRAINT resources_unique_claim UNIQUE (unique_scope, unique_key),
+    -- a resource cannot outlive its group, nor be created in a group being deleted
+    CONSTRAINT resources_in_group FOREIGN KEY (subscription_id, resource_group_key)
+        REFERENCES resource_groups (subscription_id, name_key)
 );
 
 CREATE INDEX resources_by_group ON resources (subscription_id, resource_group_key, resource_type, seq);
@@ -66,3 +71,21 @@ CREATE TABLE async_operations (
 );
 
 CREATE INDEX async_operations_by_resource ON async_operations (resource_id);
+
+-- Every change of a resource document is announced (after commit) on the channel
+-- galleryd_documents with the resource key, so every galleryd process sharing this database can
+-- drop its cached copy.
+CREATE FUNCTION galleryd_announce_document_change() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM pg_notify('galleryd_documents', OLD.resource_key);
+    ELSE
+        PERFORM pg_notify('galleryd_documents', NEW.resource_key);
+    END IF;
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER resources_announce_change
+    AFTER INSERT OR UPDATE OR DELETE ON resources
+    FOR EACH ROW EXECUTE FUNCTION galleryd_announce_document_change();

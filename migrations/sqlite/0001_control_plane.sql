@@ -31,8 +31,13 @@ CREATE TABLE resources (
     quota_shard        INTEGER,
     provisioning_state TEXT NOT NULL,
     body               TEXT NOT NULL,
+    -- bumped by every update: updates are optimistic (UPDATE … WHERE revision = the one read)
+    revision           BIGINT NOT NULL DEFAULT 0,
     CONSTRAINT resources_key_unique UNIQUE (resource_key),
-    CONSTRAINT resources_unique_claim UNIQUE (unique_scope, unique_key)
+    CONSTRAINT resources_unique_claim UNIQUE (unique_scope, unique_key),
+    -- a resource cannot outlive its group, nor be created in a group being deleted
+    CONSTRAINT resources_in_group FOREIGN KEY (subscription_id, resource_group_key)
+        REFERENCES resource_groups (subscription_id, name_key)
 );
 
 CREATE INDEX resources_by_group ON resources (subscription_id, resource_group_key, resource_type, seq);

@@ -10,4 +10,5 @@ mod openapi;
 mod process;
 mod readme;
 mod resource_groups;
+mod shared_database;
 mod smoke;

@@ -256,6 +256,23 @@ impl TestApp {
         }
     }
 
+    /// Starts another galleryd on this app's Postgres database (as several processes sharing one
+    /// database would run); returns it with its plain-http base URL. Stop it with
+    /// [`Server::shutdown`].
+    pub async fn second_server(
+        &self,
+        configure: impl FnOnce(&mut Config),
+    ) -> (Server, String, TempDirectory) {
+        let directory = TempDirectory::new();
+        let mut config = TestApp::config(&directory.0, self.database.as_ref());
+        configure(&mut config);
+        let server = Server::start(&config)
+            .await
+            .expect("second galleryd starts");
+        let http = format!("http://{}", server.http_address);
+        (server, http, directory)
+    }
+
     /// The running server.
     pub fn server(&self) -> &Server {
         self.server.as_ref().expect("server running")

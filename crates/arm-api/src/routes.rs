@@ -16,6 +16,41 @@ pub struct Route {
     pub method: Method,
     pub template: &'static str,
     pub operation: OperationId,
+    /// The template split once into segments, so matching allocates nothing.
+    segments: Vec<Pattern>,
+}
+
+/// One segment of a template.
+#[derive(Debug, Clone, Copy)]
+enum Pattern {
+    /// Must equal the request's segment, ignoring ASCII case.
+    Literal(&'static str),
+    /// Captures the request's segment as the named parameter.
+    Parameter(&'static str),
+}
+
+impl Route {
+    fn new(method: Method, template: &'static str, operation: OperationId) -> Route {
+        let segments = template
+            .trim_start_matches('/')
+            .split('/')
+            .map(|segment| {
+                match segment
+                    .strip_prefix('{')
+                    .and_then(|rest| rest.strip_suffix('}'))
+                {
+                    Some(name) => Pattern::Parameter(name),
+                    None => Pattern::Literal(segment),
+                }
+            })
+            .collect();
+        Route {
+            method,
+            template,
+            operation,
+            segments,
+        }
+    }
 }
 
 const SUBSCRIPTION: &str = "/subscriptions/{subscriptionId}";
@@ -26,7 +61,7 @@ macro_rules! routes {
         /// Every ARM route, most specific first.
         pub fn table() -> &'static [Route] {
             static TABLE: std::sync::OnceLock<Vec<Route>> = std::sync::OnceLock::new();
-            TABLE.get_or_init(|| vec![$(Route { method: Method::$method, template: leak($template), operation: OperationId::$operation }),+])
+            TABLE.get_or_init(|| vec![$(Route::new(Method::$method, leak($template), OperationId::$operation)),+])
         }
     };
 }
@@ -146,26 +181,30 @@ pub fn percent_decode(segment: &str) -> Result<String, ServiceError> {
     })
 }
 
-fn template_matches(template: &'static str, segments: &[String]) -> Option<PathParameters> {
-    let template_segments: Vec<&'static str> =
-        template.trim_start_matches('/').split('/').collect();
-    if template_segments.len() != segments.len() {
+fn template_matches(route: &Route, segments: &[String]) -> Option<PathParameters> {
+    if route.segments.len() != segments.len() {
         return None;
     }
-    let mut parameters = Vec::new();
-    for (pattern, segment) in template_segments.iter().zip(segments) {
-        if let Some(name) = pattern
-            .strip_prefix('{')
-            .and_then(|rest| rest.strip_suffix('}'))
-        {
-            if segment.is_empty() {
-                return None;
-            }
-            parameters.push((name, segment.clone()));
-        } else if !pattern.eq_ignore_ascii_case(segment) {
-            return None;
-        }
+    let matches = route
+        .segments
+        .iter()
+        .zip(segments)
+        .all(|(pattern, segment)| match pattern {
+            Pattern::Literal(literal) => literal.eq_ignore_ascii_case(segment),
+            Pattern::Parameter(_) => !segment.is_empty(),
+        });
+    if !matches {
+        return None;
     }
+    let parameters = route
+        .segments
+        .iter()
+        .zip(segments)
+        .filter_map(|(pattern, segment)| match pattern {
+            Pattern::Parameter(name) => Some((*name, segment.clone())),
+            Pattern::Literal(_) => None,
+        })
+        .collect();
     Some(PathParameters(parameters))
 }
 
@@ -174,7 +213,7 @@ pub fn find(method: &Method, segments: &[String]) -> RouteMatch {
     let mut path_exists = false;
     let mut get_fallback = None;
     for route in table() {
-        if let Some(parameters) = template_matches(route.template, segments) {
+        if let Some(parameters) = template_matches(route, segments) {
             if route.method == *method {
                 return RouteMatch::Found(route, parameters);
             }

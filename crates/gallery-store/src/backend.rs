@@ -9,6 +9,7 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -17,6 +18,7 @@ use sqlx::sqlite::{
 };
 
 use crate::StoreError;
+use crate::cache::DocumentCache;
 
 /// Where the data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +65,8 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// How long a request waits for a free connection before the store reports itself unavailable.
     pub acquire_timeout: Duration,
+    /// Most resource documents kept in memory for reads (0: no cache).
+    pub document_cache_capacity: usize,
 }
 
 impl Default for StoreOptions {
@@ -70,6 +74,7 @@ impl Default for StoreOptions {
         StoreOptions {
             max_connections: 32,
             acquire_timeout: Duration::from_secs(10),
+            document_cache_capacity: 10_000,
         }
     }
 }
@@ -95,6 +100,10 @@ pub struct Store {
     pub(crate) backend: Backend,
     /// Into how many rows each usage counter is split (see `quota`).
     pub(crate) quota_shards: i32,
+    /// Resource documents served without a database round trip (see `cache`); `None` when disabled.
+    pub(crate) cache: Option<Arc<DocumentCache>>,
+    /// The task that hears document changes announced by Postgres; stopped by [`Store::close`].
+    listener: Arc<Mutex<Option<tokio::task::AbortHandle>>>,
 }
 
 /// Shards per usage counter on Postgres: enough that 64 concurrent creates rarely queue on one row.
@@ -106,18 +115,20 @@ impl Store {
         location: &StoreLocation,
         options: &StoreOptions,
     ) -> Result<Store, StoreError> {
-        let store = match location {
+        let cache = (options.document_cache_capacity > 0).then(|| {
+            // On Postgres other processes may write too: serve only once their changes are heard.
+            let serving = !matches!(location, StoreLocation::Postgres(_));
+            Arc::new(DocumentCache::new(options.document_cache_capacity, serving))
+        });
+        let (backend, quota_shards) = match location {
             StoreLocation::Postgres(url) => {
                 let connect = PgConnectOptions::from_str(url)?.application_name("galleryd");
                 let pool = PgPoolOptions::new()
-                    .max_connections(options.max_connections.max(1))
+                    .max_connections(options.max_connections.max(2))
                     .acquire_timeout(options.acquire_timeout)
                     .connect_with(connect)
                     .await?;
-                Store {
-                    backend: Backend::Postgres(pool),
-                    quota_shards: POSTGRES_QUOTA_SHARDS,
-                }
+                (Backend::Postgres(pool), POSTGRES_QUOTA_SHARDS)
             }
             StoreLocation::SqliteFile(path) => {
                 if let Some(parent) = path
@@ -139,16 +150,14 @@ impl Store {
                     .acquire_timeout(options.acquire_timeout)
                     .connect_with(connect.clone())
                     .await?;
+                // Readers open read-only, so the schema must exist first.
                 Self::migrate_sqlite(&writer).await?;
                 let reader = SqlitePoolOptions::new()
                     .max_connections(options.max_connections.clamp(1, 8))
                     .acquire_timeout(options.acquire_timeout)
                     .connect_with(connect.read_only(true))
                     .await?;
-                return Ok(Store {
-                    backend: Backend::Sqlite { writer, reader },
-                    quota_shards: 1,
-                });
+                (Backend::Sqlite { writer, reader }, 1)
             }
             StoreLocation::SqliteMemory => {
                 let connect = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
@@ -160,16 +169,29 @@ impl Store {
                     .acquire_timeout(options.acquire_timeout)
                     .connect_with(connect)
                     .await?;
-                Store {
-                    backend: Backend::Sqlite {
+                (
+                    Backend::Sqlite {
                         writer: pool.clone(),
                         reader: pool,
                     },
-                    quota_shards: 1,
-                }
+                    1,
+                )
             }
         };
+        let store = Store {
+            backend,
+            quota_shards,
+            cache,
+            listener: Arc::new(Mutex::new(None)),
+        };
         store.migrate().await?;
+        if let (Backend::Postgres(pool), Some(cache)) = (&store.backend, &store.cache) {
+            let task = tokio::spawn(hear_document_changes(pool.clone(), cache.clone()));
+            *store
+                .listener
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(task.abort_handle());
+        }
         Ok(store)
     }
 
@@ -199,6 +221,14 @@ impl Store {
 
     /// Closes every connection, waiting for the ones in use to be returned.
     pub async fn close(&self) {
+        if let Some(listener) = self
+            .listener
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+        {
+            listener.abort();
+        }
         match &self.backend {
             Backend::Postgres(pool) => pool.close().await,
             Backend::Sqlite { writer, reader } => {
@@ -213,6 +243,45 @@ impl Store {
         match &self.backend {
             Backend::Postgres(_) => "postgres",
             Backend::Sqlite { .. } => "sqlite",
+        }
+    }
+}
+
+/// Listens to `galleryd_documents` (announced by a trigger after every committed change of a
+/// resource row, from any process) and drops the changed documents from the cache. While the
+/// connection is down the cache stops answering, since changes may be missed; it answers again once
+/// a notification proves the connection is back.
+async fn hear_document_changes(pool: PgPool, cache: Arc<DocumentCache>) {
+    loop {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for document changes; the document cache is off until it can");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(error) = listener.listen("galleryd_documents").await {
+            tracing::warn!(%error, "cannot listen for document changes; the document cache is off until it can");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        cache.resume();
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notification)) => {
+                    cache.invalidate(notification.payload());
+                    cache.resume();
+                }
+                // The connection dropped; the next call reconnects.
+                Ok(None) => cache.suspend(),
+                Err(error) => {
+                    cache.suspend();
+                    tracing::warn!(%error, "lost the document change listener; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    break;
+                }
+            }
         }
     }
 }

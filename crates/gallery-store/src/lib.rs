@@ -16,6 +16,7 @@
 #[macro_use]
 mod macros;
 mod backend;
+mod cache;
 pub mod error;
 #[macro_use]
 mod operations;

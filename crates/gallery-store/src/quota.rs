@@ -7,7 +7,12 @@
 //! serializes the creates that picked it, and the condition is re-checked after the lock is granted.
 //! Sharding lets concurrent creates proceed in parallel on Postgres instead of queueing on one hot row
 //! for the whole of their commits. A create fails only when every shard is full, i.e. at the limit.
-//! SQLite (one writer) uses a single shard.
+//! SQLite (one writer) uses a single shard. The common case costs one statement: an increment of a
+//! random shard; only when that shard is full (or its row does not exist yet) are the others read.
+//!
+//! Creates reserve before inserting their resource row. A transaction therefore waits for a
+//! counter row only while it holds no other row locks, and never waits for a counter after it has
+//! inserted: no lock cycle (deadlock) is possible between creates.
 //!
 //! A resource remembers its shard, so deleting it frees room in the shard it was counted in.
 
@@ -23,51 +28,64 @@ macro_rules! reserve_quota {
     ($transaction:ident, $shards:expr, $subscription_id:expr, $location:expr, $kind:expr, $limit:expr) => {{
         let shards: i32 = $shards;
         let limit: i64 = i64::from($limit);
-        let counters: Vec<(i32, i64)> = sqlx::query_as(
-            "SELECT shard, used FROM usage_counters WHERE subscription_id = $1 AND location = $2 AND quota_kind = $3",
+        // Fast path: one statement on a random shard with room.
+        let first = if shards > 1 { fastrand::i32(0..shards) } else { 0 };
+        let mut reserved: Option<i32> = sqlx::query_scalar(
+            "UPDATE usage_counters SET used = used + 1 WHERE subscription_id = $1 AND location = $2 \
+             AND quota_kind = $3 AND shard = $4 AND used < $5 RETURNING shard",
         )
         .bind($subscription_id)
         .bind($location)
         .bind($kind)
-        .fetch_all(&mut *$transaction)
+        .bind(first)
+        .bind($crate::quota::shard_capacity(limit, shards, first))
+        .fetch_optional(&mut *$transaction)
         .await?;
-        for shard in 0..shards {
-            if !counters.iter().any(|(existing, _)| *existing == shard) {
-                sqlx::query(
-                    "INSERT INTO usage_counters (subscription_id, location, quota_kind, shard, used) \
-                     VALUES ($1, $2, $3, $4, 0) ON CONFLICT DO NOTHING",
+        if reserved.is_none() {
+            // Slow path: create missing counter rows, then try every shard that still has room.
+            let counters: Vec<(i32, i64)> = sqlx::query_as(
+                "SELECT shard, used FROM usage_counters WHERE subscription_id = $1 AND location = $2 AND quota_kind = $3",
+            )
+            .bind($subscription_id)
+            .bind($location)
+            .bind($kind)
+            .fetch_all(&mut *$transaction)
+            .await?;
+            for shard in 0..shards {
+                if !counters.iter().any(|(existing, _)| *existing == shard) {
+                    sqlx::query(
+                        "INSERT INTO usage_counters (subscription_id, location, quota_kind, shard, used) \
+                         VALUES ($1, $2, $3, $4, 0) ON CONFLICT DO NOTHING",
+                    )
+                    .bind($subscription_id)
+                    .bind($location)
+                    .bind($kind)
+                    .bind(shard)
+                    .execute(&mut *$transaction)
+                    .await?;
+                }
+            }
+            for offset in 0..shards {
+                let shard = (first + offset) % shards;
+                let capacity = $crate::quota::shard_capacity(limit, shards, shard);
+                let seen = counters.iter().find(|(existing, _)| *existing == shard).map_or(0, |(_, used)| *used);
+                if seen >= capacity {
+                    continue;
+                }
+                reserved = sqlx::query_scalar(
+                    "UPDATE usage_counters SET used = used + 1 WHERE subscription_id = $1 AND location = $2 \
+                     AND quota_kind = $3 AND shard = $4 AND used < $5 RETURNING shard",
                 )
                 .bind($subscription_id)
                 .bind($location)
                 .bind($kind)
                 .bind(shard)
-                .execute(&mut *$transaction)
+                .bind(capacity)
+                .fetch_optional(&mut *$transaction)
                 .await?;
-            }
-        }
-        let first = if shards > 1 { fastrand::i32(0..shards) } else { 0 };
-        let mut reserved: Option<i32> = None;
-        for offset in 0..shards {
-            let shard = (first + offset) % shards;
-            let capacity = $crate::quota::shard_capacity(limit, shards, shard);
-            let seen = counters.iter().find(|(existing, _)| *existing == shard).map_or(0, |(_, used)| *used);
-            if seen >= capacity {
-                continue;
-            }
-            let updated: Option<i64> = sqlx::query_scalar(
-                "UPDATE usage_counters SET used = used + 1 WHERE subscription_id = $1 AND location = $2 \
-                 AND quota_kind = $3 AND shard = $4 AND used < $5 RETURNING used",
-            )
-            .bind($subscription_id)
-            .bind($location)
-            .bind($kind)
-            .bind(shard)
-            .bind(capacity)
-            .fetch_optional(&mut *$transaction)
-            .await?;
-            if updated.is_some() {
-                reserved = Some(shard);
-                break;
+                if reserved.is_some() {
+                    break;
+                }
             }
         }
         reserved

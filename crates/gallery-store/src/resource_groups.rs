@@ -135,7 +135,7 @@ impl Store {
         name_key: &str,
         operation: &NewOperation,
     ) -> Result<Option<StoredResourceGroup>, StoreError> {
-        transaction!(self, (transaction, dialect) => {
+        let deleted = transaction!(self, (transaction, dialect) => {
             let group: Option<StoredResourceGroup> = sqlx::query_as::<_, StoredResourceGroup>(with_lock!(
                 dialect,
                 "SELECT seq, name, location, body FROM resource_groups WHERE subscription_id = $1 AND name_key = $2",
@@ -178,7 +178,14 @@ impl Store {
             sqlx::query("DELETE FROM resource_groups WHERE seq = $1").bind(group.seq).execute(&mut *transaction).await?;
             let group_id = gallery_domain::ids::resource_group_id(subscription_id, &group.name);
             insert_operation!(transaction, operation, subscription_id, &group.location, &group_id);
-            Ok(Some(group))
-        })
+            Some(group)
+        });
+        if let (Some(cache), Some(_)) = (&self.cache, &deleted) {
+            cache.invalidate_prefix(&format!(
+                "/subscriptions/{}/resourcegroups/{name_key}/",
+                subscription_id.to_lowercase()
+            ));
+        }
+        Ok(deleted)
     }
 }

@@ -23,15 +23,6 @@ pub struct StoredResource {
     pub body: String,
 }
 
-/// A resource with the usage-counter shard it is counted in (read when deleting).
-#[derive(sqlx::FromRow)]
-struct CountedResource {
-    #[sqlx(flatten)]
-    resource: StoredResource,
-    quota_kind: Option<String>,
-    quota_shard: Option<i32>,
-}
-
 /// The parent a nested resource is written under.
 #[derive(Debug, Clone, Copy)]
 pub struct ParentTarget<'a> {
@@ -119,43 +110,108 @@ macro_rules! resource_columns {
     };
 }
 
-/// Checks that the resource group exists (and keeps it from being deleted until commit); evaluates to
-/// its stored name.
-macro_rules! require_resource_group {
-    ($transaction:ident, $dialect:ident, $target:expr) => {{
-        let group: Option<String> = sqlx::query_scalar(with_lock!(
-            $dialect,
-            "SELECT name FROM resource_groups WHERE subscription_id = $1 AND name_key = $2",
-            "FOR SHARE"
-        ))
-        .bind($target.subscription_id)
-        .bind($target.resource_group_key)
+/// What a write reads first, in one statement: the resource group (its stored name), the parent
+/// (if any) and the resource itself (if it exists).
+#[derive(sqlx::FromRow)]
+struct WriteScope {
+    resource_group_name: String,
+    parent_seq: Option<i64>,
+    parent_name: Option<String>,
+    seq: Option<i64>,
+    name: Option<String>,
+    location: Option<String>,
+    resource_type: Option<String>,
+    provisioning_state: Option<String>,
+    body: Option<String>,
+    revision: Option<i64>,
+    quota_kind: Option<String>,
+    quota_shard: Option<i32>,
+}
+
+impl WriteScope {
+    /// The resource, if it exists.
+    fn resource(&self) -> Option<StoredResource> {
+        Some(StoredResource {
+            seq: self.seq?,
+            name: self.name.clone()?,
+            location: self.location.clone()?,
+            resource_type: self.resource_type.clone()?,
+            provisioning_state: self.provisioning_state.clone()?,
+            body: self.body.clone()?,
+        })
+    }
+}
+
+/// Reads the [`WriteScope`] of `$target` inside `$transaction`; a missing resource group or parent
+/// is the request's 404.
+macro_rules! read_write_scope {
+    ($transaction:ident, $target:expr) => {{
+        let target: &ResourceTarget<'_> = $target;
+        let scope: Option<WriteScope> = sqlx::query_as(
+            "SELECT g.name AS resource_group_name, p.seq AS parent_seq, p.name AS parent_name, r.seq, r.name, \
+             r.location, r.resource_type, r.provisioning_state, r.body, r.revision, r.quota_kind, r.quota_shard \
+             FROM resource_groups g \
+             LEFT JOIN resources p ON p.resource_key = $3 \
+             LEFT JOIN resources r ON r.resource_key = $4 \
+             WHERE g.subscription_id = $1 AND g.name_key = $2",
+        )
+        .bind(target.subscription_id)
+        .bind(target.resource_group_key)
+        .bind(target.parent.map(|parent| parent.resource_key))
+        .bind(target.resource_key)
         .fetch_optional(&mut *$transaction)
         .await?;
-        match group {
-            Some(name) => name,
-            None => {
-                return Err(
-                    ServiceError::resource_group_not_found($target.resource_group_name).into(),
-                );
-            }
+        let Some(scope) = scope else {
+            return Err(ServiceError::resource_group_not_found(target.resource_group_name).into());
+        };
+        if let Some(parent) = target.parent
+            && scope.parent_seq.is_none()
+        {
+            return Err(ServiceError::parent_resource_not_found(parent.display_name).into());
         }
+        scope
     }};
 }
 
+/// Whether a database error is a foreign-key violation: a parent or resource group deleted by a
+/// concurrent request (on insert), or a child created by one (on delete). The write runs again and
+/// then sees the change.
+fn is_foreign_key_violation(error: &StoreError) -> bool {
+    matches!(error, StoreError::Database(sqlx::Error::Database(database)) if database.kind() == sqlx::error::ErrorKind::ForeignKeyViolation)
+}
+
+/// How often a write runs again after losing a race (same id created, row updated, parent gone).
+const WRITE_ATTEMPTS: usize = 5;
+
 impl Store {
-    /// Reads one resource by its lower-cased id.
+    /// Reads one resource by its lower-cased id (from the document cache when it can).
     pub async fn get_resource(
         &self,
         resource_key: &str,
     ) -> Result<Option<StoredResource>, StoreError> {
+        if let Some(cache) = &self.cache
+            && let Some(resource) = cache.get(resource_key)
+        {
+            return Ok(Some(resource));
+        }
+        let epoch = self.cache.as_ref().map(|cache| cache.epoch(resource_key));
         let resource: Option<StoredResource> = read!(self, pool => sqlx::query_as(
             concat!("SELECT ", resource_columns!(), " FROM resources WHERE resource_key = $1")
         )
         .bind(resource_key)
         .fetch_optional(pool)
         .await)?;
+        if let (Some(cache), Some(epoch), Some(resource)) = (&self.cache, epoch, &resource) {
+            cache.fill(resource_key, resource, epoch);
+        }
         Ok(resource)
+    }
+
+    /// Drops a changed document from the cache.
+    fn forget(&self, resource_key: &str) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate(resource_key);
+        }
     }
 
     /// Lists one page of resources, `limit` at most, after the cursor `after`.
@@ -209,139 +265,165 @@ impl Store {
         Ok(page(rows, limit))
     }
 
-    /// Creates or replaces a resource in one transaction: checks the resource group and parent exist,
-    /// reads the current document, lets `decide` (a pure function) say what to store, enforces the
-    /// uniqueness claim and the limit for new resources, writes, and records `operation`.
+    /// Creates or replaces a resource in one transaction: reads the resource group, parent and
+    /// current document in one statement, lets `decide` (a pure function) say what to store,
+    /// reserves room under the limit for a new resource, writes (an update only if nobody changed
+    /// the row since it was read; a create only if the id and the uniqueness claim are free), and
+    /// records `operation`. Races lost to concurrent writers run the transaction again.
     pub async fn put_resource(
         &self,
         target: &ResourceTarget<'_>,
         operation: &NewOperation,
         decide: impl Fn(&Ancestry, Option<&StoredResource>) -> Result<Decision, ServiceError>,
     ) -> Result<PutOutcome, StoreError> {
-        let shards = self.quota_shards;
-        // A create that loses a race with a concurrent create of the same id runs again as an update.
-        for attempt in 0..3 {
-            let outcome: Option<PutOutcome> = transaction!(self, (transaction, dialect) => {
-                let resource_group_name = require_resource_group!(transaction, dialect, target);
-                let (parent_seq, parent_name) = match target.parent {
-                    Some(parent) => {
-                        let row: Option<(i64, String)> =
-                            sqlx::query_as(with_lock!(dialect, "SELECT seq, name FROM resources WHERE resource_key = $1", "FOR SHARE"))
-                                .bind(parent.resource_key)
-                                .fetch_optional(&mut *transaction)
-                                .await?;
-                        let (seq, name) = row.ok_or_else(|| ServiceError::parent_resource_not_found(parent.display_name))?;
-                        (Some(seq), Some(name))
-                    }
-                    None => (None, None),
-                };
-                let ancestry = Ancestry { resource_group_name, parent_name };
-                let existing: Option<StoredResource> = sqlx::query_as::<_, StoredResource>(with_lock!(
-                    dialect,
-                    "SELECT seq, name, location, resource_type, provisioning_state, body FROM resources WHERE resource_key = $1",
-                    "FOR UPDATE"
-                ))
-                .bind(target.resource_key)
-                .fetch_optional(&mut *transaction)
-                .await?;
-                let decision = decide(&ancestry, existing.as_ref())?;
-                let seq = match &existing {
-                    Some(existing) => {
-                        sqlx::query("UPDATE resources SET provisioning_state = $2, body = $3 WHERE seq = $1")
-                            .bind(existing.seq)
-                            .bind(&decision.provisioning_state)
-                            .bind(&decision.body)
-                            .execute(&mut *transaction)
-                            .await?;
-                        existing.seq
-                    }
-                    None => {
-                        let (unique_scope, unique_key) = match &decision.unique {
-                            Some(claim) => (Some(claim.scope.as_str()), Some(claim.key.as_str())),
-                            None => (None, None),
-                        };
-                        let inserted: Option<i64> = sqlx::query_scalar(
-                            "INSERT INTO resources (resource_key, subscription_id, resource_group_key, resource_type, parent_seq, \
-                             name, location, unique_scope, unique_key, quota_kind, quota_shard, provisioning_state, body) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, $10, $11) ON CONFLICT DO NOTHING RETURNING seq",
-                        )
-                        .bind(target.resource_key)
-                        .bind(target.subscription_id)
-                        .bind(target.resource_group_key)
-                        .bind(target.resource_type)
-                        .bind(parent_seq)
-                        .bind(&decision.name)
-                        .bind(&decision.location)
-                        .bind(unique_scope)
-                        .bind(unique_key)
-                        .bind(&decision.provisioning_state)
-                        .bind(&decision.body)
-                        .fetch_optional(&mut *transaction)
-                        .await?;
-                        let Some(seq) = inserted else {
-                            let same_id: Option<i64> = sqlx::query_scalar("SELECT seq FROM resources WHERE resource_key = $1")
-                                .bind(target.resource_key)
-                                .fetch_optional(&mut *transaction)
-                                .await?;
-                            if same_id.is_some() {
-                                continue;
-                            }
-                            if let Some(claim) = &decision.unique {
-                                let holder: Option<String> =
-                                    sqlx::query_scalar("SELECT name FROM resources WHERE unique_scope = $1 AND unique_key = $2")
-                                        .bind(&claim.scope)
-                                        .bind(&claim.key)
-                                        .fetch_optional(&mut *transaction)
-                                        .await?;
-                                if let Some(holder) = holder {
-                                    return Err((claim.on_conflict)(&holder).into());
-                                }
-                            }
-                            // The conflicting row was deleted again before we could name it: try again.
-                            continue;
-                        };
-                        if let Some((kind, limit)) = target.quota {
-                            let shard = reserve_quota!(transaction, shards, target.subscription_id, &decision.location, kind.as_str(), limit);
-                            let Some(shard) = shard else {
-                                return Err(ServiceError::limit_exceeded(kind.description(), limit, target.subscription_id, &decision.location).into());
-                            };
-                            sqlx::query("UPDATE resources SET quota_kind = $2, quota_shard = $3 WHERE seq = $1")
-                                .bind(seq)
-                                .bind(kind.as_str())
-                                .bind(shard)
-                                .execute(&mut *transaction)
-                                .await?;
-                        }
-                        seq
-                    }
-                };
-                insert_operation!(transaction, operation, target.subscription_id, &decision.location, target.resource_id);
-                Some(PutOutcome {
-                    created: existing.is_none(),
-                    resource: StoredResource {
-                        seq,
-                        name: decision.name,
-                        location: decision.location,
-                        resource_type: target.resource_type.to_string(),
-                        provisioning_state: decision.provisioning_state,
-                        body: decision.body,
-                    },
-                })
-            });
-            if let Some(outcome) = outcome {
-                return Ok(outcome);
+        for attempt in 0..WRITE_ATTEMPTS {
+            let result: Result<Option<PutOutcome>, StoreError> =
+                async { self.try_put_resource(target, operation, &decide).await }.await;
+            match result {
+                Ok(Some(outcome)) => {
+                    self.forget(target.resource_key);
+                    return Ok(outcome);
+                }
+                Ok(None) => {}
+                Err(error) if is_foreign_key_violation(&error) => {}
+                Err(error) => return Err(error),
             }
             tracing::debug!(
                 attempt,
                 resource = target.resource_id,
-                "create raced with another write; retrying"
+                "write raced with another; running it again"
             );
         }
         Err(StoreError::Rejected(ServiceError::new(
             409,
             "Conflict",
-            "The resource is being changed by another request; retry the operation.",
+            "The resource is being changed by other requests; retry the operation.",
         )))
+    }
+
+    /// One attempt of [`Store::put_resource`]: `None` when it lost a race and should run again.
+    async fn try_put_resource(
+        &self,
+        target: &ResourceTarget<'_>,
+        operation: &NewOperation,
+        decide: &impl Fn(&Ancestry, Option<&StoredResource>) -> Result<Decision, ServiceError>,
+    ) -> Result<Option<PutOutcome>, StoreError> {
+        let shards = self.quota_shards;
+        Ok(transaction!(self, (transaction, dialect) => {
+            let mut scope = read_write_scope!(transaction, target);
+            if let (Some(seq), crate::backend::Dialect::Postgres) = (scope.seq, dialect) {
+                // Concurrent writers of one resource queue on its row instead of retrying each
+                // other out; once the lock is held, read what the last one wrote.
+                let revision: Option<i64> = sqlx::query_scalar("SELECT revision FROM resources WHERE seq = $1 FOR UPDATE")
+                    .bind(seq)
+                    .fetch_optional(&mut *transaction)
+                    .await?;
+                if revision != scope.revision {
+                    scope = read_write_scope!(transaction, target);
+                }
+            }
+            let existing = scope.resource();
+            let ancestry = Ancestry { resource_group_name: scope.resource_group_name.clone(), parent_name: scope.parent_name.clone() };
+            let decision = decide(&ancestry, existing.as_ref())?;
+            let seq = match &existing {
+                Some(existing) => {
+                    let updated = sqlx::query(
+                        "UPDATE resources SET provisioning_state = $3, body = $4, revision = revision + 1 \
+                         WHERE seq = $1 AND revision = $2",
+                    )
+                    .bind(existing.seq)
+                    .bind(scope.revision.unwrap_or_default())
+                    .bind(&decision.provisioning_state)
+                    .bind(&decision.body)
+                    .execute(&mut *transaction)
+                    .await?;
+                    if updated.rows_affected() == 0 {
+                        return Ok(None);
+                    }
+                    existing.seq
+                }
+                None => {
+                    let quota = match target.quota {
+                        Some((kind, limit)) => {
+                            let shard = reserve_quota!(transaction, shards, target.subscription_id, &decision.location, kind.as_str(), limit);
+                            match shard {
+                                Some(shard) => Some((kind.as_str(), shard)),
+                                None => {
+                                    // A concurrent create of this very resource may have taken the last
+                                    // room: then this is an update, and runs again as one.
+                                    let created_meanwhile: Option<i64> = sqlx::query_scalar("SELECT seq FROM resources WHERE resource_key = $1")
+                                        .bind(target.resource_key)
+                                        .fetch_optional(&mut *transaction)
+                                        .await?;
+                                    if created_meanwhile.is_some() {
+                                        return Ok(None);
+                                    }
+                                    return Err(ServiceError::limit_exceeded(kind.description(), limit, target.subscription_id, &decision.location).into());
+                                }
+                            }
+                        }
+                        None => None,
+                    };
+                    let (unique_scope, unique_key) = match &decision.unique {
+                        Some(claim) => (Some(claim.scope.as_str()), Some(claim.key.as_str())),
+                        None => (None, None),
+                    };
+                    let inserted: Option<i64> = sqlx::query_scalar(
+                        "INSERT INTO resources (resource_key, subscription_id, resource_group_key, resource_type, parent_seq, \
+                         name, location, unique_scope, unique_key, quota_kind, quota_shard, provisioning_state, body) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING seq",
+                    )
+                    .bind(target.resource_key)
+                    .bind(target.subscription_id)
+                    .bind(target.resource_group_key)
+                    .bind(target.resource_type)
+                    .bind(scope.parent_seq)
+                    .bind(&decision.name)
+                    .bind(&decision.location)
+                    .bind(unique_scope)
+                    .bind(unique_key)
+                    .bind(quota.map(|(kind, _)| kind))
+                    .bind(quota.map(|(_, shard)| shard))
+                    .bind(&decision.provisioning_state)
+                    .bind(&decision.body)
+                    .fetch_optional(&mut *transaction)
+                    .await?;
+                    match inserted {
+                        Some(seq) => seq,
+                        None => {
+                            // Who holds it: the same id (created concurrently: run again as an update),
+                            // or another resource holding the uniqueness claim.
+                            if let Some(claim) = &decision.unique {
+                                let holder: Option<String> = sqlx::query_scalar(
+                                    "SELECT name FROM resources WHERE unique_scope = $1 AND unique_key = $2 AND resource_key <> $3",
+                                )
+                                .bind(&claim.scope)
+                                .bind(&claim.key)
+                                .bind(target.resource_key)
+                                .fetch_optional(&mut *transaction)
+                                .await?;
+                                if let Some(holder) = holder {
+                                    return Err((claim.on_conflict)(&holder).into());
+                                }
+                            }
+                            return Ok(None);
+                        }
+                    }
+                }
+            };
+            insert_operation!(transaction, operation, target.subscription_id, &decision.location, target.resource_id);
+            Some(PutOutcome {
+                created: existing.is_none(),
+                resource: StoredResource {
+                    seq,
+                    name: decision.name,
+                    location: decision.location,
+                    resource_type: target.resource_type.to_string(),
+                    provisioning_state: decision.provisioning_state,
+                    body: decision.body,
+                },
+            })
+        }))
     }
 
     /// Deletes a resource that has no children, releasing its limit, and records `operation`.
@@ -351,19 +433,39 @@ impl Store {
         target: &ResourceTarget<'_>,
         operation: &NewOperation,
     ) -> Result<Option<StoredResource>, StoreError> {
-        transaction!(self, (transaction, dialect) => {
-            require_resource_group!(transaction, dialect, target);
-            let existing: Option<CountedResource> = sqlx::query_as(with_lock!(
-                dialect,
-                "SELECT seq, name, location, resource_type, provisioning_state, body, quota_kind, quota_shard FROM resources \
-                 WHERE resource_key = $1",
-                "FOR UPDATE"
-            ))
-            .bind(target.resource_key)
-            .fetch_optional(&mut *transaction)
-            .await?;
-            let Some(CountedResource { resource, quota_kind, quota_shard }) = existing else {
-                return Ok(None);
+        for attempt in 0..WRITE_ATTEMPTS {
+            match self.try_delete_resource(target, operation).await {
+                Ok(Some(deleted)) => {
+                    self.forget(target.resource_key);
+                    return Ok(deleted);
+                }
+                Ok(None) => {}
+                Err(error) if is_foreign_key_violation(&error) => {}
+                Err(error) => return Err(error),
+            }
+            tracing::debug!(
+                attempt,
+                resource = target.resource_id,
+                "delete raced with another write; running it again"
+            );
+        }
+        Err(StoreError::Rejected(ServiceError::new(
+            409,
+            "Conflict",
+            "The resource is being changed by other requests; retry the operation.",
+        )))
+    }
+
+    /// One attempt of [`Store::delete_resource`]: `None` when it lost a race and should run again.
+    async fn try_delete_resource(
+        &self,
+        target: &ResourceTarget<'_>,
+        operation: &NewOperation,
+    ) -> Result<Option<Option<StoredResource>>, StoreError> {
+        Ok(transaction!(self, (transaction, dialect) => {
+            let scope = read_write_scope!(transaction, target);
+            let Some(resource) = scope.resource() else {
+                return Ok(Some(None));
             };
             let child: Option<i64> = sqlx::query_scalar("SELECT seq FROM resources WHERE parent_seq = $1 LIMIT 1")
                 .bind(resource.seq)
@@ -372,13 +474,20 @@ impl Store {
             if child.is_some() {
                 return Err(ServiceError::cannot_delete_with_children().into());
             }
-            sqlx::query("DELETE FROM resources WHERE seq = $1").bind(resource.seq).execute(&mut *transaction).await?;
-            if let (Some(kind), Some(shard)) = (&quota_kind, quota_shard) {
+            let deleted = sqlx::query("DELETE FROM resources WHERE seq = $1 AND revision = $2")
+                .bind(resource.seq)
+                .bind(scope.revision.unwrap_or_default())
+                .execute(&mut *transaction)
+                .await?;
+            if deleted.rows_affected() == 0 {
+                return Ok(None);
+            }
+            if let (Some(kind), Some(shard)) = (&scope.quota_kind, scope.quota_shard) {
                 release_quota!(transaction, target.subscription_id, &resource.location, kind, shard, 1);
             }
             insert_operation!(transaction, operation, target.subscription_id, &resource.location, target.resource_id);
-            Ok(Some(resource))
-        })
+            Some(Some(resource))
+        }))
     }
 }
 

@@ -149,6 +149,16 @@ pub struct Config {
     )]
     pub database_max_connections: u32,
 
+    /// Most resource documents kept in memory to answer reads without a database round trip
+    /// (0 turns the cache off). On Postgres, changes by other processes are heard through LISTEN.
+    #[arg(
+        long,
+        env = "GALLERYD_DOCUMENT_CACHE_CAPACITY",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub document_cache_capacity: usize,
+
     /// Log format.
     #[arg(long, env = "GALLERYD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,

@@ -159,6 +159,7 @@ impl Server {
 
         let options = StoreOptions {
             max_connections: config.database_max_connections,
+            document_cache_capacity: config.document_cache_capacity,
             ..StoreOptions::default()
         };
         let store = match Store::open(&location, &options).await {
