@@ -72,20 +72,17 @@ CREATE TABLE async_operations (
 
 CREATE INDEX async_operations_by_resource ON async_operations (resource_id);
 
--- Every change of a resource document is announced (after commit) on the channel
--- galleryd_documents with the resource key, so every galleryd process sharing this database can
--- drop its cached copy.
+-- Every change (update or delete) of a resource document is announced, after commit, on the
+-- channel galleryd_documents with the resource key, so every galleryd process sharing this database
+-- can drop its cached copy. Inserts need no announcement: nothing is cached for a key that did not
+-- exist.
 CREATE FUNCTION galleryd_announce_document_change() RETURNS trigger AS $$
 BEGIN
-    IF TG_OP = 'DELETE' THEN
-        PERFORM pg_notify('galleryd_documents', OLD.resource_key);
-    ELSE
-        PERFORM pg_notify('galleryd_documents', NEW.resource_key);
-    END IF;
+    PERFORM pg_notify('galleryd_documents', OLD.resource_key);
     RETURN NULL;
 END
 $$ LANGUAGE plpgsql;
 
 CREATE TRIGGER resources_announce_change
-    AFTER INSERT OR UPDATE OR DELETE ON resources
+    AFTER UPDATE OR DELETE ON resources
     FOR EACH ROW EXECUTE FUNCTION galleryd_announce_document_change();

@@ -90,3 +90,22 @@ both_stores! {
         app.put(&app.gallery_path("rg", "another"), &json!({"location": "westus"})).await.assert_status(201);
     }
 }
+
+both_stores! {
+    async fn refused_creates_leave_no_trace_in_the_limits(backend) {
+        let app = &TestApp::start_with(backend, |config| config.max_image_definitions_per_region = 3).await;
+        app.create_group("rg", "westus").await;
+        app.create_gallery("rg", "gal").await;
+        // 40 racing creates of one publisher/offer/SKU: one wins, 39 are refused...
+        let attempts = (0..40).map(|index| {
+            let path = app.image_path("rg", "gal", &format!("image{index}"));
+            async move { app.put(&path, &TestApp::image_body("Contoso", "Race", "sku")).await }
+        });
+        let responses = join_all(attempts).await;
+        assert_eq!(responses.iter().filter(|response| response.status == 201).count(), 1);
+        // ...and none of the refused ones holds room under the limit of 3: two more fit, a third does not.
+        app.create_image("rg", "gal", "second", "Contoso", "Race", "two").await;
+        app.create_image("rg", "gal", "third", "Contoso", "Race", "three").await;
+        app.put(&app.image_path("rg", "gal", "fourth"), &TestApp::image_body("Contoso", "Race", "four")).await.assert_error(409, "OperationNotAllowed");
+    }
+}

@@ -129,6 +129,14 @@ struct WriteScope {
 }
 
 impl WriteScope {
+    /// The stored names enclosing the resource.
+    fn ancestry(&self) -> Ancestry {
+        Ancestry {
+            resource_group_name: self.resource_group_name.clone(),
+            parent_name: self.parent_name.clone(),
+        }
+    }
+
     /// The resource, if it exists.
     fn resource(&self) -> Option<StoredResource> {
         Some(StoredResource {
@@ -142,10 +150,10 @@ impl WriteScope {
     }
 }
 
-/// Reads the [`WriteScope`] of `$target` inside `$transaction`; a missing resource group or parent
-/// is the request's 404.
-macro_rules! read_write_scope {
-    ($transaction:ident, $target:expr) => {{
+/// Reads the [`WriteScope`] of `$target` through `$executor` (a pool, or `&mut *transaction`); a
+/// missing resource group or parent is the request's 404.
+macro_rules! write_scope {
+    ($executor:expr, $target:expr) => {{
         let target: &ResourceTarget<'_> = $target;
         let scope: Option<WriteScope> = sqlx::query_as(
             "SELECT g.name AS resource_group_name, p.seq AS parent_seq, p.name AS parent_name, r.seq, r.name, \
@@ -159,7 +167,7 @@ macro_rules! read_write_scope {
         .bind(target.resource_group_key)
         .bind(target.parent.map(|parent| parent.resource_key))
         .bind(target.resource_key)
-        .fetch_optional(&mut *$transaction)
+        .fetch_optional($executor)
         .await?;
         let Some(scope) = scope else {
             return Err(ServiceError::resource_group_not_found(target.resource_group_name).into());
@@ -171,6 +179,51 @@ macro_rules! read_write_scope {
         }
         scope
     }};
+}
+
+/// The create of a new resource with its limit, recorded operation and all, in one statement on
+/// Postgres: reserve room in one usage-counter shard, insert the row counted in that shard, record
+/// the operation. Answers which shard was reserved and which row was inserted (`NULL` when the
+/// shard was full or the id or claim was taken; the caller then rolls back).
+const CREATE_POSTGRES: &str = "WITH reserved AS ( \
+        UPDATE usage_counters SET used = used + 1 \
+        WHERE subscription_id = $2 AND location = $7 AND quota_kind = $10 AND shard = $11 AND used < $14 \
+        RETURNING shard \
+    ), inserted AS ( \
+        INSERT INTO resources (resource_key, subscription_id, resource_group_key, resource_type, parent_seq, name, \
+            location, unique_scope, unique_key, quota_kind, quota_shard, provisioning_state, body) \
+        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, shard, $12, $13 FROM reserved \
+        ON CONFLICT DO NOTHING RETURNING seq \
+    ), recorded AS ( \
+        INSERT INTO async_operations (operation_id, subscription_id, location, action, resource_id, status, \
+            started_at, ended_at, error, final_status) \
+        SELECT $15, $2, $7, $16, $17, $18, $19, $20, NULL, $21 FROM inserted \
+    ) \
+    SELECT (SELECT shard FROM reserved) AS reserved_shard, (SELECT seq FROM inserted) AS inserted_seq";
+
+/// The same three steps as [`CREATE_POSTGRES`] for SQLite, which has no data-modifying CTEs: three
+/// statements sent in one call. The inserts run even when the counter had no room; the caller then
+/// rolls back.
+const CREATE_SQLITE: &str = "UPDATE usage_counters SET used = used + 1 \
+        WHERE subscription_id = $2 AND location = $7 AND quota_kind = $10 AND shard = $11 AND used < $14 \
+        RETURNING shard AS reserved_shard; \
+    INSERT INTO resources (resource_key, subscription_id, resource_group_key, resource_type, parent_seq, name, \
+        location, unique_scope, unique_key, quota_kind, quota_shard, provisioning_state, body) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+        ON CONFLICT DO NOTHING RETURNING seq AS inserted_seq; \
+    INSERT INTO async_operations (operation_id, subscription_id, location, action, resource_id, status, \
+        started_at, ended_at, error, final_status) \
+        VALUES ($15, $2, $7, $16, $17, $18, $19, $20, NULL, $21)";
+
+/// How one attempt at a write ended.
+enum Attempt<T> {
+    /// Written and committed.
+    Done(T),
+    /// Lost a race (the id was created or changed meanwhile): read again and decide again.
+    Retry,
+    /// The one-statement create did not apply (a full shard or a counter row not created yet): take
+    /// the step-by-step path.
+    StepByStep,
 }
 
 /// Whether a database error is a foreign-key violation: a parent or resource group deleted by a
@@ -265,11 +318,11 @@ impl Store {
         Ok(page(rows, limit))
     }
 
-    /// Creates or replaces a resource in one transaction: reads the resource group, parent and
-    /// current document in one statement, lets `decide` (a pure function) say what to store,
-    /// reserves room under the limit for a new resource, writes (an update only if nobody changed
-    /// the row since it was read; a create only if the id and the uniqueness claim are free), and
-    /// records `operation`. Races lost to concurrent writers run the transaction again.
+    /// Creates or replaces a resource. Reads the resource group, parent and current document in
+    /// one statement and lets `decide` (a pure function) say what to store, outside any write
+    /// transaction; then writes in one transaction: a create reserves room under the limit, inserts
+    /// (only if the id and the uniqueness claim are free) and records `operation`; an update writes
+    /// only over the revision it decided on. Races lost to concurrent writers read and decide again.
     pub async fn put_resource(
         &self,
         target: &ResourceTarget<'_>,
@@ -277,14 +330,29 @@ impl Store {
         decide: impl Fn(&Ancestry, Option<&StoredResource>) -> Result<Decision, ServiceError>,
     ) -> Result<PutOutcome, StoreError> {
         for attempt in 0..WRITE_ATTEMPTS {
-            let result: Result<Option<PutOutcome>, StoreError> =
-                async { self.try_put_resource(target, operation, &decide).await }.await;
+            let scope: WriteScope = read!(self, pool => write_scope!(pool, target));
+            let result = match scope.resource() {
+                None => {
+                    let decision = decide(&scope.ancestry(), None)?;
+                    match self
+                        .try_create_in_one_statement(target, operation, &scope, &decision)
+                        .await
+                    {
+                        Ok(Attempt::StepByStep) => {
+                            self.try_create_step_by_step(target, operation, &scope, &decision)
+                                .await
+                        }
+                        other => other,
+                    }
+                }
+                Some(_) => self.try_update(target, operation, scope, &decide).await,
+            };
             match result {
-                Ok(Some(outcome)) => {
+                Ok(Attempt::Done(outcome)) => {
                     self.forget(target.resource_key);
                     return Ok(outcome);
                 }
-                Ok(None) => {}
+                Ok(_) => {}
                 Err(error) if is_foreign_key_violation(&error) => {}
                 Err(error) => return Err(error),
             }
@@ -301,129 +369,243 @@ impl Store {
         )))
     }
 
-    /// One attempt of [`Store::put_resource`]: `None` when it lost a race and should run again.
-    async fn try_put_resource(
+    /// The outcome of a committed create.
+    fn created(target: &ResourceTarget<'_>, seq: i64, decision: &Decision) -> PutOutcome {
+        PutOutcome {
+            created: true,
+            resource: StoredResource {
+                seq,
+                name: decision.name.clone(),
+                location: decision.location.clone(),
+                resource_type: target.resource_type.to_string(),
+                provisioning_state: decision.provisioning_state.clone(),
+                body: decision.body.clone(),
+            },
+        }
+    }
+
+    /// Who holds the uniqueness claim `decision` makes, if another resource does: then the create
+    /// is refused with the claim's own error. Otherwise the id itself was taken (a concurrent create
+    /// of this very resource) and the write runs again as an update.
+    async fn explain_conflict<T>(
+        &self,
+        target: &ResourceTarget<'_>,
+        decision: &Decision,
+    ) -> Result<Attempt<T>, StoreError> {
+        if let Some(claim) = &decision.unique {
+            let holder: Option<String> = read!(self, pool => sqlx::query_scalar(
+                "SELECT name FROM resources WHERE unique_scope = $1 AND unique_key = $2 AND resource_key <> $3",
+            )
+            .bind(&claim.scope)
+            .bind(&claim.key)
+            .bind(target.resource_key)
+            .fetch_optional(pool)
+            .await)?;
+            if let Some(holder) = holder {
+                return Err((claim.on_conflict)(&holder).into());
+            }
+        }
+        Ok(Attempt::Retry)
+    }
+
+    /// The common create: one transaction holding a single statement round trip
+    /// ([`CREATE_POSTGRES`], [`CREATE_SQLITE`]) on a randomly chosen usage-counter shard.
+    async fn try_create_in_one_statement(
         &self,
         target: &ResourceTarget<'_>,
         operation: &NewOperation,
-        decide: &impl Fn(&Ancestry, Option<&StoredResource>) -> Result<Decision, ServiceError>,
-    ) -> Result<Option<PutOutcome>, StoreError> {
+        scope: &WriteScope,
+        decision: &Decision,
+    ) -> Result<Attempt<PutOutcome>, StoreError> {
+        use sqlx::Row;
+        let Some((kind, limit)) = target.quota else {
+            return Ok(Attempt::StepByStep);
+        };
         let shards = self.quota_shards;
-        Ok(transaction!(self, (transaction, dialect) => {
-            let mut scope = read_write_scope!(transaction, target);
+        let shard = if shards > 1 {
+            fastrand::i32(0..shards)
+        } else {
+            0
+        };
+        let capacity = crate::quota::shard_capacity(i64::from(limit), shards, shard);
+        let (unique_scope, unique_key) = match &decision.unique {
+            Some(claim) => (Some(claim.scope.as_str()), Some(claim.key.as_str())),
+            None => (None, None),
+        };
+        let created: i64 = transaction!(self, (transaction, dialect) => {
+            let sql = match dialect {
+                crate::backend::Dialect::Postgres => CREATE_POSTGRES,
+                crate::backend::Dialect::Sqlite => CREATE_SQLITE,
+            };
+            let rows = sqlx::query(sql)
+                .bind(target.resource_key)
+                .bind(target.subscription_id)
+                .bind(target.resource_group_key)
+                .bind(target.resource_type)
+                .bind(scope.parent_seq)
+                .bind(&decision.name)
+                .bind(&decision.location)
+                .bind(unique_scope)
+                .bind(unique_key)
+                .bind(kind.as_str())
+                .bind(shard)
+                .bind(&decision.provisioning_state)
+                .bind(&decision.body)
+                .bind(capacity)
+                .bind(&operation.operation_id)
+                .bind(&operation.action)
+                .bind(target.resource_id)
+                .bind(operation.status.as_str())
+                .bind(&operation.started_at)
+                .bind(&operation.ended_at)
+                .bind(i32::from(operation.final_status))
+                .fetch_all(&mut *transaction)
+                .await?;
+            // Rows come from different statements on SQLite: find each column wherever it is.
+            let reserved_shard = rows.iter().find_map(|row| row.try_get::<Option<i32>, _>("reserved_shard").ok().flatten());
+            let inserted_seq = rows.iter().find_map(|row| row.try_get::<Option<i64>, _>("inserted_seq").ok().flatten());
+            match (reserved_shard, inserted_seq) {
+                (Some(_), Some(seq)) => seq,
+                // Leaving without a commit rolls everything back.
+                (None, _) => return Ok(Attempt::StepByStep),
+                (Some(_), None) => {
+                    drop(transaction);
+                    return self.explain_conflict(target, decision).await;
+                }
+            }
+        });
+        Ok(Attempt::Done(Self::created(target, created, decision)))
+    }
+
+    /// The create when the one-statement path did not apply: reserve room in any shard with room
+    /// (creating the counter rows first if needed), insert, record.
+    async fn try_create_step_by_step(
+        &self,
+        target: &ResourceTarget<'_>,
+        operation: &NewOperation,
+        scope: &WriteScope,
+        decision: &Decision,
+    ) -> Result<Attempt<PutOutcome>, StoreError> {
+        let shards = self.quota_shards;
+        let (unique_scope, unique_key) = match &decision.unique {
+            Some(claim) => (Some(claim.scope.as_str()), Some(claim.key.as_str())),
+            None => (None, None),
+        };
+        let inserted: i64 = transaction!(self, (transaction, dialect) => {
+            let quota = match target.quota {
+                Some((kind, limit)) => {
+                    let shard = reserve_quota!(transaction, shards, target.subscription_id, &decision.location, kind.as_str(), limit);
+                    match shard {
+                        Some(shard) => Some((kind.as_str(), shard)),
+                        None => {
+                            // A concurrent create of this very resource may have taken the last
+                            // room: then this is an update, and runs again as one.
+                            let created_meanwhile: Option<i64> = sqlx::query_scalar("SELECT seq FROM resources WHERE resource_key = $1")
+                                .bind(target.resource_key)
+                                .fetch_optional(&mut *transaction)
+                                .await?;
+                            if created_meanwhile.is_some() {
+                                return Ok(Attempt::Retry);
+                            }
+                            return Err(ServiceError::limit_exceeded(kind.description(), limit, target.subscription_id, &decision.location).into());
+                        }
+                    }
+                }
+                None => None,
+            };
+            let inserted: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO resources (resource_key, subscription_id, resource_group_key, resource_type, parent_seq, \
+                 name, location, unique_scope, unique_key, quota_kind, quota_shard, provisioning_state, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING seq",
+            )
+            .bind(target.resource_key)
+            .bind(target.subscription_id)
+            .bind(target.resource_group_key)
+            .bind(target.resource_type)
+            .bind(scope.parent_seq)
+            .bind(&decision.name)
+            .bind(&decision.location)
+            .bind(unique_scope)
+            .bind(unique_key)
+            .bind(quota.map(|(kind, _)| kind))
+            .bind(quota.map(|(_, shard)| shard))
+            .bind(&decision.provisioning_state)
+            .bind(&decision.body)
+            .fetch_optional(&mut *transaction)
+            .await?;
+            let Some(seq) = inserted else {
+                // Roll back (the reservation too), then find out who holds the id or the claim.
+                drop(transaction);
+                return self.explain_conflict(target, decision).await;
+            };
+            insert_operation!(transaction, operation, target.subscription_id, &decision.location, target.resource_id);
+            seq
+        });
+        Ok(Attempt::Done(Self::created(target, inserted, decision)))
+    }
+
+    /// Replaces an existing resource's document. On Postgres the row is locked first, so concurrent
+    /// writers of one resource queue instead of retrying each other out; on either backend the
+    /// write applies only over the revision it was decided on (a stale read is read and decided
+    /// again inside the transaction, where it can no longer change).
+    async fn try_update(
+        &self,
+        target: &ResourceTarget<'_>,
+        operation: &NewOperation,
+        scope: WriteScope,
+        decide: &impl Fn(&Ancestry, Option<&StoredResource>) -> Result<Decision, ServiceError>,
+    ) -> Result<Attempt<PutOutcome>, StoreError> {
+        let outcome: PutOutcome = transaction!(self, (transaction, dialect) => {
+            let mut scope = scope;
             if let (Some(seq), crate::backend::Dialect::Postgres) = (scope.seq, dialect) {
-                // Concurrent writers of one resource queue on its row instead of retrying each
-                // other out; once the lock is held, read what the last one wrote.
                 let revision: Option<i64> = sqlx::query_scalar("SELECT revision FROM resources WHERE seq = $1 FOR UPDATE")
                     .bind(seq)
                     .fetch_optional(&mut *transaction)
                     .await?;
                 if revision != scope.revision {
-                    scope = read_write_scope!(transaction, target);
+                    scope = write_scope!(&mut *transaction, target);
                 }
             }
-            let existing = scope.resource();
-            let ancestry = Ancestry { resource_group_name: scope.resource_group_name.clone(), parent_name: scope.parent_name.clone() };
-            let decision = decide(&ancestry, existing.as_ref())?;
-            let seq = match &existing {
-                Some(existing) => {
-                    let updated = sqlx::query(
-                        "UPDATE resources SET provisioning_state = $3, body = $4, revision = revision + 1 \
-                         WHERE seq = $1 AND revision = $2",
-                    )
-                    .bind(existing.seq)
-                    .bind(scope.revision.unwrap_or_default())
-                    .bind(&decision.provisioning_state)
-                    .bind(&decision.body)
-                    .execute(&mut *transaction)
-                    .await?;
-                    if updated.rows_affected() == 0 {
-                        return Ok(None);
+            let mut stale_reads = 0;
+            loop {
+                let Some(existing) = scope.resource() else {
+                    // Deleted meanwhile: run again, as a create.
+                    return Ok(Attempt::Retry);
+                };
+                let decision = decide(&scope.ancestry(), Some(&existing))?;
+                let updated = sqlx::query(
+                    "UPDATE resources SET provisioning_state = $3, body = $4, revision = revision + 1 \
+                     WHERE seq = $1 AND revision = $2",
+                )
+                .bind(existing.seq)
+                .bind(scope.revision.unwrap_or_default())
+                .bind(&decision.provisioning_state)
+                .bind(&decision.body)
+                .execute(&mut *transaction)
+                .await?;
+                if updated.rows_affected() == 0 {
+                    stale_reads += 1;
+                    if stale_reads > 1 {
+                        return Ok(Attempt::Retry);
                     }
-                    existing.seq
+                    scope = write_scope!(&mut *transaction, target);
+                    continue;
                 }
-                None => {
-                    let quota = match target.quota {
-                        Some((kind, limit)) => {
-                            let shard = reserve_quota!(transaction, shards, target.subscription_id, &decision.location, kind.as_str(), limit);
-                            match shard {
-                                Some(shard) => Some((kind.as_str(), shard)),
-                                None => {
-                                    // A concurrent create of this very resource may have taken the last
-                                    // room: then this is an update, and runs again as one.
-                                    let created_meanwhile: Option<i64> = sqlx::query_scalar("SELECT seq FROM resources WHERE resource_key = $1")
-                                        .bind(target.resource_key)
-                                        .fetch_optional(&mut *transaction)
-                                        .await?;
-                                    if created_meanwhile.is_some() {
-                                        return Ok(None);
-                                    }
-                                    return Err(ServiceError::limit_exceeded(kind.description(), limit, target.subscription_id, &decision.location).into());
-                                }
-                            }
-                        }
-                        None => None,
-                    };
-                    let (unique_scope, unique_key) = match &decision.unique {
-                        Some(claim) => (Some(claim.scope.as_str()), Some(claim.key.as_str())),
-                        None => (None, None),
-                    };
-                    let inserted: Option<i64> = sqlx::query_scalar(
-                        "INSERT INTO resources (resource_key, subscription_id, resource_group_key, resource_type, parent_seq, \
-                         name, location, unique_scope, unique_key, quota_kind, quota_shard, provisioning_state, body) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING seq",
-                    )
-                    .bind(target.resource_key)
-                    .bind(target.subscription_id)
-                    .bind(target.resource_group_key)
-                    .bind(target.resource_type)
-                    .bind(scope.parent_seq)
-                    .bind(&decision.name)
-                    .bind(&decision.location)
-                    .bind(unique_scope)
-                    .bind(unique_key)
-                    .bind(quota.map(|(kind, _)| kind))
-                    .bind(quota.map(|(_, shard)| shard))
-                    .bind(&decision.provisioning_state)
-                    .bind(&decision.body)
-                    .fetch_optional(&mut *transaction)
-                    .await?;
-                    match inserted {
-                        Some(seq) => seq,
-                        None => {
-                            // Who holds it: the same id (created concurrently: run again as an update),
-                            // or another resource holding the uniqueness claim.
-                            if let Some(claim) = &decision.unique {
-                                let holder: Option<String> = sqlx::query_scalar(
-                                    "SELECT name FROM resources WHERE unique_scope = $1 AND unique_key = $2 AND resource_key <> $3",
-                                )
-                                .bind(&claim.scope)
-                                .bind(&claim.key)
-                                .bind(target.resource_key)
-                                .fetch_optional(&mut *transaction)
-                                .await?;
-                                if let Some(holder) = holder {
-                                    return Err((claim.on_conflict)(&holder).into());
-                                }
-                            }
-                            return Ok(None);
-                        }
-                    }
-                }
-            };
-            insert_operation!(transaction, operation, target.subscription_id, &decision.location, target.resource_id);
-            Some(PutOutcome {
-                created: existing.is_none(),
-                resource: StoredResource {
-                    seq,
-                    name: decision.name,
-                    location: decision.location,
-                    resource_type: target.resource_type.to_string(),
-                    provisioning_state: decision.provisioning_state,
-                    body: decision.body,
-                },
-            })
-        }))
+                insert_operation!(transaction, operation, target.subscription_id, &decision.location, target.resource_id);
+                break PutOutcome {
+                    created: false,
+                    resource: StoredResource {
+                        seq: existing.seq,
+                        name: decision.name,
+                        location: decision.location,
+                        resource_type: target.resource_type.to_string(),
+                        provisioning_state: decision.provisioning_state,
+                        body: decision.body,
+                    },
+                };
+            }
+        });
+        Ok(Attempt::Done(outcome))
     }
 
     /// Deletes a resource that has no children, releasing its limit, and records `operation`.
@@ -463,7 +645,7 @@ impl Store {
         operation: &NewOperation,
     ) -> Result<Option<Option<StoredResource>>, StoreError> {
         Ok(transaction!(self, (transaction, dialect) => {
-            let scope = read_write_scope!(transaction, target);
+            let scope = write_scope!(&mut *transaction, target);
             let Some(resource) = scope.resource() else {
                 return Ok(Some(None));
             };
