@@ -41,7 +41,8 @@ CREATE TABLE resources (
 );
 
 CREATE INDEX resources_by_group ON resources (subscription_id, resource_group_key, resource_type, seq);
-CREATE INDEX resources_by_subscription ON resources (subscription_id, resource_type, seq);
+-- Only top-level resources (galleries) are listed across a subscription.
+CREATE INDEX resources_by_subscription ON resources (subscription_id, resource_type, seq) WHERE parent_seq IS NULL;
 CREATE INDEX resources_by_parent ON resources (parent_seq, resource_type, seq);
 
 -- How many resources of a kind a subscription has in a region, split into shards so that concurrent
@@ -69,8 +70,6 @@ CREATE TABLE async_operations (
     -- what the operation's Location URL answers once it is done: 200 (with the resource) or 204
     final_status    INTEGER NOT NULL
 );
-
-CREATE INDEX async_operations_by_resource ON async_operations (resource_id);
 
 -- Every change (update or delete) of a resource document is announced, after commit, on the
 -- channel galleryd_documents with the resource key, so every galleryd process sharing this database

@@ -124,6 +124,9 @@ impl Store {
             StoreLocation::Postgres(url) => {
                 let connect = PgConnectOptions::from_str(url)?.application_name("galleryd");
                 let pool = PgPoolOptions::new()
+                    // A ping before every acquire would double the round trips of every query; a
+                    // broken connection shows itself on use instead.
+                    .test_before_acquire(false)
                     .max_connections(options.max_connections.max(2))
                     .acquire_timeout(options.acquire_timeout)
                     .connect_with(connect)
@@ -146,6 +149,9 @@ impl Store {
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10));
                 let writer = SqlitePoolOptions::new()
+                    // A ping before every acquire would double the round trips of every query; a
+                    // broken connection shows itself on use instead.
+                    .test_before_acquire(false)
                     .max_connections(1)
                     .acquire_timeout(options.acquire_timeout)
                     .connect_with(connect.clone())
@@ -153,6 +159,9 @@ impl Store {
                 // Readers open read-only, so the schema must exist first.
                 Self::migrate_sqlite(&writer).await?;
                 let reader = SqlitePoolOptions::new()
+                    // A ping before every acquire would double the round trips of every query; a
+                    // broken connection shows itself on use instead.
+                    .test_before_acquire(false)
                     .max_connections(options.max_connections.clamp(1, 8))
                     .acquire_timeout(options.acquire_timeout)
                     .connect_with(connect.read_only(true))
@@ -162,6 +171,9 @@ impl Store {
             StoreLocation::SqliteMemory => {
                 let connect = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
                 let pool = SqlitePoolOptions::new()
+                    // A ping before every acquire would double the round trips of every query; a
+                    // broken connection shows itself on use instead.
+                    .test_before_acquire(false)
                     .max_connections(1)
                     .min_connections(1)
                     .idle_timeout(None)

@@ -92,7 +92,7 @@ pub enum ListScope<'a> {
         resource_group_key: &'a str,
         resource_type: &'a str,
     },
-    /// One type across a subscription.
+    /// One type of top-level resource (galleries) across a subscription.
     InSubscription {
         subscription_id: &'a str,
         resource_type: &'a str,
@@ -293,7 +293,7 @@ impl Store {
             ListScope::InSubscription { subscription_id, resource_type } => {
                 sqlx::query_as(concat!(
                     "SELECT ", resource_columns!(), " FROM resources WHERE subscription_id = $1 AND resource_type = $2 \
-                     AND seq > $3 ORDER BY seq LIMIT $4"
+                     AND parent_seq IS NULL AND seq > $3 ORDER BY seq LIMIT $4"
                 ))
                 .bind(subscription_id)
                 .bind(resource_type)

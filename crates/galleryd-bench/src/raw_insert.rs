@@ -34,7 +34,10 @@ impl RawDatabase {
         let options = PgConnectOptions::from_str(url)
             .map_err(|error| format!("bad Postgres URL: {error}"))?
             .application_name("galleryd-bench");
+        // No ping before each acquire (galleryd does not ping either): the baseline is the fastest
+        // the database commits single-row inserts.
         let pool = PgPoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(connections)
             .min_connections(connections)
             .acquire_timeout(Duration::from_secs(30))
@@ -54,6 +57,7 @@ impl RawDatabase {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
