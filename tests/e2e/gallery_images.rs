@@ -253,13 +253,12 @@ async fn seed_version(app: &TestApp, group: &str, gallery: &str, image: &str, ve
     let store = app.server().app.store().expect("store open");
     store
         .put_resource(&target, &operation, |_, _| {
-            Ok(Decision {
-                name: version.to_string(),
-                location: "westus".to_string(),
-                provisioning_state: "Succeeded".to_string(),
-                body: json!({"id": version_id, "name": version}).to_string(),
-                unique: None,
-            })
+            Ok(Decision::new(
+                version.to_string(),
+                "westus".to_string(),
+                "Succeeded".to_string(),
+                json!({"id": version_id, "name": version}).to_string(),
+            ))
         })
         .await
         .expect("seed a version");

@@ -19,8 +19,8 @@ use crate::operation::OperationId;
 use crate::request::{ArmRequest, Query};
 use crate::routes::{self, RouteMatch};
 use crate::{
-    App, SharedApp, caller, galleries, gallery_images, operations, resource_groups, response,
-    subscriptions,
+    App, SharedApp, caller, disks, galleries, gallery_image_versions, gallery_images, images,
+    operations, resource_groups, response, snapshots, subscriptions,
 };
 
 /// How the connection a request arrived on is secured; the server adds it to every request so that
@@ -248,7 +248,38 @@ async fn run(app: &App, request: &ArmRequest) -> ApiResult<Response> {
         GalleryImagesUpdate => gallery_images::update(app, request).await,
         GalleryImagesGet => gallery_images::get(app, request).await,
         GalleryImagesDelete => gallery_images::delete(app, request).await,
+        GalleryImageVersionsListByGalleryImage => {
+            gallery_image_versions::list_by_gallery_image(app, request).await
+        }
+        GalleryImageVersionsCreateOrUpdate => {
+            gallery_image_versions::create_or_update(app, request).await
+        }
+        GalleryImageVersionsUpdate => gallery_image_versions::update(app, request).await,
+        GalleryImageVersionsGet => gallery_image_versions::get(app, request).await,
+        GalleryImageVersionsDelete => gallery_image_versions::delete(app, request).await,
         CapsOperationsGet => operations::get(app, request).await,
+        DisksList => disks::list(app, request).await,
+        DisksListByResourceGroup => disks::list_by_resource_group(app, request).await,
+        DisksCreateOrUpdate => disks::create_or_update(app, request).await,
+        DisksUpdate => disks::update(app, request).await,
+        DisksGet => disks::get(app, request).await,
+        DisksDelete => disks::delete(app, request).await,
+        DisksGrantAccess => disks::grant_access(app, request).await,
+        DisksRevokeAccess => disks::revoke_access(app, request).await,
+        SnapshotsList => snapshots::list(app, request).await,
+        SnapshotsListByResourceGroup => snapshots::list_by_resource_group(app, request).await,
+        SnapshotsCreateOrUpdate => snapshots::create_or_update(app, request).await,
+        SnapshotsUpdate => snapshots::update(app, request).await,
+        SnapshotsGet => snapshots::get(app, request).await,
+        SnapshotsDelete => snapshots::delete(app, request).await,
+        SnapshotsGrantAccess => snapshots::grant_access(app, request).await,
+        SnapshotsRevokeAccess => snapshots::revoke_access(app, request).await,
+        ImagesList => images::list(app, request).await,
+        ImagesListByResourceGroup => images::list_by_resource_group(app, request).await,
+        ImagesCreateOrUpdate => images::create_or_update(app, request).await,
+        ImagesUpdate => images::update(app, request).await,
+        ImagesGet => images::get(app, request).await,
+        ImagesDelete => images::delete(app, request).await,
     }
 }
 

@@ -42,10 +42,6 @@ fn decision(gallery: &Gallery, subscription_id: &str) -> Decision {
     let gallery_name = gallery.name.clone();
     let subscription = subscription_id.to_string();
     Decision {
-        name: gallery.name.clone(),
-        location: gallery.location.clone(),
-        provisioning_state: gallery.properties.provisioning_state.as_str().to_string(),
-        body: serde_json::to_string(gallery).unwrap_or_default(),
         unique: Some(UniqueClaim {
             scope: format!("galleries:{subscription_id}"),
             key: name_key(&gallery.name),
@@ -53,6 +49,12 @@ fn decision(gallery: &Gallery, subscription_id: &str) -> Decision {
                 gallery::name_not_unique(&gallery_name, &subscription)
             }),
         }),
+        ..Decision::new(
+            gallery.name.clone(),
+            gallery.location.clone(),
+            gallery.properties.provisioning_state.as_str().to_string(),
+            serde_json::to_string(gallery).unwrap_or_default(),
+        )
     }
 }
 
@@ -74,6 +76,7 @@ async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<R
         path: &path,
         quota: Some(QuotaKind::Galleries),
         must_exist,
+        job: None,
     };
     tracked::put(
         app,

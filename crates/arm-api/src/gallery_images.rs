@@ -26,10 +26,6 @@ fn path(request: &ArmRequest) -> ResourcePath {
 fn decision(image: &GalleryImage, gallery_key: String) -> Decision {
     let identifier = image.properties.identifier.clone();
     Decision {
-        name: image.name.clone(),
-        location: image.location.clone(),
-        provisioning_state: image.properties.provisioning_state.as_str().to_string(),
-        body: serde_json::to_string(image).unwrap_or_default(),
         unique: Some(UniqueClaim {
             scope: format!("images:{gallery_key}"),
             key: gallery_image::identifier_key(&identifier),
@@ -37,6 +33,12 @@ fn decision(image: &GalleryImage, gallery_key: String) -> Decision {
                 gallery_image::identifier_taken(holder, &identifier)
             }),
         }),
+        ..Decision::new(
+            image.name.clone(),
+            image.location.clone(),
+            image.properties.provisioning_state.as_str().to_string(),
+            serde_json::to_string(image).unwrap_or_default(),
+        )
     }
 }
 
@@ -58,6 +60,7 @@ async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<R
         path: &path,
         quota: Some(QuotaKind::ImageDefinitions),
         must_exist,
+        job: None,
     };
     tracked::put(
         app,

@@ -19,10 +19,14 @@ mod response;
 pub mod routes;
 mod tracked;
 
+mod disks;
 mod galleries;
+mod gallery_image_versions;
 mod gallery_images;
+mod images;
 mod operations;
 mod resource_groups;
+mod snapshots;
 mod subscriptions;
 
 use std::sync::{Arc, OnceLock};
@@ -49,6 +53,10 @@ pub struct ApiSettings {
     pub max_request_body_bytes: usize,
     /// The subscriptions galleryd serves (the development one first).
     pub subscriptions: Vec<Subscription>,
+    /// The most replicas an image version may have per region.
+    pub max_replicas_per_region: u32,
+    /// The largest image version (all disks together) in GiB.
+    pub max_image_size_gb: u64,
 }
 
 impl Default for ApiSettings {
@@ -59,6 +67,8 @@ impl Default for ApiSettings {
             limits: Limits::default(),
             max_request_body_bytes: 4 * 1024 * 1024,
             subscriptions: vec![Subscription::development()],
+            max_replicas_per_region: 10,
+            max_image_size_gb: 1024,
         }
     }
 }
@@ -68,6 +78,12 @@ impl Default for ApiSettings {
 pub struct App {
     store: OnceLock<Store>,
     pub settings: ApiSettings,
+    /// The per-region blob stores (disk and snapshot bytes, image version replicas).
+    pub blobs: gallery_blob::RegionStores,
+    /// Wakes an idle replication worker of this process after work was enqueued.
+    workers: OnceLock<Arc<tokio::sync::Notify>>,
+    /// The key that signs blob SAS URLs, shared by every process on the database (read once).
+    blob_signing_key: tokio::sync::OnceCell<Vec<u8>>,
     /// What `/_galleryd/endpoints` answers (and `endpoints.json` holds), once the listeners are bound.
     pub endpoints: OnceLock<serde_json::Value>,
     /// The PEM of the certificate the HTTPS listener presents, for `/_galleryd/certificate`.
@@ -80,13 +96,61 @@ pub type SharedApp = Arc<App>;
 impl App {
     /// State with no store yet: ARM requests answer 503 and `/_galleryd/ready` is not ready until
     /// [`App::set_store`] is called (after migrations).
-    pub fn new(settings: ApiSettings) -> SharedApp {
+    pub fn new(settings: ApiSettings, blobs: gallery_blob::RegionStores) -> SharedApp {
         Arc::new(App {
             store: OnceLock::new(),
             settings,
+            blobs,
+            workers: OnceLock::new(),
+            blob_signing_key: tokio::sync::OnceCell::new(),
             endpoints: OnceLock::new(),
             certificate_pem: OnceLock::new(),
         })
+    }
+
+    /// Lets handlers wake this process's workers (when the process runs any).
+    pub fn set_worker_waker(&self, waker: Arc<tokio::sync::Notify>) {
+        let _ = self.workers.set(waker);
+    }
+
+    /// The key blob SAS URLs are signed with: a secret in the database, created by the first process
+    /// that needs it, so a URL one process hands out is honoured by every other.
+    pub async fn blob_signing_key(&self) -> Result<&[u8], ApiError> {
+        let store = self.store()?;
+        let key = self
+            .blob_signing_key
+            .get_or_try_init(|| async {
+                let encoded = store
+                    .secret("blob-sas-signing-key", || {
+                        use base64::Engine;
+                        let mut bytes = [0u8; 32];
+                        // The system generator does not fail on supported platforms; a zero key would
+                        // still sign correctly, just guessably.
+                        let _ = ring::rand::SecureRandom::fill(
+                            &ring::rand::SystemRandom::new(),
+                            &mut bytes,
+                        );
+                        base64::engine::general_purpose::STANDARD.encode(bytes)
+                    })
+                    .await?;
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD
+                    .decode(encoded.as_bytes())
+                    .map_err(|_| {
+                        ApiError::Store(gallery_store::StoreError::CorruptDocument(
+                            "blob signing key".to_string(),
+                        ))
+                    })
+            })
+            .await?;
+        Ok(key.as_slice())
+    }
+
+    /// Wakes one idle worker: there is new work.
+    pub fn wake_workers(&self) {
+        if let Some(waker) = self.workers.get() {
+            waker.notify_one();
+        }
     }
 
     /// Makes the store available: galleryd is ready.

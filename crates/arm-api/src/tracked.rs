@@ -139,6 +139,25 @@ pub fn finished_operation(request: &ArmRequest, final_status: u16) -> NewOperati
     }
 }
 
+/// An operation a background job finishes (replication, deletion of replicas, a content copy).
+pub fn running_operation(request: &ArmRequest, final_status: u16) -> NewOperation {
+    NewOperation {
+        operation_id: uuid::Uuid::new_v4().to_string(),
+        action: request.operation.action().to_string(),
+        status: OperationStatus::InProgress,
+        started_at: gallery_domain::time::format(chrono::Utc::now()),
+        ended_at: None,
+        final_status,
+    }
+}
+
+/// Background work a write hands to the workers; its operation stays in progress until the job
+/// ends it.
+pub struct JobPlan {
+    pub kind: gallery_store::JobKind,
+    pub payload: String,
+}
+
 /// The right 404 for a resource that was not found: its resource group, its parent, or itself.
 pub async fn not_found(app: &App, path: &ResourcePath) -> ApiError {
     let store = match app.store() {
@@ -225,6 +244,8 @@ pub struct PutPlan<'a> {
     pub quota: Option<QuotaKind>,
     /// Whether the resource must exist already (PATCH).
     pub must_exist: bool,
+    /// Background work the write starts (its operation then ends when the job ends it).
+    pub job: Option<JobPlan>,
 }
 
 /// Creates, replaces or updates a resource as a long-running operation. `decide` gets the canonical
@@ -261,7 +282,10 @@ pub async fn put(
             .quota
             .map(|kind| (kind, app.settings.limits.for_kind(kind))),
     };
-    let operation = finished_operation(request, 200);
+    let operation = match plan.job {
+        Some(_) => running_operation(request, 200),
+        None => finished_operation(request, 200),
+    };
     let outcome = app
         .store()?
         .put_resource(&target, &operation, |ancestry, existing| {
@@ -275,9 +299,21 @@ pub async fn put(
                 Some(_) => id.clone(),
                 None => path.id_with_ancestry(ancestry),
             };
-            decide(&id, ancestry, existing)
+            let mut decision = decide(&id, ancestry, existing)?;
+            if let Some(job) = &plan.job {
+                decision.jobs.push(gallery_store::NewJob {
+                    kind: job.kind,
+                    resource_key: key.clone(),
+                    operation_id: Some(operation.operation_id.clone()),
+                    payload: job.payload.clone(),
+                });
+            }
+            Ok(decision)
         })
         .await?;
+    if plan.job.is_some() {
+        app.wake_workers();
+    }
     let mut document: Value = parse_stored(&outcome.resource.body)?;
     let state = if outcome.created {
         ProvisioningState::Creating

@@ -16,6 +16,10 @@ pub enum ApiFamily {
     ComputeGallery,
     /// ARM's own types: subscriptions, tenants, locations, providers, resource groups.
     ResourceManager,
+    /// `Microsoft.Compute/disks` and `/snapshots` (the disk resource provider).
+    ComputeDisk,
+    /// The rest of Microsoft.Compute galleryd serves: managed images (`Microsoft.Compute/images`).
+    ComputeResource,
 }
 
 /// Stable GalleryRP versions, oldest first.
@@ -77,12 +81,70 @@ pub const RESOURCE_MANAGER_VERSIONS: &[&str] = &[
     "2026-06-01",
 ];
 
+/// Stable disk resource provider versions (disks, snapshots), oldest first.
+pub const COMPUTE_DISK_VERSIONS: &[&str] = &[
+    "2017-03-30",
+    "2018-04-01",
+    "2018-06-01",
+    "2018-09-30",
+    "2019-03-01",
+    "2019-07-01",
+    "2019-11-01",
+    "2020-05-01",
+    "2020-06-30",
+    "2020-09-30",
+    "2020-12-01",
+    "2021-04-01",
+    "2021-08-01",
+    "2021-12-01",
+    "2022-03-02",
+    "2022-07-02",
+    "2023-01-02",
+    "2023-04-02",
+    "2023-10-02",
+    "2024-03-02",
+    "2025-01-02",
+    "2026-03-02",
+];
+
+/// Stable compute resource provider versions (managed images), oldest first.
+pub const COMPUTE_RESOURCE_VERSIONS: &[&str] = &[
+    "2016-04-30-preview",
+    "2017-03-30",
+    "2017-12-01",
+    "2018-04-01",
+    "2018-06-01",
+    "2018-10-01",
+    "2019-03-01",
+    "2019-07-01",
+    "2019-12-01",
+    "2020-06-01",
+    "2020-12-01",
+    "2021-03-01",
+    "2021-04-01",
+    "2021-07-01",
+    "2021-11-01",
+    "2022-03-01",
+    "2022-08-01",
+    "2022-11-01",
+    "2023-03-01",
+    "2023-07-01",
+    "2023-09-01",
+    "2024-03-01",
+    "2024-07-01",
+    "2024-11-01",
+    "2025-04-01",
+    "2026-04-01",
+];
+
 impl ApiFamily {
     /// The versions this family knows, oldest first.
     pub fn known_versions(self) -> &'static [&'static str] {
         match self {
             ApiFamily::ComputeGallery => COMPUTE_GALLERY_VERSIONS,
             ApiFamily::ResourceManager => RESOURCE_MANAGER_VERSIONS,
+            ApiFamily::ComputeDisk => COMPUTE_DISK_VERSIONS,
+            ApiFamily::ComputeResource => COMPUTE_RESOURCE_VERSIONS,
         }
     }
 
@@ -151,7 +213,7 @@ pub fn check(
     };
     let known = family.known_versions();
     let refuse = || match family {
-        ApiFamily::ComputeGallery => {
+        ApiFamily::ComputeGallery | ApiFamily::ComputeDisk | ApiFamily::ComputeResource => {
             let newest_first: Vec<&str> = known.iter().rev().copied().collect();
             ServiceError::no_registered_provider(requested, resource_type, &newest_first)
         }

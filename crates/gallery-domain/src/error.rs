@@ -345,3 +345,21 @@ impl ServiceError {
         (400..500).contains(&self.status)
     }
 }
+
+impl ServiceError {
+    /// 400 `LinkedInvalidPropertyId`: a property that must hold a resource id holds something else.
+    /// `path` is the property's path in the request body (`properties.storageProfile.source.id`); it
+    /// is also the `target`.
+    pub fn linked_invalid_property_id(id: &str, path: &str) -> Self {
+        ServiceError::new(
+            400,
+            "LinkedInvalidPropertyId",
+            format!(
+                "Property id '{id}' at path '{path}' is invalid. Expect fully qualified resource Id \
+                 that start with '/subscriptions/{{subscriptionId}}' or \
+                 '/providers/{{resourceProviderNamespace}}/'."
+            ),
+        )
+        .with_target(path)
+    }
+}

@@ -20,6 +20,8 @@ pub mod api_version;
 pub mod error;
 pub mod identity;
 pub mod ids;
+pub mod internal;
+pub mod latest;
 pub mod limits;
 pub mod merge_patch;
 pub mod models;
@@ -28,5 +30,6 @@ pub mod regions;
 pub mod string_enum;
 pub mod tags;
 pub mod time;
+pub mod version_name;
 
 pub use error::ServiceError;

@@ -163,6 +163,8 @@ mod tests {
             resource_type: "t".into(),
             provisioning_state: state.into(),
             body: body.into(),
+            internal: None,
+            revision: 0,
         }
     }
 

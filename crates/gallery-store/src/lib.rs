@@ -17,17 +17,29 @@
 mod macros;
 mod backend;
 mod cache;
+mod clock;
 pub mod error;
 #[macro_use]
 mod operations;
 #[macro_use]
 mod quota;
+#[macro_use]
+mod jobs;
+mod background;
+mod contents;
+mod replicas;
 mod resource_groups;
 mod resources;
+mod secrets;
 
 pub use backend::{Store, StoreLocation, StoreOptions};
+pub use background::OperationEnd;
+pub use clock::now_millis;
+pub use contents::{ContentState, StoredContent, StoredPageWrite};
 pub use error::StoreError;
+pub use jobs::{ClaimedJob, JobKind, NewJob};
 pub use operations::{NewOperation, OperationStatus, StoredOperation};
+pub use replicas::{PlannedReplica, ReplicaKey, ReplicaState, StoredReplica};
 pub use resource_groups::{GroupDecision, StoredResourceGroup};
 pub use resources::{
     Ancestry, Decision, ListScope, ParentTarget, PutOutcome, ResourceTarget, StoredResource,

@@ -70,6 +70,23 @@ macro_rules! insert_operation {
     }};
 }
 
+/// Ends `$operation` (an [`OperationEnd`](crate::background::OperationEnd)) inside `$transaction`
+/// if it is still running.
+macro_rules! end_operation {
+    ($transaction:ident, $operation:expr, $ended_at:expr) => {{
+        let operation: &$crate::background::OperationEnd<'_> = $operation;
+        sqlx::query(
+            "UPDATE async_operations SET status = $2, ended_at = $3, error = $4 WHERE operation_id = $1 AND status = 'InProgress'",
+        )
+        .bind(operation.operation_id)
+        .bind(operation.status.as_str())
+        .bind($ended_at)
+        .bind(&operation.error)
+        .execute(&mut *$transaction)
+        .await?;
+    }};
+}
+
 impl Store {
     /// Finds an operation of `subscription_id` by id.
     pub async fn get_operation(

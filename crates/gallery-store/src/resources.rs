@@ -21,6 +21,10 @@ pub struct StoredResource {
     pub provisioning_state: String,
     /// The JSON document as served.
     pub body: String,
+    /// galleryd's own data about the resource (JSON), never served.
+    pub internal: Option<String>,
+    /// Bumped by every update (what background work checks before settling a resource).
+    pub revision: i64,
 }
 
 /// The parent a nested resource is written under.
@@ -73,6 +77,30 @@ pub struct Decision {
     pub provisioning_state: String,
     pub body: String,
     pub unique: Option<UniqueClaim>,
+    /// galleryd's own data about the resource (JSON), never served.
+    pub internal: Option<String>,
+    /// Work the write hands to the workers, enqueued in the same transaction.
+    pub jobs: Vec<crate::jobs::NewJob>,
+}
+
+impl Decision {
+    /// A decision to store `body` (no uniqueness claim, no internal data, no jobs).
+    pub fn new(
+        name: String,
+        location: String,
+        provisioning_state: String,
+        body: String,
+    ) -> Decision {
+        Decision {
+            name,
+            location,
+            provisioning_state,
+            body,
+            unique: None,
+            internal: None,
+            jobs: Vec::new(),
+        }
+    }
 }
 
 /// The result of a PUT.
@@ -106,7 +134,7 @@ pub enum ListScope<'a> {
 
 macro_rules! resource_columns {
     () => {
-        "seq, name, location, resource_type, provisioning_state, body"
+        "seq, name, location, resource_type, provisioning_state, body, internal, revision"
     };
 }
 
@@ -123,6 +151,7 @@ struct WriteScope {
     resource_type: Option<String>,
     provisioning_state: Option<String>,
     body: Option<String>,
+    internal: Option<String>,
     revision: Option<i64>,
     quota_kind: Option<String>,
     quota_shard: Option<i32>,
@@ -146,6 +175,8 @@ impl WriteScope {
             resource_type: self.resource_type.clone()?,
             provisioning_state: self.provisioning_state.clone()?,
             body: self.body.clone()?,
+            internal: self.internal.clone(),
+            revision: self.revision?,
         })
     }
 }
@@ -157,7 +188,7 @@ macro_rules! write_scope {
         let target: &ResourceTarget<'_> = $target;
         let scope: Option<WriteScope> = sqlx::query_as(
             "SELECT g.name AS resource_group_name, p.seq AS parent_seq, p.name AS parent_name, r.seq, r.name, \
-             r.location, r.resource_type, r.provisioning_state, r.body, r.revision, r.quota_kind, r.quota_shard \
+             r.location, r.resource_type, r.provisioning_state, r.body, r.internal, r.revision, r.quota_kind, r.quota_shard \
              FROM resource_groups g \
              LEFT JOIN resources p ON p.resource_key = $3 \
              LEFT JOIN resources r ON r.resource_key = $4 \
@@ -191,8 +222,8 @@ const CREATE_POSTGRES: &str = "WITH reserved AS ( \
         RETURNING shard \
     ), inserted AS ( \
         INSERT INTO resources (resource_key, subscription_id, resource_group_key, resource_type, parent_seq, name, \
-            location, unique_scope, unique_key, quota_kind, quota_shard, provisioning_state, body) \
-        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, shard, $12, $13 FROM reserved \
+            location, unique_scope, unique_key, quota_kind, quota_shard, provisioning_state, body, internal) \
+        SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, shard, $12, $13, $22 FROM reserved \
         ON CONFLICT DO NOTHING RETURNING seq \
     ), recorded AS ( \
         INSERT INTO async_operations (operation_id, subscription_id, location, action, resource_id, status, \
@@ -208,8 +239,8 @@ const CREATE_SQLITE: &str = "UPDATE usage_counters SET used = used + 1 \
         WHERE subscription_id = $2 AND location = $7 AND quota_kind = $10 AND shard = $11 AND used < $14 \
         RETURNING shard AS reserved_shard; \
     INSERT INTO resources (resource_key, subscription_id, resource_group_key, resource_type, parent_seq, name, \
-        location, unique_scope, unique_key, quota_kind, quota_shard, provisioning_state, body) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+        location, unique_scope, unique_key, quota_kind, quota_shard, provisioning_state, body, internal) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $22) \
         ON CONFLICT DO NOTHING RETURNING seq AS inserted_seq; \
     INSERT INTO async_operations (operation_id, subscription_id, location, action, resource_id, status, \
         started_at, ended_at, error, final_status) \
@@ -261,7 +292,7 @@ impl Store {
     }
 
     /// Drops a changed document from the cache.
-    fn forget(&self, resource_key: &str) {
+    pub(crate) fn forget(&self, resource_key: &str) {
         if let Some(cache) = &self.cache {
             cache.invalidate(resource_key);
         }
@@ -380,6 +411,8 @@ impl Store {
                 resource_type: target.resource_type.to_string(),
                 provisioning_state: decision.provisioning_state.clone(),
                 body: decision.body.clone(),
+                internal: decision.internal.clone(),
+                revision: 0,
             },
         }
     }
@@ -459,13 +492,19 @@ impl Store {
                 .bind(&operation.started_at)
                 .bind(&operation.ended_at)
                 .bind(i32::from(operation.final_status))
+                .bind(&decision.internal)
                 .fetch_all(&mut *transaction)
                 .await?;
             // Rows come from different statements on SQLite: find each column wherever it is.
             let reserved_shard = rows.iter().find_map(|row| row.try_get::<Option<i32>, _>("reserved_shard").ok().flatten());
             let inserted_seq = rows.iter().find_map(|row| row.try_get::<Option<i64>, _>("inserted_seq").ok().flatten());
             match (reserved_shard, inserted_seq) {
-                (Some(_), Some(seq)) => seq,
+                (Some(_), Some(seq)) => {
+                    for job in &decision.jobs {
+                        insert_job!(transaction, job);
+                    }
+                    seq
+                }
                 // Leaving without a commit rolls everything back.
                 (None, _) => return Ok(Attempt::StepByStep),
                 (Some(_), None) => {
@@ -515,8 +554,8 @@ impl Store {
             };
             let inserted: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO resources (resource_key, subscription_id, resource_group_key, resource_type, parent_seq, \
-                 name, location, unique_scope, unique_key, quota_kind, quota_shard, provisioning_state, body) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING seq",
+                 name, location, unique_scope, unique_key, quota_kind, quota_shard, provisioning_state, body, internal) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT DO NOTHING RETURNING seq",
             )
             .bind(target.resource_key)
             .bind(target.subscription_id)
@@ -531,6 +570,7 @@ impl Store {
             .bind(quota.map(|(_, shard)| shard))
             .bind(&decision.provisioning_state)
             .bind(&decision.body)
+            .bind(&decision.internal)
             .fetch_optional(&mut *transaction)
             .await?;
             let Some(seq) = inserted else {
@@ -539,6 +579,9 @@ impl Store {
                 return self.explain_conflict(target, decision).await;
             };
             insert_operation!(transaction, operation, target.subscription_id, &decision.location, target.resource_id);
+            for job in &decision.jobs {
+                insert_job!(transaction, job);
+            }
             seq
         });
         Ok(Attempt::Done(Self::created(target, inserted, decision)))
@@ -574,13 +617,14 @@ impl Store {
                 };
                 let decision = decide(&scope.ancestry(), Some(&existing))?;
                 let updated = sqlx::query(
-                    "UPDATE resources SET provisioning_state = $3, body = $4, revision = revision + 1 \
+                    "UPDATE resources SET provisioning_state = $3, body = $4, internal = $5, revision = revision + 1 \
                      WHERE seq = $1 AND revision = $2",
                 )
                 .bind(existing.seq)
                 .bind(scope.revision.unwrap_or_default())
                 .bind(&decision.provisioning_state)
                 .bind(&decision.body)
+                .bind(&decision.internal)
                 .execute(&mut *transaction)
                 .await?;
                 if updated.rows_affected() == 0 {
@@ -592,6 +636,9 @@ impl Store {
                     continue;
                 }
                 insert_operation!(transaction, operation, target.subscription_id, &decision.location, target.resource_id);
+                for job in &decision.jobs {
+                    insert_job!(transaction, job);
+                }
                 break PutOutcome {
                     created: false,
                     resource: StoredResource {
@@ -601,6 +648,8 @@ impl Store {
                         resource_type: target.resource_type.to_string(),
                         provisioning_state: decision.provisioning_state,
                         body: decision.body,
+                        internal: decision.internal,
+                        revision: existing.revision + 1,
                     },
                 };
             }

@@ -26,6 +26,28 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Run only replication workers (no API), sharing the database and blob stores with `serve`.
+    Worker,
+}
+
+/// Where region blob stores keep replica and disk bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BlobBackendKind {
+    /// `<data-dir>/regions/<region>/` on local disk.
+    Local,
+    /// In memory (lost at exit).
+    Memory,
+    /// Azure Blob Storage or Azurite: one container per region (see the `--azure-storage-*` options).
+    Azure,
+}
+
+/// How fast replication copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReplicationProfile {
+    /// As fast as the machine copies.
+    Instant,
+    /// Paced by `--replication-bandwidth-mbps`, so progress can be watched climbing.
+    Realistic,
 }
 
 /// Log line format.
@@ -159,6 +181,114 @@ pub struct Config {
     )]
     pub document_cache_capacity: usize,
 
+    /// Where region blob stores keep disk, snapshot and replica bytes (`memory` with `--in-memory`).
+    #[arg(long, env = "GALLERYD_BLOB_BACKEND", value_enum, default_value_t = BlobBackendKind::Local, global = true)]
+    pub blob_backend: BlobBackendKind,
+
+    /// Azure Storage account name (`--blob-backend azure`).
+    #[arg(long, env = "GALLERYD_AZURE_STORAGE_ACCOUNT", global = true)]
+    pub azure_storage_account: Option<String>,
+
+    /// Azure Storage account key (`--blob-backend azure`).
+    #[arg(
+        long,
+        env = "GALLERYD_AZURE_STORAGE_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub azure_storage_key: Option<String>,
+
+    /// Blob endpoint of the account, e.g. `http://127.0.0.1:10000/devstoreaccount1` for Azurite
+    /// (default: `https://<account>.blob.core.windows.net`).
+    #[arg(long, env = "GALLERYD_AZURE_STORAGE_ENDPOINT", global = true)]
+    pub azure_storage_endpoint: Option<String>,
+
+    /// Prefix of the per-region container names (`<prefix><region>`).
+    #[arg(
+        long,
+        env = "GALLERYD_AZURE_CONTAINER_PREFIX",
+        default_value = "galleryd-",
+        global = true
+    )]
+    pub azure_container_prefix: String,
+
+    /// Replication jobs this process runs at once (`0`: no workers in this process).
+    #[arg(long, env = "GALLERYD_WORKERS", default_value_t = 4, global = true)]
+    pub workers: usize,
+
+    /// Replica copies one job runs at once.
+    #[arg(
+        long,
+        env = "GALLERYD_CONCURRENT_COPIES",
+        default_value_t = 4,
+        global = true
+    )]
+    pub concurrent_copies: usize,
+
+    /// How fast replication copies.
+    #[arg(long, env = "GALLERYD_REPLICATION_PROFILE", value_enum, default_value_t = ReplicationProfile::Instant, global = true)]
+    pub replication_profile: ReplicationProfile,
+
+    /// Bandwidth of copies under the realistic profile, in megabits per second.
+    #[arg(
+        long,
+        env = "GALLERYD_REPLICATION_BANDWIDTH_MBPS",
+        default_value_t = 100,
+        global = true
+    )]
+    pub replication_bandwidth_mbps: u64,
+
+    /// Seconds a worker's claim on a job or replica holds without renewal (a crashed worker's work is
+    /// taken over after this).
+    #[arg(long, env = "GALLERYD_WORKER_LEASE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub worker_lease_seconds: u64,
+
+    /// Seconds between garbage collections of unreferenced blobs (`0`: never).
+    #[arg(
+        long,
+        env = "GALLERYD_GC_INTERVAL_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub gc_interval_seconds: u64,
+
+    /// Seconds an unreferenced blob must stay unreferenced before garbage collection deletes it.
+    #[arg(
+        long,
+        env = "GALLERYD_GC_GRACE_SECONDS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub gc_grace_seconds: u64,
+
+    /// The most replicas an image version may have per region.
+    #[arg(
+        long,
+        env = "GALLERYD_MAX_REPLICAS_PER_REGION",
+        default_value_t = 10,
+        global = true
+    )]
+    pub max_replicas_per_region: u32,
+
+    /// The largest image version, all disks together, in GiB.
+    #[arg(
+        long,
+        env = "GALLERYD_MAX_IMAGE_SIZE_GB",
+        default_value_t = 1024,
+        global = true
+    )]
+    pub max_image_size_gb: u64,
+
+    /// Allows a subscription into a restricted-access region: `SUBSCRIPTION_ID:REGION` (repeat the
+    /// flag, or separate with commas in the variable).
+    #[arg(
+        long = "allow-restricted-region",
+        env = "GALLERYD_ALLOW_RESTRICTED_REGIONS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub allow_restricted_regions: Vec<String>,
+
     /// Log format.
     #[arg(long, env = "GALLERYD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -250,7 +380,74 @@ impl Config {
                 allowed_restricted_regions: Vec::new(),
             });
         }
+        for entry in self
+            .allow_restricted_regions
+            .iter()
+            .map(|entry| entry.trim())
+            .filter(|entry| !entry.is_empty())
+        {
+            let Some((subscription_id, region)) = entry.split_once(':') else {
+                return Err(ConfigError(format!(
+                    "--allow-restricted-region '{entry}' is not SUBSCRIPTION_ID:REGION"
+                )));
+            };
+            let region = gallery_domain::regions::find(region).ok_or_else(|| {
+                ConfigError(format!(
+                    "'{region}' in --allow-restricted-region '{entry}' is not a known region"
+                ))
+            })?;
+            let subscription = subscriptions
+                .iter_mut()
+                .find(|subscription| subscription.subscription_id.eq_ignore_ascii_case(subscription_id))
+                .ok_or_else(|| ConfigError(format!("'{subscription_id}' in --allow-restricted-region '{entry}' is not a served subscription")))?;
+            subscription
+                .allowed_restricted_regions
+                .push(region.name.to_string());
+        }
         Ok(subscriptions)
+    }
+
+    /// Where region blob stores keep their bytes.
+    pub fn blob_backend(&self) -> Result<gallery_blob::BlobBackend, ConfigError> {
+        if self.in_memory {
+            return Ok(gallery_blob::BlobBackend::InMemory);
+        }
+        Ok(match self.blob_backend {
+            BlobBackendKind::Local => {
+                gallery_blob::BlobBackend::LocalDirectory(self.data_dir.join("regions"))
+            }
+            BlobBackendKind::Memory => gallery_blob::BlobBackend::InMemory,
+            BlobBackendKind::Azure => gallery_blob::BlobBackend::AzureBlob {
+                account: self.azure_storage_account.clone().ok_or_else(|| {
+                    ConfigError("--blob-backend azure needs --azure-storage-account".to_string())
+                })?,
+                access_key: self.azure_storage_key.clone().ok_or_else(|| {
+                    ConfigError("--blob-backend azure needs --azure-storage-key".to_string())
+                })?,
+                endpoint: self.azure_storage_endpoint.clone(),
+                container_prefix: self.azure_container_prefix.clone(),
+            },
+        })
+    }
+
+    /// The replication workers' settings.
+    pub fn worker_settings(&self) -> gallery_replication::WorkerSettings {
+        let lease = std::time::Duration::from_secs(self.worker_lease_seconds);
+        gallery_replication::WorkerSettings {
+            concurrent_jobs: self.workers.max(1),
+            concurrent_copies: self.concurrent_copies.max(1),
+            lease,
+            profile: match self.replication_profile {
+                ReplicationProfile::Instant => gallery_replication::LatencyProfile::Instant,
+                ReplicationProfile::Realistic => gallery_replication::LatencyProfile::Realistic,
+            },
+            bandwidth_bytes_per_second: self.replication_bandwidth_mbps.saturating_mul(1_000_000)
+                / 8,
+            garbage_collection_interval: (self.gc_interval_seconds > 0)
+                .then(|| std::time::Duration::from_secs(self.gc_interval_seconds)),
+            garbage_grace: std::time::Duration::from_secs(self.gc_grace_seconds),
+            ..gallery_replication::WorkerSettings::default()
+        }
     }
 }
 

@@ -41,6 +41,18 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        Command::Worker => match galleryd::server::run_workers_only(&cli.config).await {
+            Ok(workers) => {
+                shutdown_signal().await;
+                tracing::info!("shutdown requested");
+                workers.stop().await;
+                std::process::ExitCode::SUCCESS
+            }
+            Err(error) => {
+                tracing::error!(%error, "galleryd worker could not start");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Command::Migrate => {
             let result = async {
                 let location = cli.config.store_location()?;

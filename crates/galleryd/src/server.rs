@@ -45,6 +45,8 @@ pub enum StartError {
     },
     #[error("database: {0}")]
     Store(#[from] StoreError),
+    #[error("blob stores: {0}")]
+    Blob(gallery_blob::BlobError),
 }
 
 /// A running galleryd.
@@ -56,6 +58,7 @@ pub struct Server {
     pub endpoints: Value,
     shutdown: watch::Sender<bool>,
     serving: JoinHandle<()>,
+    workers: Option<gallery_replication::Workers>,
 }
 
 /// The host to put in URLs for a bind address (a wildcard address is reached through loopback).
@@ -87,7 +90,11 @@ impl Server {
             limits: config.limits(),
             max_request_body_bytes: 4 * 1024 * 1024,
             subscriptions: config.subscriptions()?,
+            max_replicas_per_region: config.max_replicas_per_region,
+            max_image_size_gb: config.max_image_size_gb,
         };
+        let blobs =
+            gallery_blob::RegionStores::new(config.blob_backend()?).map_err(StartError::Blob)?;
         let location = config.store_location()?;
         let tls = match (&config.tls_cert, &config.tls_key) {
             (Some(certificate), Some(key)) => tls::from_files(certificate, key)?,
@@ -117,7 +124,7 @@ impl Server {
             "subscriptionId": DEVELOPMENT_SUBSCRIPTION_ID,
         });
 
-        let app = App::new(settings);
+        let app = App::new(settings, blobs.clone());
         let _ = app.endpoints.set(endpoints.clone());
         let _ = app.certificate_pem.set(tls.trust_pem.clone());
         if !config.in_memory {
@@ -170,7 +177,21 @@ impl Server {
                 return Err(error.into());
             }
         };
-        tracing::info!(database = store.backend_name(), "database ready");
+        tracing::info!(
+            database = store.backend_name(),
+            blobs = blobs.backend_name(),
+            "database ready"
+        );
+        let workers = (config.workers > 0).then(|| {
+            let workers = gallery_replication::Workers::start(
+                store.clone(),
+                blobs.clone(),
+                config.worker_settings(),
+                shutdown.subscribe(),
+            );
+            app.set_worker_waker(workers.waker());
+            workers
+        });
         app.set_store(store);
         Ok(Server {
             app,
@@ -179,6 +200,7 @@ impl Server {
             endpoints,
             shutdown,
             serving,
+            workers,
         })
     }
 
@@ -187,6 +209,9 @@ impl Server {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.serving.await;
+        if let Some(workers) = self.workers {
+            workers.stopped().await;
+        }
         if let Ok(store) = self.app.store() {
             store.close().await;
         }
@@ -297,4 +322,44 @@ fn spawn_connection(
             tracing::debug!(%error, "connection ended with an error");
         }
     });
+}
+
+/// Replication workers running without the API (`galleryd worker`).
+pub struct WorkersOnly {
+    shutdown: watch::Sender<bool>,
+    workers: gallery_replication::Workers,
+    store: Store,
+}
+
+impl WorkersOnly {
+    /// Stops the workers (work in flight is resumed by any process later) and closes the store.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        self.workers.stopped().await;
+        self.store.close().await;
+    }
+}
+
+/// Starts only replication workers on the configured database and blob stores.
+pub async fn run_workers_only(config: &Config) -> Result<WorkersOnly, StartError> {
+    let blobs =
+        gallery_blob::RegionStores::new(config.blob_backend()?).map_err(StartError::Blob)?;
+    let options = StoreOptions {
+        max_connections: config.database_max_connections,
+        document_cache_capacity: 0,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(&config.store_location()?, &options).await?;
+    let (shutdown, receiver) = watch::channel(false);
+    let workers = gallery_replication::Workers::start(
+        store.clone(),
+        blobs,
+        config.worker_settings(),
+        receiver,
+    );
+    Ok(WorkersOnly {
+        shutdown,
+        workers,
+        store,
+    })
 }

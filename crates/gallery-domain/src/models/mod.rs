@@ -9,6 +9,7 @@
 pub mod common;
 pub mod gallery;
 pub mod gallery_image;
+pub mod gallery_image_version;
 pub mod resource_group;
 
 pub use common::{ProvisioningState, TrackedResource, WriteContext};

@@ -1,0 +1,133 @@
+//! Copying contents for a disk, snapshot or managed image made from another one (createOption
+//! `Copy`, a snapshot of a disk, an image of snapshots), then settling the new resource.
+//!
+//! The new resource is recorded `Creating` with its destination content ids already in its internal
+//! data; this job copies each source content (streamed, checksummed), records the copies, and turns
+//! the resource `Succeeded` and its operation done. Copies are idempotent (destination ids are
+//! fixed), so a resumed job just copies again what is missing.
+
+use gallery_domain::internal::CopyContentPayload;
+use gallery_store::{ClaimedJob, OperationEnd, OperationStatus};
+use serde_json::Value;
+
+use crate::{Context, JobError, JobOutcome};
+
+pub(crate) async fn run(context: &Context, job: &ClaimedJob) -> Result<JobOutcome, JobError> {
+    let payload: CopyContentPayload = serde_json::from_str(&job.payload)
+        .map_err(|error| JobError::Invalid(format!("copy payload: {error}")))?;
+    let Some(resource) = context.store.get_resource(&job.resource_key).await? else {
+        return Ok(JobOutcome::Finished);
+    };
+    for copy in &payload.copies {
+        if context
+            .store
+            .get_content(&copy.destination_content_id)
+            .await?
+            .is_some()
+        {
+            continue;
+        }
+        let Some(manifest_text) = context
+            .store
+            .get_content(&copy.source_content_id)
+            .await?
+            .and_then(|content| content.manifest)
+        else {
+            return fail(
+                context,
+                job,
+                &resource,
+                &format!("the source content {} is gone", copy.source_content_id),
+            )
+            .await;
+        };
+        let manifest: gallery_blob::Manifest = serde_json::from_str(&manifest_text)
+            .map_err(|error| JobError::Invalid(format!("source manifest: {error}")))?;
+        let source = context.blobs.region(&copy.source_region).await?;
+        let destination = context.blobs.region(&copy.destination_region).await?;
+        let mut progress = |_bytes: u64| {};
+        let copied = gallery_blob::copy(
+            source.as_ref(),
+            &manifest,
+            destination.as_ref(),
+            &copy.destination_content_id,
+            context.pacer.as_deref(),
+            &mut progress,
+        )
+        .await?;
+        let copied_text =
+            serde_json::to_string(&copied).map_err(|error| JobError::Invalid(error.to_string()))?;
+        context
+            .store
+            .create_content(
+                &copy.destination_content_id,
+                &copy.destination_region,
+                i64::try_from(copied.logical_size).unwrap_or(i64::MAX),
+                &job.resource_key,
+                Some((
+                    &copied_text,
+                    i64::try_from(copied.occupied_bytes).unwrap_or(i64::MAX),
+                    &copied.checksum,
+                )),
+            )
+            .await?;
+    }
+    settle(context, job, &resource, "Succeeded", None).await
+}
+
+async fn fail(
+    context: &Context,
+    job: &ClaimedJob,
+    resource: &gallery_store::StoredResource,
+    message: &str,
+) -> Result<JobOutcome, JobError> {
+    settle(context, job, resource, "Failed", Some(message.to_string())).await
+}
+
+async fn settle(
+    context: &Context,
+    job: &ClaimedJob,
+    resource: &gallery_store::StoredResource,
+    state: &str,
+    failure: Option<String>,
+) -> Result<JobOutcome, JobError> {
+    let mut document: Value = serde_json::from_str(&resource.body)
+        .map_err(|error| JobError::Invalid(format!("stored resource: {error}")))?;
+    if let Some(properties) = document
+        .get_mut("properties")
+        .and_then(Value::as_object_mut)
+    {
+        properties.insert("provisioningState".into(), Value::String(state.to_string()));
+    }
+    let error = failure.map(|message| {
+        serde_json::json!({"code": "InternalOperationError", "message": message}).to_string()
+    });
+    let status = if error.is_some() {
+        OperationStatus::Failed
+    } else {
+        OperationStatus::Succeeded
+    };
+    let end = job
+        .operation_id
+        .as_deref()
+        .map(|operation_id| OperationEnd {
+            operation_id,
+            status,
+            error,
+        });
+    if !context
+        .store
+        .settle_resource(
+            &job.resource_key,
+            resource.revision,
+            state,
+            &document.to_string(),
+            end.as_ref(),
+        )
+        .await?
+        && let Some(end) = &end
+    {
+        context.store.end_operation(end).await?;
+    }
+    Ok(JobOutcome::Finished)
+}

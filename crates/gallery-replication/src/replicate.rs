@@ -1,0 +1,430 @@
+//! Replicating an image version: make its replicas match its publishing profile, then settle it.
+//!
+//! The replicas are planned from the version's document (target regions × replica counts × disks)
+//! into rows (see gallery-store's `replicas`). Copies follow Azure's order: the source content is
+//! copied into the version's own region first (replica 0 there), each other target region gets one
+//! cross-region copy from it (its replica 0), and further replicas in a region are copied from that
+//! region's replica 0. Every copy is claimed row by row under a lease, streamed, checksummed and
+//! verified by the blob layer, and reported as it progresses (that is what
+//! `$expand=ReplicationStatus` shows). Replicas of regions that left the profile are deleted. When
+//! every replica is complete the version turns `Succeeded` and its operation ends, in one
+//! transaction, provided no newer write came in meanwhile (the newer write's own job settles it).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use gallery_domain::internal::{VersionInternal, replica_content_id};
+use gallery_domain::models::gallery_image_version::{self as version_model, GalleryImageVersion};
+use gallery_store::{
+    ClaimedJob, OperationEnd, OperationStatus, PlannedReplica, ReplicaState, StoredReplica,
+};
+use serde_json::Value;
+
+use crate::{Context, JobError, JobOutcome};
+
+/// A replica copy that failed this many times fails the version.
+const COPY_ATTEMPTS: i32 = 3;
+
+/// The version's document, internal data and where it stands.
+struct Loaded {
+    seq: i64,
+    revision: i64,
+    document: Value,
+    version: GalleryImageVersion,
+    internal: VersionInternal,
+}
+
+async fn load(context: &Context, resource_key: &str) -> Result<Option<Loaded>, JobError> {
+    let Some(resource) = context.store.get_resource(resource_key).await? else {
+        return Ok(None);
+    };
+    let document: Value = serde_json::from_str(&resource.body)
+        .map_err(|error| JobError::Invalid(format!("stored version: {error}")))?;
+    let version: GalleryImageVersion = serde_json::from_value(document.clone())
+        .map_err(|error| JobError::Invalid(format!("stored version: {error}")))?;
+    let internal: VersionInternal = match &resource.internal {
+        Some(text) => serde_json::from_str(text)
+            .map_err(|error| JobError::Invalid(format!("version internal data: {error}")))?,
+        None => VersionInternal::default(),
+    };
+    Ok(Some(Loaded {
+        seq: resource.seq,
+        revision: resource.revision,
+        document,
+        version,
+        internal,
+    }))
+}
+
+/// Every replica row the version must have.
+fn plan(loaded: &Loaded) -> Vec<PlannedReplica> {
+    let mut planned = Vec::new();
+    for replica in version_model::replication_plan(&loaded.version) {
+        for source in &loaded.internal.sources {
+            planned.push(PlannedReplica {
+                region: replica.region.clone(),
+                replica_index: i32::try_from(replica.replica_index).unwrap_or(i32::MAX),
+                disk: source.disk.clone(),
+                storage_account_type: replica.storage_account_type.as_str().to_string(),
+                bytes_total: i64::try_from(source.occupied_bytes).unwrap_or(i64::MAX),
+            });
+        }
+    }
+    planned
+}
+
+/// Where a replica is copied from: the version's source content (for replica 0 in the version's
+/// region), that replica (for replica 0 elsewhere), or the region's replica 0 (for the others).
+enum CopySource<'a> {
+    VersionSource,
+    Replica(&'a StoredReplica),
+}
+
+fn copy_source<'a>(
+    replica: &StoredReplica,
+    all: &'a [StoredReplica],
+    home_region: &str,
+) -> Option<CopySource<'a>> {
+    let find = |region: &str| {
+        all.iter().find(|other| {
+            other.region == region && other.replica_index == 0 && other.disk == replica.disk
+        })
+    };
+    if replica.replica_index == 0 && replica.region == home_region {
+        return Some(CopySource::VersionSource);
+    }
+    let origin = if replica.replica_index == 0 {
+        find(home_region)
+    } else {
+        find(&replica.region)
+    }?;
+    (origin.state == ReplicaState::Completed).then_some(CopySource::Replica(origin))
+}
+
+/// Whether a replica may be claimed now.
+fn claimable(replica: &StoredReplica, now: i64) -> bool {
+    match replica.state {
+        ReplicaState::Pending => true,
+        ReplicaState::Replicating => replica.lease_expires.is_none_or(|expires| expires < now),
+        _ => false,
+    }
+}
+
+pub(crate) async fn run(context: &Context, job: &ClaimedJob) -> Result<JobOutcome, JobError> {
+    let Some(loaded) = load(context, &job.resource_key).await? else {
+        // Deleted meanwhile: its deletion settles everything.
+        if let Some(operation_id) = &job.operation_id {
+            let end = OperationEnd {
+                operation_id,
+                status: OperationStatus::Canceled,
+                error: Some(canceled_error()),
+            };
+            context.store.end_operation(&end).await?;
+        }
+        return Ok(JobOutcome::Finished);
+    };
+    if loaded.version.properties.provisioning_state.as_str() == "Deleting" {
+        return Ok(JobOutcome::Finished);
+    }
+    context
+        .store
+        .sync_replicas(loaded.seq, &plan(&loaded))
+        .await?;
+    let replicas = context.store.list_replicas(loaded.seq).await?;
+    remove_unplanned(context, &replicas).await?;
+
+    let now = gallery_store::now_millis();
+    let home_region = loaded.version.location.clone();
+    let ready: Vec<&StoredReplica> = replicas
+        .iter()
+        .filter(|replica| {
+            claimable(replica, now) && copy_source(replica, &replicas, &home_region).is_some()
+        })
+        .collect();
+    // At most `concurrent_copies` copies at once. The futures are boxed as `dyn Future + Send` so
+    // the compiler need not prove `Send` for every borrowed lifetime at once.
+    type Copy<'a> = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send + 'a>>;
+    let mut waiting = ready.into_iter();
+    let mut running: FuturesUnordered<Copy<'_>> = FuturesUnordered::new();
+    loop {
+        while running.len() < context.settings.concurrent_copies.max(1) {
+            let Some(replica) = waiting.next() else { break };
+            running.push(Box::pin(copy_replica(
+                context,
+                &loaded,
+                replica,
+                &replicas,
+                &home_region,
+            )));
+        }
+        match running.next().await {
+            Some(Err(error)) => tracing::warn!(%error, "a replica copy failed"),
+            Some(Ok(())) => {}
+            None => break,
+        }
+    }
+
+    let replicas = context.store.list_replicas(loaded.seq).await?;
+    let active: Vec<&StoredReplica> = replicas
+        .iter()
+        .filter(|replica| replica.state != ReplicaState::Removing)
+        .collect();
+    if let Some(failed) = active
+        .iter()
+        .find(|replica| replica.state == ReplicaState::Failed)
+    {
+        if failed.copies_started < COPY_ATTEMPTS {
+            context.store.reset_replica(&failed.key()).await?;
+            return Ok(JobOutcome::Again(
+                crate::runner::backoff(failed.copies_started),
+                failed.details.clone(),
+            ));
+        }
+        let message = format!(
+            "Replication of the image version to region '{}' failed: {}",
+            failed.region, failed.details
+        );
+        settle(context, job, &loaded, "Failed", Some(message)).await?;
+        return Ok(JobOutcome::Finished);
+    }
+    if active
+        .iter()
+        .all(|replica| replica.state == ReplicaState::Completed)
+        && replicas.len() == active.len()
+    {
+        if settle(context, job, &loaded, "Succeeded", None).await? {
+            return Ok(JobOutcome::Finished);
+        }
+        // A newer write changed the version: plan again from it.
+        return Ok(JobOutcome::Again(
+            Duration::ZERO,
+            "the version changed while replicating".to_string(),
+        ));
+    }
+    // Other workers are still copying replicas this job depends on.
+    Ok(JobOutcome::Again(
+        context
+            .settings
+            .poll_interval
+            .min(Duration::from_millis(200)),
+        "waiting for replicas".to_string(),
+    ))
+}
+
+fn canceled_error() -> String {
+    serde_json::json!({"code": "OperationCanceled", "message": "The image version was deleted before its replication finished."}).to_string()
+}
+
+/// Deletes the blobs and rows of replicas the profile no longer has.
+async fn remove_unplanned(context: &Context, replicas: &[StoredReplica]) -> Result<(), JobError> {
+    for replica in replicas
+        .iter()
+        .filter(|replica| replica.state == ReplicaState::Removing)
+    {
+        let content_id = replica_content_id(
+            replica.version_seq,
+            &replica.region,
+            replica.replica_index,
+            &replica.disk,
+        );
+        let store = context.blobs.region(&replica.region).await?;
+        gallery_blob::delete(store.as_ref(), &content_id).await?;
+        context.store.delete_content(&content_id).await?;
+        context.store.delete_replica(&replica.key()).await?;
+    }
+    Ok(())
+}
+
+/// Claims and copies one replica, reporting progress while it runs.
+async fn copy_replica(
+    context: &Context,
+    loaded: &Loaded,
+    replica: &StoredReplica,
+    all: &[StoredReplica],
+    home_region: &str,
+) -> Result<(), JobError> {
+    let worker = context.settings.worker_id.as_str();
+    let lease = context.settings.lease;
+    let key = replica.key();
+    let Some(_claimed) = context.store.claim_replica(&key, worker, lease).await? else {
+        return Ok(());
+    };
+    let (source_content_id, source_region) = match copy_source(replica, all, home_region) {
+        Some(CopySource::VersionSource) => {
+            let source = loaded.internal.source(&replica.disk).ok_or_else(|| {
+                JobError::Invalid(format!(
+                    "the version has no source for disk {}",
+                    replica.disk
+                ))
+            })?;
+            (source.content_id.clone(), source.region.clone())
+        }
+        Some(CopySource::Replica(origin)) => (
+            replica_content_id(
+                origin.version_seq,
+                &origin.region,
+                origin.replica_index,
+                &origin.disk,
+            ),
+            origin.region.clone(),
+        ),
+        None => return Ok(()),
+    };
+    let source_content = context
+        .store
+        .get_content(&source_content_id)
+        .await?
+        .and_then(|content| content.manifest)
+        .ok_or_else(|| {
+            JobError::Invalid(format!("the source content {source_content_id} is gone"))
+        });
+    let manifest: gallery_blob::Manifest = match source_content {
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|error| JobError::Invalid(format!("source manifest: {error}")))?,
+        Err(error) => {
+            context
+                .store
+                .fail_replica(&key, worker, &error.to_string())
+                .await?;
+            return Err(error);
+        }
+    };
+    let destination_id = replica_content_id(
+        replica.version_seq,
+        &replica.region,
+        replica.replica_index,
+        &replica.disk,
+    );
+    let source_store = context.blobs.region(&source_region).await?;
+    let destination_store = context.blobs.region(&replica.region).await?;
+
+    let copied = Arc::new(AtomicU64::new(0));
+    let reported = copied.clone();
+    let copy = async {
+        let mut progress = |bytes: u64| copied.store(bytes, Ordering::Relaxed);
+        gallery_blob::copy(
+            source_store.as_ref(),
+            &manifest,
+            destination_store.as_ref(),
+            &destination_id,
+            context.pacer.as_deref(),
+            &mut progress,
+        )
+        .await
+    };
+    let reporting = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(250).min(lease / 3)).await;
+            let bytes = i64::try_from(reported.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
+            match context
+                .store
+                .report_replica_progress(&key, worker, bytes, lease)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(error) => tracing::warn!(%error, "cannot report replica progress"),
+            }
+        }
+    };
+    let result = tokio::select! {
+        result = copy => result,
+        () = reporting => return Err(JobError::LeaseLost),
+    };
+    match result {
+        Ok(copied_manifest) => {
+            let manifest_text = serde_json::to_string(&copied_manifest)
+                .map_err(|error| JobError::Invalid(error.to_string()))?;
+            context
+                .store
+                .create_content(
+                    &destination_id,
+                    &replica.region,
+                    i64::try_from(copied_manifest.logical_size).unwrap_or(i64::MAX),
+                    &job_owner(loaded),
+                    Some((
+                        &manifest_text,
+                        i64::try_from(copied_manifest.occupied_bytes).unwrap_or(i64::MAX),
+                        &copied_manifest.checksum,
+                    )),
+                )
+                .await?;
+            context
+                .store
+                .complete_replica(&key, worker, &destination_id, &copied_manifest.checksum)
+                .await?;
+            tracing::debug!(region = %replica.region, index = replica.replica_index, disk = %replica.disk, "replica copied");
+            Ok(())
+        }
+        Err(error) => {
+            context
+                .store
+                .fail_replica(&key, worker, &error.to_string())
+                .await?;
+            Err(error.into())
+        }
+    }
+}
+
+/// The resource key contents of this version's replicas belong to.
+fn job_owner(loaded: &Loaded) -> String {
+    gallery_domain::ids::resource_key(loaded.document["id"].as_str().unwrap_or_default())
+}
+
+/// Sets the version's provisioning state and ends the job's operation, if the version is still at
+/// the revision this run planned from. Returns whether it did.
+async fn settle(
+    context: &Context,
+    job: &ClaimedJob,
+    loaded: &Loaded,
+    state: &str,
+    failure: Option<String>,
+) -> Result<bool, JobError> {
+    let mut document = loaded.document.clone();
+    if let Some(properties) = document
+        .get_mut("properties")
+        .and_then(Value::as_object_mut)
+    {
+        properties.insert("provisioningState".into(), Value::String(state.to_string()));
+    }
+    let error = failure.map(|message| {
+        serde_json::json!({"code": "GalleryImageVersionReplicationFailed", "message": message})
+            .to_string()
+    });
+    let status = if error.is_some() {
+        OperationStatus::Failed
+    } else {
+        OperationStatus::Succeeded
+    };
+    let end = job
+        .operation_id
+        .as_deref()
+        .map(|operation_id| OperationEnd {
+            operation_id,
+            status,
+            error: error.clone(),
+        });
+    let settled = context
+        .store
+        .settle_resource(
+            &job.resource_key,
+            loaded.revision,
+            state,
+            &document.to_string(),
+            end.as_ref(),
+        )
+        .await?;
+    if !settled && loaded.version.properties.provisioning_state.as_str() == state {
+        // Already settled by another run (e.g. the same job resumed): just end this operation.
+        if let Some(end) = &end {
+            context.store.end_operation(end).await?;
+        }
+        return Ok(true);
+    }
+    Ok(settled)
+}

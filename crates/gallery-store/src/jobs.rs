@@ -1,0 +1,204 @@
+//! The durable job queue the replication workers take work from.
+//!
+//! Jobs are rows. A worker claims the oldest runnable job with a lease (`FOR UPDATE SKIP LOCKED` on
+//! Postgres, so concurrent claimers never take the same row; an atomic `UPDATE … RETURNING` on
+//! SQLite, whose single writer makes it atomic anyway), renews the lease while working, and
+//! finishes, reschedules or fails the job. A job whose lease expired — its worker died — is
+//! claimable again, so work resumes after a crash. Jobs are coarse ("this version has work"); the
+//! replicas table holds the fine-grained claims, so a job run twice copies nothing twice.
+
+use std::time::Duration;
+
+use crate::clock::{millis, now_millis};
+use crate::{Store, StoreError};
+
+gallery_domain::string_enum! {
+    /// What a job does.
+    pub enum JobKind {
+        /// Make an image version's replicas match its publishing profile, then finish its operation.
+        ReplicateVersion = "ReplicateVersion",
+        /// Remove an image version's replicas, then the version, then finish its operation.
+        DeleteVersion = "DeleteVersion",
+        /// Delete blobs and contents nothing references any more.
+        CollectGarbage = "CollectGarbage",
+        /// Copy contents within a region for a disk, snapshot or managed image, then settle it.
+        CopyContent = "CopyContent",
+    }
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub kind: JobKind,
+    /// The resource the job is about (lower-cased id).
+    pub resource_key: String,
+    /// The async operation the job completes, if any.
+    pub operation_id: Option<String>,
+    /// Kind-specific JSON.
+    pub payload: String,
+}
+
+/// A job a worker holds.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ClaimedJob {
+    pub job_id: i64,
+    #[sqlx(try_from = "String")]
+    pub kind: JobKind,
+    pub resource_key: String,
+    pub operation_id: Option<String>,
+    pub payload: String,
+    /// How many times the job was claimed (1 on the first run).
+    pub attempts: i32,
+}
+
+/// Enqueues `$job` inside `$transaction` (with the write that made the work).
+macro_rules! insert_job {
+    ($transaction:ident, $job:expr) => {{
+        let job: &$crate::jobs::NewJob = $job;
+        let now = $crate::clock::now_millis();
+        sqlx::query(
+            "INSERT INTO jobs (kind, resource_key, operation_id, payload, state, attempts, run_after, created_at) \
+             VALUES ($1, $2, $3, $4, 'Ready', 0, $5, $5)",
+        )
+        .bind(job.kind.as_str())
+        .bind(&job.resource_key)
+        .bind(&job.operation_id)
+        .bind(&job.payload)
+        .bind(now)
+        .execute(&mut *$transaction)
+        .await?;
+    }};
+}
+
+const CLAIM_POSTGRES: &str = "UPDATE jobs SET state = 'Running', lease_owner = $1, lease_expires = $2, attempts = attempts + 1 \
+     WHERE job_id = (SELECT job_id FROM jobs WHERE (state = 'Ready' AND run_after <= $3) OR (state = 'Running' AND lease_expires < $3) \
+     ORDER BY job_id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+     RETURNING job_id, kind, resource_key, operation_id, payload, attempts";
+
+const CLAIM_SQLITE: &str = "UPDATE jobs SET state = 'Running', lease_owner = $1, lease_expires = $2, attempts = attempts + 1 \
+     WHERE job_id = (SELECT job_id FROM jobs WHERE (state = 'Ready' AND run_after <= $3) OR (state = 'Running' AND lease_expires < $3) \
+     ORDER BY job_id LIMIT 1) \
+     RETURNING job_id, kind, resource_key, operation_id, payload, attempts";
+
+impl Store {
+    /// Enqueues a job on its own (work not tied to a resource write, like garbage collection).
+    pub async fn enqueue_job(&self, job: &NewJob) -> Result<(), StoreError> {
+        transaction!(self, (transaction, dialect) => {
+            insert_job!(transaction, job);
+        });
+        Ok(())
+    }
+
+    /// Whether a job of `kind` for `resource_key` is waiting or running.
+    pub async fn job_pending(&self, kind: JobKind, resource_key: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> = read!(self, pool => sqlx::query_scalar(
+            "SELECT job_id FROM jobs WHERE kind = $1 AND resource_key = $2 AND state IN ('Ready', 'Running') LIMIT 1",
+        )
+        .bind(kind.as_str())
+        .bind(resource_key)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(found.is_some())
+    }
+
+    /// Claims the oldest runnable job for `worker`, holding it for `lease`.
+    pub async fn claim_job(
+        &self,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Option<ClaimedJob>, StoreError> {
+        let now = now_millis();
+        Ok(transaction!(self, (transaction, dialect) => {
+            let sql = match dialect {
+                crate::backend::Dialect::Postgres => CLAIM_POSTGRES,
+                crate::backend::Dialect::Sqlite => CLAIM_SQLITE,
+            };
+            let claimed: Option<ClaimedJob> = sqlx::query_as(sql)
+                .bind(worker)
+                .bind(now.saturating_add(millis(lease)))
+                .bind(now)
+                .fetch_optional(&mut *transaction)
+                .await?;
+            claimed
+        }))
+    }
+
+    /// Extends `worker`'s lease on a job; `false` when the worker lost it (it expired and another
+    /// worker claimed the job: stop working on it).
+    pub async fn renew_job_lease(
+        &self,
+        job_id: i64,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let renewed = transaction!(self, (transaction, dialect) => {
+            sqlx::query("UPDATE jobs SET lease_expires = $3 WHERE job_id = $1 AND lease_owner = $2 AND state = 'Running'")
+                .bind(job_id)
+                .bind(worker)
+                .bind(now_millis().saturating_add(millis(lease)))
+                .execute(&mut *transaction)
+                .await?
+                .rows_affected()
+        });
+        Ok(renewed == 1)
+    }
+
+    /// Marks a job done.
+    pub async fn finish_job(&self, job_id: i64, worker: &str) -> Result<bool, StoreError> {
+        self.settle_job(job_id, worker, "Done", None, None).await
+    }
+
+    /// Puts a job back in the queue to run again after `delay` (a retry after a failure).
+    pub async fn retry_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        delay: Duration,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        self.settle_job(
+            job_id,
+            worker,
+            "Ready",
+            Some(now_millis().saturating_add(millis(delay))),
+            Some(error),
+        )
+        .await
+    }
+
+    /// Gives up on a job.
+    pub async fn fail_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        self.settle_job(job_id, worker, "Failed", None, Some(error))
+            .await
+    }
+
+    async fn settle_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        state: &str,
+        run_after: Option<i64>,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let settled = transaction!(self, (transaction, dialect) => {
+            sqlx::query(
+                "UPDATE jobs SET state = $3, run_after = COALESCE($4, run_after), last_error = COALESCE($5, last_error), \
+                 lease_owner = NULL, lease_expires = NULL WHERE job_id = $1 AND lease_owner = $2 AND state = 'Running'",
+            )
+            .bind(job_id)
+            .bind(worker)
+            .bind(state)
+            .bind(run_after)
+            .bind(error)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected()
+        });
+        Ok(settled == 1)
+    }
+}
