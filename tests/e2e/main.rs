@@ -2,9 +2,13 @@
 //! every test on Postgres and SQLite.
 
 mod arm_conventions;
+mod blob_service;
+mod disks;
 mod examples;
 mod galleries;
+mod gallery_image_versions;
 mod gallery_images;
+mod images;
 mod limits;
 mod openapi;
 mod process;

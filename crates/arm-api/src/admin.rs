@@ -1,12 +1,26 @@
 //! `/_galleryd/*`: galleryd's own endpoints, outside ARM paths and free of ARM conventions (no
-//! api-version): liveness, readiness, and where to find the endpoints and the certificate.
+//! api-version): liveness, readiness, where to find the endpoints and the certificate, and views into
+//! replication (replicas, "latest", billing estimate, usage against limits).
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::SharedApp;
+use std::collections::HashMap;
+
+use axum::extract::Query;
+use gallery_domain::ServiceError;
+use gallery_domain::ids;
+use gallery_domain::internal::{VersionInternal, replica_content_id};
+use gallery_domain::latest;
+use gallery_domain::limits::QuotaKind;
+use gallery_domain::models::gallery_image_version::{self as version_model, GalleryImageVersion};
+use gallery_domain::regions;
+use gallery_store::ListScope;
+use serde_json::Value;
+
+use crate::{ApiError, SharedApp};
 
 /// `GET /_galleryd/health`: 200 whenever the process serves requests.
 pub async fn health() -> Response {
@@ -64,5 +78,244 @@ pub async fn certificate(State(app): State<SharedApp>) -> Response {
         )
             .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// An error from a `/_galleryd` endpoint, in ARM's shape.
+fn admin_error(error: impl Into<ApiError>) -> Response {
+    error.into().into_response()
+}
+
+fn parameter<'a>(query: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+    query
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+        .filter(|value| !value.is_empty())
+        .ok_or_else(|| {
+            ServiceError::invalid_parameter(
+                name,
+                format!("The query parameter '{name}' is required."),
+            )
+            .into()
+        })
+}
+
+/// `GET /_galleryd/replicas?versionId=<image version id>`: every replica of a version, where its
+/// bytes are and how far its copy got.
+pub async fn replicas(
+    State(app): State<SharedApp>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let version_id = parameter(&query, "versionId")?;
+        let store = app.store()?;
+        let version = store
+            .get_resource(&ids::resource_key(version_id))
+            .await?
+            .ok_or_else(|| ServiceError::new(404, "ResourceNotFound", format!("The image version '{version_id}' was not found.")))?;
+        let replicas = store.list_replicas(version.seq).await?;
+        let value: Vec<Value> = replicas
+            .iter()
+            .map(|replica| {
+                let content_id = replica_content_id(replica.version_seq, &replica.region, replica.replica_index, &replica.disk);
+                json!({
+                    "region": replica.region,
+                    "replicaIndex": replica.replica_index,
+                    "disk": replica.disk,
+                    "storageAccountType": replica.storage_account_type,
+                    "state": replica.state.as_str(),
+                    "bytesTotal": replica.bytes_total,
+                    "bytesCopied": replica.bytes_copied,
+                    "checksum": replica.checksum,
+                    "copiesStarted": replica.copies_started,
+                    "details": replica.details,
+                    "contentId": content_id,
+                    "blob": format!("{}:{}/contents/{content_id}/", app.blobs.backend_name(), replica.region),
+                })
+            })
+            .collect();
+        Ok::<_, ApiError>(json!({ "value": value }))
+    }
+    .await;
+    match result {
+        Ok(body) => (StatusCode::OK, axum::Json(body)).into_response(),
+        Err(error) => admin_error(error),
+    }
+}
+
+/// `GET /_galleryd/latest?imageId=<image definition id>[&region=<region>]`: the version "latest"
+/// resolves to (until virtual machines exist to consume it).
+pub async fn latest(
+    State(app): State<SharedApp>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let image_id = parameter(&query, "imageId")?;
+        let region = match query
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case("region"))
+        {
+            Some((_, value)) => Some(
+                regions::find(value)
+                    .ok_or_else(|| {
+                        ServiceError::invalid_parameter(
+                            "region",
+                            format!("'{value}' is not a known region."),
+                        )
+                    })?
+                    .name,
+            ),
+            None => None,
+        };
+        let store = app.store()?;
+        let image = store
+            .get_resource(&ids::resource_key(image_id))
+            .await?
+            .ok_or_else(|| {
+                ServiceError::new(
+                    404,
+                    "ResourceNotFound",
+                    format!("The image definition '{image_id}' was not found."),
+                )
+            })?;
+        let mut candidates = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store
+                .list_resources(
+                    ListScope::UnderParent {
+                        parent_seq: image.seq,
+                        resource_type: ids::GALLERY_IMAGE_VERSION_TYPE,
+                    },
+                    after,
+                    500,
+                )
+                .await?;
+            for resource in &page.items {
+                let version: GalleryImageVersion = crate::tracked::parse_stored(&resource.body)?;
+                if let Some(candidate) = version_model::latest_candidate(&version) {
+                    candidates.push((candidate, version.id.clone()));
+                }
+            }
+            match page.next_cursor {
+                Some(cursor) => after = Some(cursor),
+                None => break,
+            }
+        }
+        let ids_by_name: HashMap<String, String> = candidates
+            .iter()
+            .map(|(candidate, id)| (candidate.name.clone(), id.clone()))
+            .collect();
+        let chosen = latest::resolve(
+            candidates.into_iter().map(|(candidate, _)| candidate),
+            region,
+        )
+        .ok_or_else(|| latest::no_latest_version(image_id))?;
+        Ok::<_, ApiError>(
+            json!({ "name": chosen.name, "id": ids_by_name.get(&chosen.name), "region": region }),
+        )
+    }
+    .await;
+    match result {
+        Ok(body) => (StatusCode::OK, axum::Json(body)).into_response(),
+        Err(error) => admin_error(error),
+    }
+}
+
+/// `GET /_galleryd/billing?subscriptionId=<id>`: what the subscription's image versions would cost
+/// in Azure's terms: snapshot storage of every replica (occupied size × replicas × regions) and the
+/// egress of one copy to every region besides the version's own.
+pub async fn billing(
+    State(app): State<SharedApp>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let subscription_id = parameter(&query, "subscriptionId")?;
+        let subscription = app
+            .subscription(subscription_id)
+            .ok_or_else(|| ServiceError::subscription_not_found(subscription_id))?;
+        let store = app.store()?;
+        let mut versions = Vec::new();
+        let (mut total_storage, mut total_egress) = (0u64, 0u64);
+        for resource in store
+            .all_of_type(
+                &subscription.subscription_id,
+                ids::GALLERY_IMAGE_VERSION_TYPE,
+            )
+            .await?
+        {
+            let version: GalleryImageVersion = crate::tracked::parse_stored(&resource.body)?;
+            let internal: VersionInternal = match &resource.internal {
+                Some(text) => crate::tracked::parse_stored(text)?,
+                None => VersionInternal::default(),
+            };
+            let occupied: u64 = internal
+                .sources
+                .iter()
+                .map(|source| source.occupied_bytes)
+                .sum();
+            let plan = version_model::replication_plan(&version);
+            let replicas = plan.len() as u64;
+            let mut regions: Vec<&str> =
+                plan.iter().map(|replica| replica.region.as_str()).collect();
+            regions.sort_unstable();
+            regions.dedup();
+            let other_regions = regions
+                .iter()
+                .filter(|region| **region != version.location)
+                .count() as u64;
+            let storage = occupied.saturating_mul(replicas);
+            let egress = occupied.saturating_mul(other_regions);
+            total_storage = total_storage.saturating_add(storage);
+            total_egress = total_egress.saturating_add(egress);
+            versions.push(json!({
+                "id": version.id,
+                "occupiedBytes": occupied,
+                "regions": regions.len(),
+                "replicas": replicas,
+                "snapshotStorageBytes": storage,
+                "egressBytes": egress,
+            }));
+        }
+        Ok::<_, ApiError>(json!({
+            "subscriptionId": subscription.subscription_id,
+            "versions": versions,
+            "totalSnapshotStorageBytes": total_storage,
+            "totalEgressBytes": total_egress,
+        }))
+    }
+    .await;
+    match result {
+        Ok(body) => (StatusCode::OK, axum::Json(body)).into_response(),
+        Err(error) => admin_error(error),
+    }
+}
+
+/// `GET /_galleryd/usage?subscriptionId=<id>&location=<region>`: galleries, image definitions and
+/// image versions against their per-region limits.
+pub async fn usage(
+    State(app): State<SharedApp>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let subscription_id = parameter(&query, "subscriptionId")?;
+        let location = parameter(&query, "location")?;
+        let subscription = app.subscription(subscription_id).ok_or_else(|| ServiceError::subscription_not_found(subscription_id))?;
+        let region = regions::find(location).ok_or_else(|| ServiceError::invalid_parameter("location", format!("'{location}' is not a known region.")))?;
+        let used = app.store()?.usage(&subscription.subscription_id, region.name).await?;
+        let value: Vec<Value> = [QuotaKind::Galleries, QuotaKind::ImageDefinitions, QuotaKind::ImageVersions]
+            .into_iter()
+            .map(|kind| {
+                let current = used.iter().find(|(name, _)| name == kind.as_str()).map_or(0, |(_, count)| *count);
+                json!({ "name": kind.as_str(), "currentValue": current, "limit": app.settings.limits.for_kind(kind), "unit": "Count" })
+            })
+            .collect();
+        Ok::<_, ApiError>(json!({ "subscriptionId": subscription.subscription_id, "location": region.name, "value": value }))
+    }
+    .await;
+    match result {
+        Ok(body) => (StatusCode::OK, axum::Json(body)).into_response(),
+        Err(error) => admin_error(error),
     }
 }

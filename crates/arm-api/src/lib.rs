@@ -9,6 +9,7 @@
 //! `/_galleryd/*` (health, readiness, endpoints) is galleryd's own surface, outside ARM paths.
 
 pub mod admin;
+mod blob_service;
 mod caller;
 pub mod dispatch;
 pub mod error;
@@ -180,6 +181,14 @@ pub fn router(app: SharedApp) -> Router {
         .route("/_galleryd/ready", get(admin::ready))
         .route("/_galleryd/endpoints", get(admin::endpoints))
         .route("/_galleryd/certificate", get(admin::certificate))
+        .route("/_galleryd/replicas", get(admin::replicas))
+        .route("/_galleryd/latest", get(admin::latest))
+        .route("/_galleryd/billing", get(admin::billing))
+        .route("/_galleryd/usage", get(admin::usage))
+        .route(
+            "/gallerydblob/{region}/{blob}",
+            axum::routing::any(blob_service::handle),
+        )
         .fallback(dispatch::dispatch)
         .layer(axum::middleware::from_fn(headers::arm_headers))
         .with_state(app)

@@ -2,9 +2,10 @@
 //!
 //! Azure picks the version with the highest `Major.Minor.Patch` among those not excluded from
 //! latest. A version may be excluded globally (`publishingProfile.excludeFromLatest`) or per target
-//! region (`publishingProfile.targetRegions[].excludeFromLatest`); the regional flag, when a target
-//! region sets it, takes precedence over the global one in that region, in both directions (a region
-//! may hide a version the global flag shows, or show one the global flag hides). When a region is
+//! region (`publishingProfile.targetRegions[].excludeFromLatest`): a version is out of "latest" in a
+//! region when either flag excludes it. A regional `false` never brings back a globally excluded
+//! version, since clients that read a version and write it back (SDKs, `az`) echo `false` for every
+//! region they did not mean to set. When a region is
 //! asked for, only versions replicated to that region count. Versions that are not usable (still
 //! being created, failed, being deleted, soft-deleted) never count.
 //!
@@ -19,8 +20,7 @@ use crate::version_name::VersionName;
 pub struct CandidateRegion {
     /// The region, in any spelling (`West US`, `westus`).
     pub name: String,
-    /// `targetRegions[].excludeFromLatest`; `None` when the region does not set it (the global flag
-    /// applies).
+    /// `targetRegions[].excludeFromLatest`; `None` when the region does not set it.
     pub exclude_from_latest: Option<bool>,
 }
 
@@ -58,9 +58,7 @@ impl LatestCandidate {
         else {
             return false;
         };
-        !target
-            .exclude_from_latest
-            .unwrap_or(self.exclude_from_latest)
+        !self.exclude_from_latest && target.exclude_from_latest != Some(true)
     }
 }
 
@@ -179,7 +177,7 @@ mod tests {
     }
 
     #[test]
-    fn a_regional_false_shows_a_globally_excluded_version_in_that_region_only() {
+    fn a_regional_false_does_not_bring_back_a_globally_excluded_version() {
         let candidates = [
             candidate("1.0.0", false, &[("West US", None), ("East US", None)]),
             candidate(
@@ -190,7 +188,7 @@ mod tests {
         ];
         assert_eq!(
             latest(&candidates, Some("West US")).as_deref(),
-            Some("2.0.0")
+            Some("1.0.0")
         );
         assert_eq!(
             latest(&candidates, Some("eastus")).as_deref(),

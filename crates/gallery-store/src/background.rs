@@ -15,6 +15,16 @@ pub struct OperationEnd<'a> {
     pub error: Option<String>,
 }
 
+/// What removing a resource needs to know of it: its row and the limit it holds.
+#[derive(sqlx::FromRow)]
+struct RemovedRow {
+    seq: i64,
+    subscription_id: String,
+    location: String,
+    quota_kind: Option<String>,
+    quota_shard: Option<i32>,
+}
+
 impl Store {
     /// Replaces a resource's document and provisioning state, provided it is still at `revision`
     /// (a newer write has its own work to finish), and ends `operation` in the same transaction.
@@ -69,7 +79,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let now = gallery_domain::time::format(chrono::Utc::now());
         let removed = transaction!(self, (transaction, dialect) => {
-            let row: Option<(i64, String, String, Option<String>, Option<i32>)> = sqlx::query_as(
+            let row: Option<RemovedRow> = sqlx::query_as(
                 "SELECT seq, subscription_id, location, quota_kind, quota_shard FROM resources WHERE resource_key = $1",
             )
             .bind(resource_key)
@@ -77,7 +87,7 @@ impl Store {
             .await?;
             let removed = match row {
                 None => false,
-                Some((seq, subscription_id, location, quota_kind, quota_shard)) => {
+                Some(RemovedRow { seq, subscription_id, location, quota_kind, quota_shard }) => {
                     let child: Option<i64> = sqlx::query_scalar("SELECT seq FROM resources WHERE parent_seq = $1 LIMIT 1")
                         .bind(seq)
                         .fetch_optional(&mut *transaction)

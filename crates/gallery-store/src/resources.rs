@@ -747,3 +747,37 @@ impl HasSeq for StoredResource {
         self.seq
     }
 }
+
+impl Store {
+    /// Every resource of `resource_type` in a subscription, nested ones included (for reports such
+    /// as billing estimates; not paginated, so not for ARM lists).
+    pub async fn all_of_type(
+        &self,
+        subscription_id: &str,
+        resource_type: &str,
+    ) -> Result<Vec<StoredResource>, StoreError> {
+        Ok(read!(self, pool => sqlx::query_as(concat!(
+            "SELECT ", resource_columns!(), " FROM resources WHERE subscription_id = $1 AND resource_type = $2 ORDER BY seq"
+        ))
+        .bind(subscription_id)
+        .bind(resource_type)
+        .fetch_all(pool)
+        .await)?)
+    }
+
+    /// How many resources of each limited kind a subscription has in a region (`kind`, `used`).
+    pub async fn usage(
+        &self,
+        subscription_id: &str,
+        location: &str,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> = read!(self, pool => sqlx::query_as(
+            "SELECT quota_kind, CAST(SUM(used) AS BIGINT) FROM usage_counters WHERE subscription_id = $1 AND location = $2 GROUP BY quota_kind",
+        )
+        .bind(subscription_id)
+        .bind(location)
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows)
+    }
+}

@@ -7,9 +7,11 @@
 //! `update` turn the first into the second, enforcing what Azure enforces.
 
 pub mod common;
+pub mod disk;
 pub mod gallery;
 pub mod gallery_image;
 pub mod gallery_image_version;
+pub mod image;
 pub mod resource_group;
 
 pub use common::{ProvisioningState, TrackedResource, WriteContext};
