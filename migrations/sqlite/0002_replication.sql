@@ -51,6 +51,8 @@ CREATE TABLE replicas (
     checksum             TEXT,
     -- how many times a copy of this replica was started (exactly once unless a worker crashed mid-copy)
     copies_started       INTEGER NOT NULL DEFAULT 0,
+    -- the worker that completed the copy (which process did the work, for the replicas report)
+    copied_by            TEXT,
     -- the worker copying it and until when its claim holds (renewed while copying); a replica whose
     -- claim expired (its worker died) is claimed again
     lease_owner          TEXT,

@@ -22,7 +22,7 @@ use crate::disks::{self, MIB, MIN_UPLOAD};
 /// left unwritten).
 const DATA_BYTES: usize = 20 * 1024 * 1024;
 
-fn version_path(app: &TestApp, version: &str) -> String {
+pub(crate) fn version_path(app: &TestApp, version: &str) -> String {
     format!(
         "{}/versions/{version}",
         app.image_path("rg", "gallery", "ubuntu")
@@ -30,7 +30,7 @@ fn version_path(app: &TestApp, version: &str) -> String {
 }
 
 /// A westus group, gallery and image definition.
-async fn gallery(app: &TestApp) {
+pub(crate) async fn gallery(app: &TestApp) {
     app.create_group("rg", "westus").await;
     app.create_gallery("rg", "gallery").await;
     app.create_image(
@@ -62,7 +62,7 @@ pub async fn upload_snapshot(app: &TestApp, group: &str, name: &str, data: &[u8]
 
 /// The checksum galleryd must report for `data` written contiguously from offset 0: SHA-256 over
 /// each 4 MiB extent's offset and length (big-endian u64) followed by its bytes.
-fn expected_checksum(data: &[u8]) -> String {
+pub(crate) fn expected_checksum(data: &[u8]) -> String {
     let mut context = ring::digest::Context::new(&ring::digest::SHA256);
     for (index, extent) in data.chunks(4 * MIB as usize).enumerate() {
         context.update(&(index as u64 * 4 * MIB).to_be_bytes());
@@ -78,7 +78,7 @@ fn expected_checksum(data: &[u8]) -> String {
     format!("sha256:{hex}")
 }
 
-fn content_directory(app: &TestApp, region: &str, content_id: &str) -> PathBuf {
+pub(crate) fn content_directory(app: &TestApp, region: &str, content_id: &str) -> PathBuf {
     app.data_dir
         .join("regions")
         .join(region)
@@ -87,17 +87,21 @@ fn content_directory(app: &TestApp, region: &str, content_id: &str) -> PathBuf {
 }
 
 /// The bytes of a sealed content on local disk: its extents in offset order, holes as zeros.
-fn bytes_on_disk(directory: &Path) -> Vec<u8> {
+pub(crate) fn bytes_on_disk(directory: &Path) -> Vec<u8> {
     let mut extents: Vec<(u64, PathBuf)> = std::fs::read_dir(directory.join("extents"))
         .unwrap_or_else(|error| panic!("{}: {error}", directory.display()))
-        .map(|entry| {
+        .filter_map(|entry| {
             let path = entry.expect("directory entry").path();
+            if path.to_string_lossy().contains('#') {
+                // A staging file of a write (cut off by a crash; garbage collection sweeps it).
+                return None;
+            }
             let offset = path
                 .file_name()
                 .and_then(|name| name.to_str())
                 .and_then(|name| name.parse().ok())
                 .expect("an extent named by its offset");
-            (offset, path)
+            Some((offset, path))
         })
         .collect();
     extents.sort();
@@ -110,7 +114,7 @@ fn bytes_on_disk(directory: &Path) -> Vec<u8> {
 }
 
 /// Every content directory under every region of the local blob stores, as `region/content`.
-fn contents_on_disk(app: &TestApp) -> Vec<String> {
+pub(crate) fn contents_on_disk(app: &TestApp) -> Vec<String> {
     let mut found = Vec::new();
     let Ok(regions) = std::fs::read_dir(app.data_dir.join("regions")) else {
         return found;
@@ -136,7 +140,7 @@ fn contents_on_disk(app: &TestApp) -> Vec<String> {
 }
 
 /// `GET /_galleryd/replicas?versionId=…`.
-async fn replicas(app: &TestApp, version_id: &str) -> Vec<Value> {
+pub(crate) async fn replicas(app: &TestApp, version_id: &str) -> Vec<Value> {
     let response = app
         .request(
             Method::GET,
@@ -149,7 +153,7 @@ async fn replicas(app: &TestApp, version_id: &str) -> Vec<Value> {
 }
 
 /// Replica counts per region.
-fn counts(replicas: &[Value]) -> BTreeMap<String, usize> {
+pub(crate) fn counts(replicas: &[Value]) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for replica in replicas {
         *counts
@@ -159,14 +163,14 @@ fn counts(replicas: &[Value]) -> BTreeMap<String, usize> {
     counts
 }
 
-fn target(name: &str, replicas: u32) -> Value {
+pub(crate) fn target(name: &str, replicas: u32) -> Value {
     json!({"name": name, "regionalReplicaCount": replicas})
 }
 
 /// The storage profile of a version made from `source_id`: snapshots and disks are disk sources
 /// (`osDiskImage.source`), managed images and versions whole-image sources (`source`), as Azure
 /// requires.
-fn storage_profile(source_id: &str) -> Value {
+pub(crate) fn storage_profile(source_id: &str) -> Value {
     if source_id.contains("/snapshots/") || source_id.contains("/disks/") {
         json!({"osDiskImage": {"source": {"id": source_id}}})
     } else {
@@ -174,7 +178,7 @@ fn storage_profile(source_id: &str) -> Value {
     }
 }
 
-fn version_body(source_id: &str, targets: &[Value]) -> Value {
+pub(crate) fn version_body(source_id: &str, targets: &[Value]) -> Value {
     json!({
         "location": "westus",
         "tags": {"build": "1"},
@@ -186,7 +190,7 @@ fn version_body(source_id: &str, targets: &[Value]) -> Value {
 }
 
 /// Waits until the write's operation is terminal and asserts it succeeded.
-async fn succeeded(app: &TestApp, response: &TestResponse) {
+pub(crate) async fn succeeded(app: &TestApp, response: &TestResponse) {
     let status = disks::wait_for_operation(app, response).await;
     assert_eq!(status["status"], "Succeeded", "{status}");
 }
@@ -199,7 +203,7 @@ async fn with_status(app: &TestApp, path: &str) -> Value {
 }
 
 /// Asserts every replica is complete, carries `checksum`, and holds `data` on disk.
-fn assert_replicas_hold(app: &TestApp, replicas: &[Value], data: &[u8], checksum: &str) {
+pub(crate) fn assert_replicas_hold(app: &TestApp, replicas: &[Value], data: &[u8], checksum: &str) {
     for replica in replicas {
         assert_eq!(replica["state"], "Completed", "{replica}");
         assert_eq!(replica["checksum"], checksum, "{replica}");

@@ -13,6 +13,7 @@ mod limits;
 mod openapi;
 mod process;
 mod readme;
+mod replication_recovery;
 mod resource_groups;
 mod shared_database;
 mod smoke;

@@ -23,6 +23,10 @@ const ADMIN_ROUTES: &[(&str, &str)] = &[
     ("/_galleryd/ready", "Admin_Ready"),
     ("/_galleryd/endpoints", "Admin_Endpoints"),
     ("/_galleryd/certificate", "Admin_Certificate"),
+    ("/_galleryd/replicas", "Admin_Replicas"),
+    ("/_galleryd/latest", "Admin_Latest"),
+    ("/_galleryd/billing", "Admin_Billing"),
+    ("/_galleryd/usage", "Admin_Usage"),
 ];
 
 /// The members of an OpenAPI path item that are operations.
@@ -389,6 +393,10 @@ fn probe_value(name: &str) -> &'static str {
         "resourceGroupName" => "openapi-probe",
         "galleryName" => "openapiProbe",
         "galleryImageName" => "openapi-probe-image",
+        "galleryImageVersionName" => "1.0.0",
+        "diskName" => "openapi-probe-disk",
+        "snapshotName" => "openapi-probe-snapshot",
+        "imageName" => "openapi-probe-managed-image",
         "location" => "westus",
         "operationId" => "00000000-0000-4000-8000-000000000000",
         "resourceProviderNamespace" => "Microsoft.Compute",

@@ -243,6 +243,29 @@ impl TestApp {
         }
     }
 
+    /// A `TestApp` whose requests go to a galleryd process the test runs itself (from the binary, to
+    /// kill or restart it): `http` is its plain-http base. [`TestApp::server`] is not available;
+    /// point `http` at a restarted process's new base URL.
+    pub fn for_process(
+        backend: Backend,
+        http: String,
+        data_dir: PathBuf,
+        database: Option<TestDatabase>,
+        directory: TempDirectory,
+    ) -> TestApp {
+        TestApp {
+            backend,
+            server: None,
+            https: http.replacen("http://", "https://", 1),
+            http,
+            client: reqwest::Client::builder().build().expect("client"),
+            subscription: DEVELOPMENT_SUBSCRIPTION_ID.to_string(),
+            data_dir,
+            database,
+            _directory: directory,
+        }
+    }
+
     /// The configuration tests start from: ephemeral ports, quiet logs, the given database.
     pub fn config(data_dir: &std::path::Path, database: Option<&TestDatabase>) -> Config {
         Config {

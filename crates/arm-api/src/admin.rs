@@ -113,6 +113,7 @@ pub async fn replicas(
         let version = store
             .get_resource(&ids::resource_key(version_id))
             .await?
+            .filter(|resource| resource.resource_type.eq_ignore_ascii_case(ids::GALLERY_IMAGE_VERSION_TYPE))
             .ok_or_else(|| ServiceError::new(404, "ResourceNotFound", format!("The image version '{version_id}' was not found.")))?;
         let replicas = store.list_replicas(version.seq).await?;
         let value: Vec<Value> = replicas
@@ -129,6 +130,7 @@ pub async fn replicas(
                     "bytesCopied": replica.bytes_copied,
                     "checksum": replica.checksum,
                     "copiesStarted": replica.copies_started,
+                    "copiedBy": replica.copied_by,
                     "details": replica.details,
                     "contentId": content_id,
                     "blob": format!("{}:{}/contents/{content_id}/", app.blobs.backend_name(), replica.region),
@@ -172,6 +174,11 @@ pub async fn latest(
         let image = store
             .get_resource(&ids::resource_key(image_id))
             .await?
+            .filter(|resource| {
+                resource
+                    .resource_type
+                    .eq_ignore_ascii_case(ids::GALLERY_IMAGE_TYPE)
+            })
             .ok_or_else(|| {
                 ServiceError::new(
                     404,

@@ -30,8 +30,9 @@ use crate::pacer::Pacer;
 
 /// Size of the parts a large extent is uploaded in, and the largest extent written with one `put`.
 pub const COPY_PART_BYTES: u64 = 1024 * 1024;
-/// Longest stretch of copied bytes without a progress report.
-pub const PROGRESS_INTERVAL_BYTES: u64 = 8 * 1024 * 1024;
+/// Longest stretch of copied bytes without a progress report: every part, so a client polling a
+/// paced copy sees its progress climb even within one extent (reporting is a counter update).
+pub const PROGRESS_INTERVAL_BYTES: u64 = COPY_PART_BYTES;
 
 /// Waits for the pacer (if any) before `bytes` are sent. (A free function: holding `&CopyRun`
 /// across the wait would make the copy future require a `Sync` progress callback.)
@@ -329,7 +330,10 @@ mod tests {
         )
         .await
         .expect("copy");
-        assert_eq!(reports, vec![8 * MEBIBYTE, 16 * MEBIBYTE, 20 * MEBIBYTE]);
+        // Every part, then the end of the extent (the same count again).
+        let mut expected: Vec<u64> = (1..=20).map(|part| part * MEBIBYTE).collect();
+        expected.push(20 * MEBIBYTE);
+        assert_eq!(reports, expected);
         verify(&destination, &copied).await.expect("verify");
     }
 

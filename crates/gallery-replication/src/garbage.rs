@@ -4,7 +4,8 @@
 //! everything in it, a disk deleted), and blobs in a region's store that no content row names (a
 //! copy or upload interrupted by a crash before it was recorded). The second kind is deleted only
 //! when it stayed unreferenced for the grace period, since a write in flight may record it any
-//! moment; the first kind is deleted at once.
+//! moment; the first kind is deleted at once. Writes cut off by a crash also leave staging files
+//! that no listing shows (local disk); those are swept once untouched for the grace period.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -64,6 +65,10 @@ pub(crate) async fn run(context: &Context) -> Result<JobOutcome, JobError> {
             deleted += 1;
         }
     }
+    deleted += context
+        .blobs
+        .sweep_abandoned_uploads(context.settings.garbage_grace)
+        .await?;
     if deleted > 0 {
         tracing::info!(deleted, "garbage collected");
     }

@@ -40,6 +40,8 @@ pub struct StoredReplica {
     pub content_id: Option<String>,
     pub checksum: Option<String>,
     pub copies_started: i32,
+    /// The worker that completed the copy.
+    pub copied_by: Option<String>,
     pub lease_owner: Option<String>,
     pub lease_expires: Option<i64>,
     pub details: String,
@@ -77,7 +79,7 @@ pub struct PlannedReplica {
 }
 
 const REPLICA_COLUMNS: &str = "version_seq, region, replica_index, disk, storage_account_type, state, bytes_total, bytes_copied, \
-     content_id, checksum, copies_started, lease_owner, lease_expires, details";
+     content_id, checksum, copies_started, copied_by, lease_owner, lease_expires, details";
 
 impl Store {
     /// Every replica row of a version.
@@ -215,7 +217,7 @@ impl Store {
         let updated = transaction!(self, (transaction, dialect) => {
             sqlx::query(
                 "UPDATE replicas SET state = 'Completed', bytes_copied = bytes_total, content_id = $6, checksum = $7, \
-                 lease_owner = NULL, lease_expires = NULL, updated_at = $8 \
+                 copied_by = lease_owner, lease_owner = NULL, lease_expires = NULL, updated_at = $8 \
                  WHERE version_seq = $1 AND region = $2 AND replica_index = $3 AND disk = $4 AND lease_owner = $5 AND state = 'Replicating'",
             )
             .bind(key.version_seq)

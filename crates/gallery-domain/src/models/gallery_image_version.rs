@@ -4054,7 +4054,8 @@ mod tests {
             |region| crate::latest::resolve(candidates.clone(), region).map(|winner| winner.name);
         assert_eq!(latest(None).as_deref(), Some("1.0.0"));
         assert_eq!(latest(Some("West US")).as_deref(), Some("1.0.0"));
-        assert_eq!(latest(Some("eastus")).as_deref(), Some("2.0.0"));
+        // A regional `false` does not bring back a globally excluded version.
+        assert_eq!(latest(Some("eastus")).as_deref(), Some("1.0.0"));
         assert!(!is_usable(ProvisioningState::Deleting));
         assert!(is_usable(ProvisioningState::Updating));
     }
