@@ -4,6 +4,9 @@ One galleryd process serves the whole session (page size 2, so every list of thr
 items is paged). Clients trust its generated CA and authenticate with a static token. Every
 long-running operation goes through `Lro.run`, which times it: galleryd finishes instant work
 before the first status poll, so no `begin_*().result()` may ever wait for a poll interval.
+The exception is work galleryd's background workers do after answering (copying an image
+version's replicas between regions, removing them): such operations go through
+`Lro.run_background`, which lets the client sleep only while galleryd reports the work running.
 
 Environment:
   GALLERYD_BINARY  the galleryd executable (default <repo>/target/debug/galleryd; build it with
@@ -21,20 +24,30 @@ import time
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 from azure.core.credentials import AccessToken, AccessTokenInfo
 from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.compute.models import GrantAccessData
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.resources.models import ResourceGroup
+from azure.storage.blob import BlobClient
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_SECONDS = 10.0
 # Upper bound of one begin_*().result(): far below the 1 s Retry-After of an in-progress poll.
 LRO_BUDGET_SECONDS = 0.8
+# What galleryd answers in Retry-After while an operation runs: the SDK pollers sleep that long.
+RETRY_AFTER_SECONDS = 1.0
 LOCATION = "westus"
+MIB = 1024 * 1024
+# What image pipelines write per Put Page: the largest page range one request may carry.
+PAGE_BYTES = 4 * MIB
+# The VHD footer: an upload is 512 bytes longer than the data written into it.
+VHD_FOOTER_BYTES = 512
 
 
 # --------------------------------------------------------------------------------------------
@@ -212,21 +225,82 @@ def resource_group(resources: ResourceManagementClient) -> str:
 # Long-running operations
 
 
+@dataclass(frozen=True)
+class BackgroundTiming:
+    """How one operation of `Lro.run_background` went."""
+
+    label: str
+    # From the initial request to the result, as the client saw it.
+    seconds: float
+    # From the operation's startTime to its endTime, as galleryd reported them.
+    work_seconds: float
+    # Status (Azure-AsyncOperation) polls the SDK made.
+    status_polls: int
+
+    @property
+    def waited_after_work_seconds(self) -> float:
+        """How long the client took to see the result once the work was done."""
+        return self.seconds - self.work_seconds
+
+
+def _label(begin: Callable[..., Any], args: tuple[Any, ...]) -> str:
+    return f"{getattr(begin, '__qualname__', begin)}{tuple(str(a) for a in args[:3])}"
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 @dataclass
 class Lro:
     """Runs `begin_*` calls to completion and records how long each one took."""
 
     timings: list[tuple[str, float]] = field(default_factory=list)
+    background_timings: list[BackgroundTiming] = field(default_factory=list)
 
     def run(self, begin: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """`begin(*args, **kwargs).result()`, timed from the initial request to the result."""
-        label = f"{getattr(begin, '__qualname__', begin)}{tuple(str(a) for a in args[:3])}"
+        label = _label(begin, args)
         start = time.perf_counter()
         result = begin(*args, **kwargs).result()
         elapsed = time.perf_counter() - start
         self.timings.append((label, elapsed))
         assert elapsed < LRO_BUDGET_SECONDS, (
             f"{label} took {elapsed:.3f} s (>= {LRO_BUDGET_SECONDS} s): the client slept between polls"
+        )
+        return result
+
+    def run_background(self, begin: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`begin(*args, **kwargs).result()` for an operation galleryd's workers finish after it answered.
+
+        Copying replicas takes as long as the bytes take, so the SDK's first (immediate) status poll
+        reads InProgress and the poller sleeps Retry-After between polls: the instant budget of `run`
+        cannot hold. What must still hold is that the client sleeps only while the work runs: the
+        result arrives within one poll interval (plus the instant budget) of the operation's endTime.
+        The timing is recorded apart from `timings`, with the work's duration and the number of polls.
+        """
+        assert "raw_response_hook" not in kwargs, "run_background installs its own raw_response_hook"
+        label = _label(begin, args)
+        statuses: list[dict[str, Any]] = []
+
+        def record_status(pipeline_response: Any) -> None:
+            answer = pipeline_response.http_response
+            if "/capsOperations/" in answer.request.url and "monitor=true" not in answer.request.url:
+                statuses.append(answer.json())
+
+        start = time.perf_counter()
+        result = begin(*args, raw_response_hook=record_status, **kwargs).result()
+        elapsed = time.perf_counter() - start
+        assert statuses, f"{label}: the SDK finished without polling the operation's status"
+        final = statuses[-1]
+        assert final["status"] == "Succeeded" and "endTime" in final, f"{label}: final status {final}"
+        work = (_parse_time(final["endTime"]) - _parse_time(final["startTime"])).total_seconds()
+        timing = BackgroundTiming(label, elapsed, work, len(statuses))
+        self.background_timings.append(timing)
+        bound = RETRY_AFTER_SECONDS + LRO_BUDGET_SECONDS
+        assert timing.waited_after_work_seconds < bound, (
+            f"{label} took {elapsed:.3f} s for {work:.3f} s of work ({len(statuses)} status polls): "
+            f"the client waited {timing.waited_after_work_seconds:.3f} s (>= {bound} s) after the work ended"
         )
         return result
 
@@ -254,3 +328,41 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"galleryd LROs: {len(_LRO.timings)} begin_*().result() calls, "
             f"max {slowest[1]:.3f} s ({slowest[0]}), budget {LRO_BUDGET_SECONDS} s"
         )
+    for timing in _LRO.background_timings:
+        terminalreporter.write_line(
+            f"galleryd background LRO: {timing.seconds:.3f} s for {timing.work_seconds:.3f} s of work, "
+            f"{timing.status_polls} status polls ({timing.label})"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Bytes of disks and snapshots, through azure-storage-blob
+
+
+def blob_client(sas: str, galleryd: Endpoints) -> BlobClient:
+    """An azure-storage-blob client of a SAS URL on galleryd's blob endpoint."""
+    return BlobClient.from_blob_url(sas, connection_verify=galleryd.certificate)
+
+
+def grant_access(compute_operations: Any, lro: Lro, resource_group: str, name: str, access: str) -> str:
+    """beginGetAccess (`compute.disks` or `compute.snapshots`) through the SDK: answered at once with the SAS."""
+    access_uri = lro.run(
+        compute_operations.begin_grant_access,
+        resource_group,
+        name,
+        GrantAccessData(access=access, duration_in_seconds=3600),
+    )
+    return access_uri.access_sas
+
+
+def revoke_access(compute_operations: Any, lro: Lro, resource_group: str, name: str) -> None:
+    """endGetAccess through the SDK: answered without polling, once an upload's pages are sealed."""
+    lro.run(compute_operations.begin_revoke_access, resource_group, name)
+
+
+def write_pages(writer: BlobClient, data: bytes) -> None:
+    """Writes `data` from offset 0 as consecutive Put Page requests of PAGE_BYTES (the last may be shorter)."""
+    for offset in range(0, len(data), PAGE_BYTES):
+        page = data[offset : offset + PAGE_BYTES]
+        answer = writer.upload_page(page, offset=offset, length=len(page))
+        assert answer["etag"], f"Put Page at {offset} answered no ETag"

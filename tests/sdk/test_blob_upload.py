@@ -9,43 +9,29 @@ holds the same bytes.
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.compute import ComputeManagementClient
-from azure.mgmt.compute.models import CreationData, Disk, GrantAccessData, Snapshot
-from azure.storage.blob import BlobClient
+from azure.mgmt.compute.models import CreationData, Disk, Snapshot
 
-from conftest import LOCATION, Endpoints, Lro, unique_name
+from conftest import (
+    LOCATION,
+    MIB,
+    PAGE_BYTES,
+    VHD_FOOTER_BYTES,
+    Endpoints,
+    Lro,
+    blob_client,
+    grant_access,
+    revoke_access,
+    unique_name,
+    write_pages,
+)
 
-MIB = 1024 * 1024
-PAGE = 4 * MIB
 DATA_BYTES = 64 * MIB
-# The VHD footer: the upload is 512 bytes longer than the data, and those bytes stay zeros here.
-UPLOAD_BYTES = DATA_BYTES + 512
-
-
-def blob_client(sas: str, galleryd: Endpoints) -> BlobClient:
-    return BlobClient.from_blob_url(sas, connection_verify=galleryd.certificate)
-
-
-def grant(compute_operations, lro: Lro, resource_group: str, name: str, access: str) -> str:
-    """beginGetAccess through the SDK: answered at once with the SAS."""
-    access_uri = lro.run(
-        compute_operations.begin_grant_access,
-        resource_group,
-        name,
-        GrantAccessData(access=access, duration_in_seconds=3600),
-    )
-    return access_uri.access_sas
-
-
-def revoke(compute_operations, resource_group: str, name: str) -> None:
-    """endGetAccess through the SDK: finishes without polling (sealing an upload takes a moment)."""
-    started = time.perf_counter()
-    compute_operations.begin_revoke_access(resource_group, name).result()
-    assert time.perf_counter() - started < 10
+# The footer's bytes stay zeros here.
+UPLOAD_BYTES = DATA_BYTES + VHD_FOOTER_BYTES
 
 
 def test_upload_through_a_sas_then_download(
@@ -66,7 +52,7 @@ def test_upload_through_a_sas_then_download(
     assert snapshot.disk_size_gb == 1
     assert snapshot.creation_data.upload_size_bytes == UPLOAD_BYTES
 
-    write_sas = grant(compute.snapshots, lro, resource_group, name, "Write")
+    write_sas = grant_access(compute.snapshots, lro, resource_group, name, "Write")
     assert "/gallerydblob/westus/" in write_sas and "sp=rw" in write_sas
     assert write_sas.startswith(galleryd.https)
     assert compute.snapshots.get(resource_group, name).disk_state == "ActiveUpload"
@@ -75,10 +61,8 @@ def test_upload_through_a_sas_then_download(
     writer = blob_client(write_sas, galleryd)
     properties = writer.get_blob_properties()
     assert (properties.size, properties.blob_type) == (UPLOAD_BYTES, "PageBlob")
-    for offset in range(0, DATA_BYTES, PAGE):
-        answer = writer.upload_page(data[offset : offset + PAGE], offset=offset, length=PAGE)
-        assert answer["etag"]
-    revoke(compute.snapshots, resource_group, name)
+    write_pages(writer, data)
+    revoke_access(compute.snapshots, lro, resource_group, name)
     assert compute.snapshots.get(resource_group, name).disk_state == "Unattached"
 
     # The write SAS died with the revocation.
@@ -87,7 +71,7 @@ def test_upload_through_a_sas_then_download(
     assert refused.value.status_code == 403
     assert refused.value.error_code == "AuthenticationFailed"
 
-    read_sas = grant(compute.snapshots, lro, resource_group, name, "Read")
+    read_sas = grant_access(compute.snapshots, lro, resource_group, name, "Read")
     assert "sp=r&" in read_sas
     assert compute.snapshots.get(resource_group, name).disk_state == "ActiveSAS"
     reader = blob_client(read_sas, galleryd)
@@ -96,13 +80,13 @@ def test_upload_through_a_sas_then_download(
     assert downloaded[:DATA_BYTES] == data
     assert downloaded[DATA_BYTES:] == b"\x00" * 512
     # Chunked reads of a range agree.
-    middle = reader.download_blob(offset=PAGE - 256, length=1024).readall()
-    assert middle == data[PAGE - 256 : PAGE + 768]
+    middle = reader.download_blob(offset=PAGE_BYTES - 256, length=1024).readall()
+    assert middle == data[PAGE_BYTES - 256 : PAGE_BYTES + 768]
     # A read SAS does not write.
     with pytest.raises(HttpResponseError) as refused:
         reader.upload_page(b"\x01" * 512, offset=0, length=512)
     assert refused.value.status_code == 403
-    revoke(compute.snapshots, resource_group, name)
+    revoke_access(compute.snapshots, lro, resource_group, name)
 
     # A disk copied from the snapshot holds the same bytes (its copy finishes in the background).
     disk_name = unique_name("disk")
@@ -118,9 +102,9 @@ def test_upload_through_a_sas_then_download(
     assert disk.provisioning_state == "Succeeded"
     assert disk.creation_data.source_resource_id == source_id
     assert disk.disk_size_bytes == UPLOAD_BYTES
-    disk_sas = grant(compute.disks, lro, resource_group, disk_name, "Read")
+    disk_sas = grant_access(compute.disks, lro, resource_group, disk_name, "Read")
     copied = blob_client(disk_sas, galleryd).download_blob(max_concurrency=4).readall()
     assert copied == downloaded
-    revoke(compute.disks, resource_group, disk_name)
+    revoke_access(compute.disks, lro, resource_group, disk_name)
     lro.run(compute.disks.begin_delete, resource_group, disk_name)
     lro.run(compute.snapshots.begin_delete, resource_group, name)

@@ -2,7 +2,9 @@
 
 galleryd completes instant work before the client's first (immediate) status poll and sends
 Retry-After: 1, so a result in under 0.8 s proves the client never slept. conftest.py runs this
-file last, so besides its own cycle it checks the timings of every LRO the suite made.
+file last, so besides its own cycle it checks the timings of every LRO the suite made through
+`Lro.run`. (Operations whose work galleryd's workers do after answering, such as replicating an
+image version, go through `Lro.run_background`, which checks its own bound as each one finishes.)
 """
 
 from azure.mgmt.compute import ComputeManagementClient

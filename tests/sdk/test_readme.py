@@ -1,8 +1,11 @@
-"""The README's Python SDK example runs as written against galleryd, and does what it says."""
+"""The README's examples run as written against galleryd, and do what they say: the Python SDK
+example, and publishing an image version with curl and with the Python SDK."""
 
 import contextlib
 import io
+import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,11 +16,34 @@ from azure.mgmt.resource.resources.models import ResourceGroup
 from conftest import LOCATION, REPO, Endpoints
 
 
-def readme_python_example() -> str:
+README_HTTP_BASE = "http://127.0.0.1:8080"
+
+
+def readme_block(section: str, language: str) -> str:
+    """The first `language` code block of the README section headed `section`."""
     readme = (REPO / "README.md").read_text()
-    match = re.search(r"## Use it with the Python SDK.*?```python\n(.*?)```", readme, re.S)
-    assert match, "README.md has no Python example under 'Use it with the Python SDK'"
+    match = re.search(rf"## {re.escape(section)}\n(?:(?!\n## ).)*?```{language}\n(.*?)```", readme, re.S)
+    assert match, f"README.md has no {language} block under '{section}'"
     return match.group(1)
+
+
+def readme_python_example() -> str:
+    return readme_block("Use it with the Python SDK", "python")
+
+
+def readme_blocks(section: str, language: str) -> list[str]:
+    """Every `language` code block of the README section headed `section`."""
+    readme = (REPO / "README.md").read_text()
+    body = readme.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(rf"```{language}\n(.*?)```", body, re.S)
+
+
+def in_readme_directory(galleryd: Endpoints, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs the rest of a test from a directory whose .galleryd is the test server's data directory,
+    as the examples expect after `cargo run`."""
+    data_dir = Path(galleryd.certificate).parent.parent
+    (tmp_path / ".galleryd").symlink_to(data_dir)
+    monkeypatch.chdir(tmp_path)
 
 
 def test_readme_python_example(
@@ -27,10 +53,7 @@ def test_readme_python_example(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The example reads .galleryd/endpoints.json from where it runs, as after `cargo run`.
-    data_dir = Path(galleryd.certificate).parent.parent
-    (tmp_path / ".galleryd").symlink_to(data_dir)
-    monkeypatch.chdir(tmp_path)
+    in_readme_directory(galleryd, tmp_path, monkeypatch)
     resources.resource_groups.create_or_update("rg1", ResourceGroup(location=LOCATION))
 
     output = io.StringIO()
@@ -40,3 +63,39 @@ def test_readme_python_example(
     assert output.getvalue().strip() == f"{galleryd.subscription_id}-GALLERY1"
     gallery = compute.galleries.get("rg1", "gallery1")
     assert gallery.description == "images"
+
+
+def test_readme_publishes_a_version_with_curl(galleryd: Endpoints, tmp_path: Path) -> None:
+    """The curl lines of 'Use it with curl' then of 'Publish an image version', in bash, against the
+    test server's plain-http port instead of 8080."""
+    script = readme_block("Use it with curl", "sh") + readme_block("Publish an image version", "sh")
+    script = script.replace(README_HTTP_BASE, galleryd.http)
+    answer = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert answer.returncode == 0, answer.stderr
+    assert '"aggregatedState":"Completed"' in answer.stdout, answer.stdout
+    # curl prints the bodies back to back; the replicas report comes last.
+    replicas = json.loads(answer.stdout[answer.stdout.rindex('{"value"') :])
+    assert sorted((replica["region"], replica["state"]) for replica in replicas["value"]) == [
+        ("eastus", "Completed"),
+        ("westus", "Completed"),
+        ("westus", "Completed"),
+    ]
+
+
+def test_readme_publishes_a_version_with_python(
+    galleryd: Endpoints,
+    resources: ResourceManagementClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Python example, then the publishing example, in one namespace as a reader runs them."""
+    in_readme_directory(galleryd, tmp_path, monkeypatch)
+    resources.resource_groups.create_or_update("rg1", ResourceGroup(location=LOCATION))
+    namespace: dict = {}
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        exec(compile(readme_python_example(), "README.md", "exec"), namespace)
+        exec(compile(readme_blocks("Publish an image version", "python")[0], "README.md", "exec"), namespace)
+    assert output.getvalue().strip().splitlines()[-1] == "{'West US': 100, 'East US': 100}"

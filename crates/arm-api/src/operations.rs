@@ -1,6 +1,12 @@
 //! `…/providers/Microsoft.Compute/locations/{location}/capsOperations/{operationId}`: the status of
 //! a gallery operation (the `Azure-AsyncOperation` URL) and, with `monitor=true`, its result (the
 //! `Location` URL).
+//!
+//! A poll of an operation still in progress waits a moment for it to end before answering
+//! ([`SETTLE_WAIT`]): background work that takes tens of milliseconds (deleting a version's replicas,
+//! dropping a region) then answers terminal at the client's first poll, instead of making SDKs and
+//! `az` sleep the whole `Retry-After` second for it. The wait re-reads the operation row; it never
+//! holds anything while it waits.
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -14,16 +20,31 @@ use crate::error::ApiResult;
 use crate::request::ArmRequest;
 use crate::response::{self, RETRY_AFTER_SECONDS};
 
+/// The longest a poll waits for an operation in progress to end (well under the `Retry-After`
+/// second a client would otherwise sleep).
+pub const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+/// How often a waiting poll re-reads the operation.
+const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// CapsOperations_Get: always 200 with `{name, status, startTime, endTime, error}`; with
 /// `monitor=true`, 202 while running and then the operation's result (204 for a deletion, 200 with
 /// the resource for a write).
 pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
     let operation_id = request.parameters.get("operationId");
     let store = app.store()?;
-    let operation = store
-        .get_operation(&request.subscription().subscription_id, operation_id)
+    let subscription_id = &request.subscription().subscription_id;
+    let mut operation = store
+        .get_operation(subscription_id, operation_id)
         .await?
         .ok_or_else(|| ServiceError::operation_not_found(operation_id))?;
+    let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+    while operation.status == OperationStatus::InProgress && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(SETTLE_POLL).await;
+        if let Some(current) = store.get_operation(subscription_id, operation_id).await? {
+            operation = current;
+        }
+    }
     let monitor = request
         .query
         .get("monitor")

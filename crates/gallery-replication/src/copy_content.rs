@@ -45,13 +45,14 @@ pub(crate) async fn run(context: &Context, job: &ClaimedJob) -> Result<JobOutcom
             .map_err(|error| JobError::Invalid(format!("source manifest: {error}")))?;
         let source = context.blobs.region(&copy.source_region).await?;
         let destination = context.blobs.region(&copy.destination_region).await?;
+        let pacer = context.pacer(&copy.source_region, &copy.destination_region);
         let mut progress = |_bytes: u64| {};
         let copied = gallery_blob::copy(
             source.as_ref(),
             &manifest,
             destination.as_ref(),
             &copy.destination_content_id,
-            context.pacer.as_deref(),
+            pacer.as_deref(),
             &mut progress,
         )
         .await?;

@@ -13,12 +13,14 @@
 mod copy_content;
 mod delete;
 mod garbage;
+mod links;
 mod replicate;
 mod runner;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use links::{LinkBandwidth, Links};
 pub use runner::Workers;
 
 /// How copies are paced.
@@ -44,8 +46,11 @@ pub struct WorkerSettings {
     /// How often idle workers look for work they were not woken for (jobs from other processes).
     pub poll_interval: Duration,
     pub profile: LatencyProfile,
-    /// Bytes per second between any two regions under the realistic profile.
+    /// Bytes per second of every link between two regions (and of a region with itself) under the
+    /// realistic profile, unless `link_bandwidths` names the pair.
     pub bandwidth_bytes_per_second: u64,
+    /// Links whose bandwidth differs from the default.
+    pub link_bandwidths: Vec<LinkBandwidth>,
     /// How often garbage collection runs (`None`: never).
     pub garbage_collection_interval: Option<Duration>,
     /// How long a blob nothing references must stay unreferenced before it is deleted (it may
@@ -65,6 +70,7 @@ impl Default for WorkerSettings {
             poll_interval: Duration::from_millis(500),
             profile: LatencyProfile::Instant,
             bandwidth_bytes_per_second: 100 * 1024 * 1024,
+            link_bandwidths: Vec::new(),
             garbage_collection_interval: Some(Duration::from_secs(60)),
             garbage_grace: Duration::from_secs(300),
             max_attempts: 5,
@@ -78,8 +84,21 @@ pub(crate) struct Context {
     pub store: gallery_store::Store,
     pub blobs: gallery_blob::RegionStores,
     pub settings: Arc<WorkerSettings>,
-    /// One pacer for the whole process under the realistic profile.
-    pub pacer: Option<Arc<gallery_blob::Pacer>>,
+    /// The paced links between regions under the realistic profile (`None`: copies are not paced).
+    pub links: Option<Arc<Links>>,
+}
+
+impl Context {
+    /// The pacer of the link a copy from `source` to `destination` crosses, if copies are paced.
+    pub(crate) fn pacer(
+        &self,
+        source: &str,
+        destination: &str,
+    ) -> Option<Arc<gallery_blob::Pacer>> {
+        self.links
+            .as_ref()
+            .map(|links| links.pacer(source, destination))
+    }
 }
 
 /// Why a job could not finish this time.

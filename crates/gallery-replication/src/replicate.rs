@@ -303,6 +303,7 @@ async fn copy_replica(
     let source_store = context.blobs.region(&source_region).await?;
     let destination_store = context.blobs.region(&replica.region).await?;
 
+    let pacer = context.pacer(&source_region, &replica.region);
     let copied = Arc::new(AtomicU64::new(0));
     let reported = copied.clone();
     let copy = async {
@@ -312,7 +313,7 @@ async fn copy_replica(
             &manifest,
             destination_store.as_ref(),
             &destination_id,
-            context.pacer.as_deref(),
+            pacer.as_deref(),
             &mut progress,
         )
         .await

@@ -35,16 +35,17 @@ impl Workers {
         settings: WorkerSettings,
         shutdown: watch::Receiver<bool>,
     ) -> Workers {
-        let pacer = (settings.profile == LatencyProfile::Realistic).then(|| {
-            Arc::new(gallery_blob::Pacer::new(
+        let links = (settings.profile == LatencyProfile::Realistic).then(|| {
+            Arc::new(crate::Links::new(
                 settings.bandwidth_bytes_per_second,
+                &settings.link_bandwidths,
             ))
         });
         let context = Context {
             store,
             blobs,
             settings: Arc::new(settings),
-            pacer,
+            links,
         };
         let wake = Arc::new(Notify::new());
         let mut tasks = JoinSet::new();

@@ -1,6 +1,6 @@
 //! HTTP/1.1 clients with as little overhead as hyper allows: one raw keep-alive connection per
-//! worker (`hyper::client::conn::http1`, no pool, no TLS), used both for the setup requests and for
-//! the GET and create load.
+//! worker (`hyper::client::conn::http1`, no pool, no TLS), used for the setup requests, the GET and
+//! create load, and the replication benchmark's page uploads and status polls.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{CONTENT_TYPE, HOST, HeaderValue};
+use hyper::header::{HOST, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -81,6 +81,29 @@ impl HttpConnection {
         path_and_query: &str,
         json_body: Option<Bytes>,
     ) -> Result<HttpResponse, String> {
+        let content_type: &[(&str, &str)] = if json_body.is_some() {
+            &[("content-type", "application/json")]
+        } else {
+            &[]
+        };
+        self.send_with_headers(
+            method,
+            path_and_query,
+            content_type,
+            json_body.unwrap_or_default(),
+        )
+        .await
+    }
+
+    /// Sends one request with extra headers and a body of any kind (empty: no body) and reads the
+    /// whole response. A broken connection is reopened on the next request.
+    pub async fn send_with_headers(
+        &mut self,
+        method: Method,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<HttpResponse, String> {
         if self.sender.as_ref().is_none_or(SendRequest::is_closed) {
             self.reconnect().await?;
         }
@@ -91,11 +114,11 @@ impl HttpConnection {
             .method(method)
             .uri(path_and_query)
             .header(HOST, self.host.clone());
-        if json_body.is_some() {
-            request = request.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let request = request
-            .body(Full::new(json_body.unwrap_or_default()))
+            .body(Full::new(body))
             .map_err(|error| format!("bad request {path_and_query}: {error}"))?;
         let exchanged = async {
             sender.ready().await?;

@@ -10,16 +10,24 @@
 //! 4. create throughput and latency (PUT of new image definitions into one gallery), against raw
 //!    single-row `BEGIN; INSERT; COMMIT`s on the same database at the same concurrency.
 //!
+//! Then (SQLite only) replication: an image version of an uploaded snapshot is replicated to two
+//! regions, timed against `cp` of the same bytes on the same disk, with galleryd's peak memory while
+//! it copies (see [`replication`]).
+//!
 //! It builds nothing: the galleryd binary must exist (`cargo build --release -p galleryd`).
 //!
 //! Usage: `cargo run --release -p galleryd-bench -- [--seconds 10] [--connections 64]
-//! [--backends sqlite,postgres] [--galleryd-binary PATH] [--postgres-url URL]`.
+//! [--backends sqlite,postgres] [--galleryd-binary PATH] [--postgres-url URL]
+//! [--replication-image-mib 1024 (0: skip)]`, or the replication benchmark alone:
+//! `galleryd-bench replication [--image-mib 1024]` (`--image-mib 4096` for the 4 GiB memory target;
+//! it needs about 5 × the image size free under the temporary directory).
 
 mod bare_server;
 mod closed_loop;
 mod http_load;
 mod procfs;
 mod raw_insert;
+mod replication;
 mod report;
 mod server_process;
 mod stats;
@@ -29,7 +37,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use hyper::Method;
 use hyper::body::Bytes;
 use serde_json::json;
@@ -41,7 +49,8 @@ use crate::http_load::{
 };
 use crate::procfs::{CpuUsage, Memory, available_cores, megabytes};
 use crate::raw_insert::{InsertWorker, RawDatabase, ScratchPostgresDatabase};
-use crate::report::BackendFigures;
+use crate::replication::{DEFAULT_IMAGE_MEBIBYTES, ReplicationSettings};
+use crate::report::{BackendFigures, ReplicationFigures};
 use crate::server_process::{GallerydLaunch, ServerProcess, StartedGalleryd};
 use crate::stats::{PhaseResult, milliseconds};
 
@@ -50,7 +59,7 @@ use crate::stats::{PhaseResult, milliseconds};
 #[command(name = "galleryd-bench", about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
-    command: Option<Internal>,
+    command: Option<BenchCommand>,
 
     /// Measured seconds of each load phase.
     #[arg(long, default_value_t = 10.0)]
@@ -74,7 +83,7 @@ struct Cli {
     backends: Vec<BackendKind>,
 
     /// The galleryd binary (default: `galleryd` next to this executable, i.e. target/release).
-    #[arg(long)]
+    #[arg(long, global = true)]
     galleryd_binary: Option<PathBuf>,
 
     /// Postgres server to create the benchmark's database on (it is dropped at the end).
@@ -85,17 +94,32 @@ struct Cli {
     )]
     postgres_url: String,
 
-    /// Seconds to wait after the load stops before reading the idle memory.
-    #[arg(long, default_value_t = 3.0)]
+    /// Seconds to wait after the load (or a replication) stops before reading the idle memory.
+    #[arg(long, default_value_t = 3.0, global = true)]
     settle_seconds: f64,
+
+    /// Image size of the replication benchmark at the end of the full run, in MiB (0: skip it).
+    #[arg(long, default_value_t = DEFAULT_IMAGE_MEBIBYTES)]
+    replication_image_mib: u64,
 }
 
-/// Subcommands the benchmark runs itself with.
+/// Subcommands: parts of the benchmark run alone, and the processes it runs itself as.
 #[derive(Debug, Subcommand)]
-enum Internal {
+enum BenchCommand {
+    /// Only the replication benchmark: an image version of an uploaded snapshot replicated to two
+    /// regions, against `cp` of the same bytes, with galleryd's peak memory meanwhile.
+    Replication(ReplicationArgs),
     /// The bare baseline server (started by the benchmark).
     #[command(hide = true)]
     BareServer(BareServerArgs),
+}
+
+/// Options of `galleryd-bench replication`.
+#[derive(Debug, Args)]
+struct ReplicationArgs {
+    /// Bytes written into the snapshot (and copied into each of the two replicas), in MiB.
+    #[arg(long = "image-mib", default_value_t = DEFAULT_IMAGE_MEBIBYTES)]
+    image_mebibytes: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,7 +139,7 @@ impl BackendKind {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Internal::BareServer(args)) = &cli.command {
+    if let Some(BenchCommand::BareServer(args)) = &cli.command {
         return match bare_server::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
@@ -134,7 +158,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run_benchmark(&cli)) {
+    let outcome = match &cli.command {
+        Some(BenchCommand::Replication(args)) => {
+            runtime.block_on(run_replication_alone(&cli, args.image_mebibytes))
+        }
+        _ => runtime.block_on(run_benchmark(&cli)),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("\ngalleryd-bench failed: {error}");
@@ -180,10 +210,8 @@ fn default_galleryd_binary() -> Result<PathBuf, String> {
     Ok(directory.join(format!("galleryd{}", std::env::consts::EXE_SUFFIX)))
 }
 
-async fn run_benchmark(cli: &Cli) -> Result<(), String> {
-    if cli.connections == 0 || cli.seconds <= 0.0 {
-        return Err("--connections and --seconds must be positive".to_string());
-    }
+/// The galleryd binary to run: `--galleryd-binary` or the one next to this executable; it must exist.
+fn galleryd_binary(cli: &Cli) -> Result<PathBuf, String> {
     let binary = match &cli.galleryd_binary {
         Some(binary) => binary.clone(),
         None => default_galleryd_binary()?,
@@ -194,6 +222,50 @@ async fn run_benchmark(cli: &Cli) -> Result<(), String> {
             binary.display()
         ));
     }
+    Ok(binary)
+}
+
+/// `galleryd-bench replication`: the replication benchmark alone.
+async fn run_replication_alone(cli: &Cli, image_mebibytes: u64) -> Result<(), String> {
+    let binary = galleryd_binary(cli)?;
+    let cores = available_cores();
+    println!("galleryd-bench replication");
+    println!("  galleryd binary: {}", binary.display());
+    println!(
+        "  machine: {cores} cores, shared by galleryd, this benchmark (upload, polls) and cp."
+    );
+    report_machine_load("at start");
+    let scratch = ScratchDirectory::create()?;
+    let figures = run_replication(cli, &binary, &scratch.0, image_mebibytes).await?;
+    println!("\n==================== results ====================");
+    println!("{}", replication::describe_fsync_policy());
+    println!("\n{}", figures.table());
+    report_machine_load("at end");
+    Ok(())
+}
+
+/// Runs the replication benchmark in `scratch`.
+async fn run_replication(
+    cli: &Cli,
+    binary: &Path,
+    scratch: &Path,
+    image_mebibytes: u64,
+) -> Result<ReplicationFigures, String> {
+    println!("\n== replication ({image_mebibytes} MiB image, 2 replicas) ==");
+    replication::run(&ReplicationSettings {
+        binary: binary.to_path_buf(),
+        scratch: scratch.to_path_buf(),
+        image_mebibytes,
+        settle: Duration::from_secs_f64(cli.settle_seconds.max(0.0)),
+    })
+    .await
+}
+
+async fn run_benchmark(cli: &Cli) -> Result<(), String> {
+    if cli.connections == 0 || cli.seconds <= 0.0 {
+        return Err("--connections and --seconds must be positive".to_string());
+    }
+    let binary = galleryd_binary(cli)?;
     let cores = available_cores();
     println!("galleryd-bench");
     println!("  galleryd binary: {}", binary.display());
@@ -208,6 +280,12 @@ async fn run_benchmark(cli: &Cli) -> Result<(), String> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if cli.replication_image_mib > 0 {
+        println!(
+            "  then replication of a {} MiB image to 2 regions against cp (--replication-image-mib 0 skips it)",
+            cli.replication_image_mib
+        );
+    }
     println!(
         "  machine: {cores} cores. The load generator (this process, {cores} tokio workers) shares them with \
          the server under test (and with Postgres): every throughput below is what the machine does with \
@@ -221,6 +299,11 @@ async fn run_benchmark(cli: &Cli) -> Result<(), String> {
         println!("\n== {} ==", backend.name());
         figures.push(run_backend(cli, *backend, &binary, &scratch.0).await?);
     }
+    let replication_figures = if cli.replication_image_mib > 0 {
+        Some(run_replication(cli, &binary, &scratch.0, cli.replication_image_mib).await?)
+    } else {
+        None
+    };
 
     println!("\n==================== results ====================");
     println!(
@@ -229,6 +312,10 @@ async fn run_benchmark(cli: &Cli) -> Result<(), String> {
     );
     for backend in &figures {
         println!("\n{}", backend.table());
+    }
+    if let Some(replication_figures) = &replication_figures {
+        println!("\n{}", replication::describe_fsync_policy());
+        println!("{}", replication_figures.table());
     }
     report_machine_load("at end");
     Ok(())
@@ -497,6 +584,7 @@ async fn http_phase(
 
 /// The paths (no query) of the resources the load uses.
 struct ResourcePaths {
+    group: String,
     gallery: String,
     image: String,
 }
@@ -535,7 +623,11 @@ async fn create_resources(
             ));
         }
     }
-    Ok(ResourcePaths { gallery, image })
+    Ok(ResourcePaths {
+        group,
+        gallery,
+        image,
+    })
 }
 
 /// GETs `path_and_query` and returns the body of a 200.

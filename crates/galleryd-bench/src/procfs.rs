@@ -1,6 +1,6 @@
-//! Readings from `/proc` (Linux): resident memory of a process, CPU time spent by galleryd, by the
-//! benchmark itself and by Postgres during a phase, and whether other heavy jobs (compilers) share the
-//! machine.
+//! Readings from `/proc` (Linux): resident memory of a process (and resetting its high-water mark),
+//! CPU time spent by galleryd, by the benchmark itself, by the children it waited for (`cp`) and by
+//! Postgres during a phase, and whether other heavy jobs (compilers) share the machine.
 
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,14 @@ impl Memory {
     }
 }
 
+/// Resets the `VmHWM` high-water mark of process `pid` to its current resident size (writing `5` to
+/// `/proc/<pid>/clear_refs`, Linux 4.0 and later), so a later [`Memory::of`] shows the peak of what
+/// happened in between. Fails on kernels without it or without permission.
+pub fn reset_peak_memory(pid: u32) -> Result<(), String> {
+    let path = format!("/proc/{pid}/clear_refs");
+    std::fs::write(&path, "5").map_err(|error| format!("cannot write {path}: {error}"))
+}
+
 /// KiB as decimal megabytes (10^6 bytes), the unit the memory target is stated in.
 pub fn megabytes(kib: u64) -> f64 {
     kib as f64 * 1024.0 / 1_000_000.0
@@ -62,6 +70,26 @@ fn process_ticks(stat_path: &str) -> Option<(String, u64)> {
     let user: u64 = fields.get(11)?.parse().ok()?;
     let system: u64 = fields.get(12)?.parse().ok()?;
     Some((name, user + system))
+}
+
+/// CPU seconds (user + system) of the children this process has waited for, from the `cutime` and
+/// `cstime` fields of `/proc/self/stat`: the difference across a `cp` run is what `cp` spent.
+pub fn waited_children_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    let Some(name_end) = stat.rfind(')') else {
+        return 0.0;
+    };
+    // After the name: cutime and cstime are fields 16 and 17.
+    let fields: Vec<&str> = stat[name_end + 1..].split_whitespace().collect();
+    let field = |index: usize| -> u64 {
+        fields
+            .get(index)
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(0)
+    };
+    (field(13) + field(14)) as f64 / clock_ticks_per_second()
 }
 
 /// Process ids whose command name is `name`.

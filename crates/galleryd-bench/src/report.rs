@@ -1,9 +1,9 @@
-//! The final table per backend: every figure, its target (if it has one) and whether the target was
-//! met, and by how much.
+//! The final tables (one per backend, one for replication): every figure, its target (if it has
+//! one) and whether the target was met, and by how much.
 
 use std::time::Duration;
 
-use crate::procfs::{DISTURBANCE_THRESHOLD_CORES, Memory, megabytes};
+use crate::procfs::{CpuUsage, DISTURBANCE_THRESHOLD_CORES, Memory, megabytes};
 use crate::stats::{PhaseResult, milliseconds};
 
 /// Everything measured on one backend.
@@ -241,66 +241,294 @@ impl BackendFigures {
 
     /// The table, ready to print.
     pub fn table(&self) -> String {
-        let rows = self.rows();
-        let header = ["metric", "value", "target", "verdict"];
-        let cells: Vec<[String; 4]> = rows
-            .iter()
-            .map(|row| {
-                [
-                    row.metric.clone(),
-                    row.value.clone(),
-                    row.target_text(),
-                    row.verdict(),
-                ]
-            })
-            .collect();
-        let mut widths = header.map(|title| title.chars().count());
-        for row in &cells {
-            for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(cell.chars().count());
-            }
-        }
-        let line = |cells: [&str; 4]| {
-            let padded: Vec<String> = cells
-                .iter()
-                .zip(widths)
-                .map(|(cell, width)| format!("{cell}{}", " ".repeat(width - cell.chars().count())))
-                .collect();
-            format!("| {} |", padded.join(" | ")).trim_end().to_string()
-        };
-        let rule = format!(
-            "|{}|",
-            widths
-                .iter()
-                .map(|width| "-".repeat(width + 2))
-                .collect::<Vec<_>>()
-                .join("|")
-        );
-        let mut text = format!(
-            "== {} (image definition document: {} bytes) ==\n",
-            self.backend, self.document_bytes
-        );
-        text.push_str(&line(header));
-        text.push('\n');
-        text.push_str(&rule);
-        text.push('\n');
-        for row in &cells {
-            text.push_str(&line([&row[0], &row[1], &row[2], &row[3]]));
-            text.push('\n');
-        }
-        let missed = rows
-            .iter()
-            .filter(|row| row.verdict().starts_with("MISSED"))
-            .count();
-        let with_target = rows
-            .iter()
-            .filter(|row| !matches!(row.target, Target::None | Target::OtherJobsCores))
-            .count();
-        text.push_str(&format!(
-            "{} of {with_target} targets met on {}\n",
-            with_target - missed,
-            self.backend
-        ));
-        text
+        render_table(
+            &format!(
+                "== {} (image definition document: {} bytes) ==",
+                self.backend, self.document_bytes
+            ),
+            &self.rows(),
+            self.backend,
+        )
     }
+}
+
+/// Bytes in a mebibyte, the unit image sizes and copy throughputs are given in.
+const MEBIBYTE: f64 = 1024.0 * 1024.0;
+
+/// The image size the peak-memory target of replication is stated for.
+pub const MEMORY_TARGET_IMAGE_MEBIBYTES: u64 = 4096;
+
+/// The highest resident memory of galleryd while it replicated.
+pub struct PeakMemory {
+    /// `VmHWM` read when the replication was done, after resetting it just before the version was
+    /// created: the exact peak. `None` when the kernel refused the reset.
+    pub high_water_kib: Option<u64>,
+    /// The highest `VmRSS` of the samples taken during the replication.
+    pub sampled_kib: u64,
+    /// How many samples were taken.
+    pub samples: usize,
+}
+
+impl PeakMemory {
+    /// The exact peak if there is one, else the sampled one.
+    fn best_kib(&self) -> u64 {
+        self.high_water_kib.unwrap_or(self.sampled_kib)
+    }
+}
+
+/// Everything the replication benchmark measured.
+pub struct ReplicationFigures {
+    /// Bytes written into the snapshot, and so copied into each replica.
+    pub image_bytes: u64,
+    /// The regions of the replicas, one replica each.
+    pub replica_regions: &'static [&'static str],
+    /// Put Page of the whole image (not a target: the setup).
+    pub upload: Duration,
+    pub upload_connections: usize,
+    /// `endGetAccess`, which seals the pages into extents.
+    pub seal: Duration,
+    /// From the PUT of the version until the first poll that read `Succeeded`.
+    pub galleryd_copy: Duration,
+    /// The `sync` right after galleryd's copy (writing its dirty pages back).
+    pub galleryd_sync: Duration,
+    /// The `cp` baseline: as many copies of the same extent files on the same disk.
+    pub cp_copy: Duration,
+    /// The `sync` right after the `cp` copies.
+    pub cp_sync: Duration,
+    /// How often the version was polled.
+    pub poll_interval: Duration,
+    pub memory_idle_before: Memory,
+    pub memory_peak: PeakMemory,
+    pub memory_idle_after: Memory,
+    /// How long after the replication the idle memory was read.
+    pub settle: Duration,
+    /// CPU during galleryd's copy.
+    pub galleryd_cpu: CpuUsage,
+    /// Cores `cp` itself used during its copies.
+    pub cp_cores: f64,
+    /// Cores other processes (not `cp`, not this benchmark) used during the `cp` copies.
+    pub cp_other_cores: f64,
+}
+
+/// `2048 MiB in 1.23 s = 1665 MiB/s`.
+fn throughput_text(bytes: u64, elapsed: Duration) -> String {
+    format!(
+        "{:.0} MiB in {:.3} s = {:.0} MiB/s",
+        bytes as f64 / MEBIBYTE,
+        elapsed.as_secs_f64(),
+        mebibytes_per_second(bytes, elapsed)
+    )
+}
+
+fn mebibytes_per_second(bytes: u64, elapsed: Duration) -> f64 {
+    let seconds = elapsed.as_secs_f64();
+    if seconds > 0.0 {
+        bytes as f64 / MEBIBYTE / seconds
+    } else {
+        0.0
+    }
+}
+
+impl ReplicationFigures {
+    /// Bytes copied by each side: every replica holds the whole image.
+    pub fn copied_bytes(&self) -> u64 {
+        self.image_bytes * self.replica_regions.len() as u64
+    }
+
+    /// galleryd's throughput as a percentage of `cp`'s (both to the page cache, no sync).
+    pub fn ratio_percent(&self) -> f64 {
+        let baseline = mebibytes_per_second(self.copied_bytes(), self.cp_copy);
+        if baseline > 0.0 {
+            mebibytes_per_second(self.copied_bytes(), self.galleryd_copy) / baseline * 100.0
+        } else {
+            0.0
+        }
+    }
+
+    fn rows(&self) -> Vec<Row> {
+        let copied = self.copied_bytes();
+        let copies = self.replica_regions.len();
+        let regions = self.replica_regions.join(" + ");
+        let galleryd_durable = self.galleryd_copy + self.galleryd_sync;
+        let cp_durable = self.cp_copy + self.cp_sync;
+        let durable_ratio = mebibytes_per_second(copied, galleryd_durable)
+            / mebibytes_per_second(copied, cp_durable).max(f64::MIN_POSITIVE)
+            * 100.0;
+        let ratio = self.ratio_percent();
+        let image_mebibytes = self.image_bytes as f64 / MEBIBYTE;
+        let peak_label = if self.memory_peak.high_water_kib.is_some() {
+            "RSS peak during replication (VmHWM, reset before)"
+        } else {
+            "RSS peak during replication (sampled; VmHWM reset refused)"
+        };
+        let peak_label = if image_mebibytes < MEMORY_TARGET_IMAGE_MEBIBYTES as f64 {
+            format!("{peak_label}; target stated for {MEMORY_TARGET_IMAGE_MEBIBYTES} MiB")
+        } else {
+            peak_label.to_string()
+        };
+        let peak = megabytes(self.memory_peak.best_kib());
+        let cpu = &self.galleryd_cpu;
+        vec![
+            Row::info(
+                "image (bytes written into the snapshot)",
+                format!("{image_mebibytes:.0} MiB ({} B)", self.image_bytes),
+            ),
+            Row::info(
+                format!(
+                    "upload: Put Page of 4 MiB pages, {} connections",
+                    self.upload_connections
+                ),
+                throughput_text(self.image_bytes, self.upload),
+            ),
+            Row::info(
+                "seal (endGetAccess)",
+                format!("{:.3} s", self.seal.as_secs_f64()),
+            ),
+            Row::info(
+                format!("galleryd replication, {copies} replicas ({regions})"),
+                throughput_text(copied, self.galleryd_copy),
+            ),
+            Row::info(
+                format!("cp baseline, {copies} copies, same disk"),
+                throughput_text(copied, self.cp_copy),
+            ),
+            Row {
+                metric: "replication ratio galleryd / cp (no sync either side)".to_string(),
+                value: format!("{ratio:.1} %"),
+                target: Target::PercentAtLeast(80.0),
+                measured: ratio,
+            },
+            Row::info(
+                "galleryd replication + sync",
+                format!(
+                    "{} (sync {:.3} s)",
+                    throughput_text(copied, galleryd_durable),
+                    self.galleryd_sync.as_secs_f64()
+                ),
+            ),
+            Row::info(
+                "cp baseline + sync",
+                format!(
+                    "{} (sync {:.3} s)",
+                    throughput_text(copied, cp_durable),
+                    self.cp_sync.as_secs_f64()
+                ),
+            ),
+            Row::info(
+                "ratio galleryd / cp, each followed by sync",
+                format!("{durable_ratio:.1} %"),
+            ),
+            Row::info(
+                "RSS idle before replication",
+                format!("{:.1} MB", megabytes(self.memory_idle_before.resident_kib)),
+            ),
+            Row {
+                metric: peak_label,
+                value: format!("{peak:.1} MB"),
+                target: Target::MegabytesBelow(100.0),
+                measured: peak,
+            },
+            Row::info(
+                format!(
+                    "RSS peak sampled every 20 ms ({} samples)",
+                    self.memory_peak.samples
+                ),
+                format!("{:.1} MB", megabytes(self.memory_peak.sampled_kib)),
+            ),
+            Row::info(
+                format!(
+                    "RSS idle {:.0} s after replication",
+                    self.settle.as_secs_f64()
+                ),
+                format!("{:.1} MB", megabytes(self.memory_idle_after.resident_kib)),
+            ),
+            Row::info(
+                "CPU during replication: galleryd / bench",
+                format!(
+                    "{:.2} / {:.2} cores",
+                    cpu.server_cores.unwrap_or(0.0),
+                    cpu.bench_cores
+                ),
+            ),
+            Row::info("CPU during cp: cp", format!("{:.2} cores", self.cp_cores)),
+            Row {
+                metric: "CPU of other processes (worst phase)".to_string(),
+                value: format!("{:.2} cores", cpu.other_cores.max(self.cp_other_cores)),
+                target: Target::OtherJobsCores,
+                measured: cpu.other_cores.max(self.cp_other_cores),
+            },
+        ]
+    }
+
+    /// The table, ready to print.
+    pub fn table(&self) -> String {
+        render_table(
+            &format!(
+                "== replication (sqlite, local-disk blob stores, instant profile; version polled every {} ms) ==",
+                self.poll_interval.as_millis()
+            ),
+            &self.rows(),
+            "replication",
+        )
+    }
+}
+
+/// The table of `rows` under `title`, closed by how many targets were met on `scope`.
+fn render_table(title: &str, rows: &[Row], scope: &str) -> String {
+    let header = ["metric", "value", "target", "verdict"];
+    let cells: Vec<[String; 4]> = rows
+        .iter()
+        .map(|row| {
+            [
+                row.metric.clone(),
+                row.value.clone(),
+                row.target_text(),
+                row.verdict(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|title| title.chars().count());
+    for row in &cells {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 4]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell}{}", " ".repeat(width - cell.chars().count())))
+            .collect();
+        format!("| {} |", padded.join(" | ")).trim_end().to_string()
+    };
+    let rule = format!(
+        "|{}|",
+        widths
+            .iter()
+            .map(|width| "-".repeat(width + 2))
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    let mut text = format!("{title}\n");
+    text.push_str(&line(header));
+    text.push('\n');
+    text.push_str(&rule);
+    text.push('\n');
+    for row in &cells {
+        text.push_str(&line([&row[0], &row[1], &row[2], &row[3]]));
+        text.push('\n');
+    }
+    let missed = rows
+        .iter()
+        .filter(|row| row.verdict().starts_with("MISSED"))
+        .count();
+    let with_target = rows
+        .iter()
+        .filter(|row| !matches!(row.target, Target::None | Target::OtherJobsCores))
+        .count();
+    text.push_str(&format!(
+        "{} of {with_target} targets met on {scope}\n",
+        with_target - missed
+    ));
+    text
 }

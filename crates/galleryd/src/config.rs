@@ -238,6 +238,18 @@ pub struct Config {
     )]
     pub replication_bandwidth_mbps: u64,
 
+    /// Bandwidth of the link between two regions under the realistic profile, in megabits per
+    /// second, instead of `--replication-bandwidth-mbps`: `REGION:REGION=MBPS`, both directions
+    /// (`westus:westus=1000` for in-region replicas; repeat the flag, or separate with commas).
+    #[arg(
+        long = "region-pair-bandwidth",
+        env = "GALLERYD_REGION_PAIR_BANDWIDTHS",
+        value_delimiter = ',',
+        value_parser = parse_link_bandwidth,
+        global = true
+    )]
+    pub region_pair_bandwidths: Vec<gallery_replication::LinkBandwidth>,
+
     /// Seconds a worker's claim on a job or replica holds without renewal (a crashed worker's work is
     /// taken over after this).
     #[arg(long, env = "GALLERYD_WORKER_LEASE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..), global = true)]
@@ -441,14 +453,36 @@ impl Config {
                 ReplicationProfile::Instant => gallery_replication::LatencyProfile::Instant,
                 ReplicationProfile::Realistic => gallery_replication::LatencyProfile::Realistic,
             },
-            bandwidth_bytes_per_second: self.replication_bandwidth_mbps.saturating_mul(1_000_000)
-                / 8,
+            bandwidth_bytes_per_second: megabits_to_bytes(self.replication_bandwidth_mbps),
+            link_bandwidths: self.region_pair_bandwidths.clone(),
             garbage_collection_interval: (self.gc_interval_seconds > 0)
                 .then(|| std::time::Duration::from_secs(self.gc_interval_seconds)),
             garbage_grace: std::time::Duration::from_secs(self.gc_grace_seconds),
             ..gallery_replication::WorkerSettings::default()
         }
     }
+}
+
+/// Megabits per second as bytes per second.
+fn megabits_to_bytes(megabits_per_second: u64) -> u64 {
+    megabits_per_second.saturating_mul(1_000_000) / 8
+}
+
+/// Parses `REGION:REGION=MBPS` (regions in any spelling the catalog knows).
+fn parse_link_bandwidth(value: &str) -> Result<gallery_replication::LinkBandwidth, String> {
+    let malformed = || format!("'{value}' is not REGION:REGION=MBPS (e.g. westus:eastus=50)");
+    let (pair, megabits) = value.split_once('=').ok_or_else(malformed)?;
+    let (first, second) = pair.split_once(':').ok_or_else(malformed)?;
+    let region = |name: &str| {
+        gallery_domain::regions::find(name)
+            .map(|region| region.name.to_string())
+            .ok_or_else(|| format!("'{name}' is not a known region"))
+    };
+    let megabits: u64 = megabits.trim().parse().map_err(|_| malformed())?;
+    Ok(gallery_replication::LinkBandwidth {
+        regions: (region(first)?, region(second)?),
+        bytes_per_second: megabits_to_bytes(megabits),
+    })
 }
 
 fn is_guid(value: &str) -> bool {
@@ -479,6 +513,35 @@ mod tests {
             config.subscriptions().unwrap(),
             vec![Subscription::development()]
         );
+    }
+
+    #[test]
+    fn region_pair_bandwidths() {
+        let config = Config::parse_from([
+            "galleryd",
+            "--region-pair-bandwidth",
+            "West US:eastus=8,westus:westus=80",
+        ]);
+        let settings = config.worker_settings();
+        assert_eq!(
+            settings.link_bandwidths,
+            vec![
+                gallery_replication::LinkBandwidth {
+                    regions: ("westus".into(), "eastus".into()),
+                    bytes_per_second: 1_000_000,
+                },
+                gallery_replication::LinkBandwidth {
+                    regions: ("westus".into(), "westus".into()),
+                    bytes_per_second: 10_000_000,
+                },
+            ]
+        );
+        for refused in ["westus=8", "westus:atlantis=8", "westus:eastus=fast"] {
+            assert!(
+                Config::try_parse_from(["galleryd", "--region-pair-bandwidth", refused]).is_err(),
+                "{refused}"
+            );
+        }
     }
 
     #[test]
