@@ -2,6 +2,7 @@
 //! every test on Postgres and SQLite.
 
 mod arm_conventions;
+mod azure_blob_backend;
 mod blob_service;
 mod disks;
 mod examples;

@@ -3,8 +3,9 @@
 
 mod common;
 
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,7 +17,39 @@ use gallery_blob::object_store::{
 };
 use gallery_blob::{BlobBackend, Pacer, PageWrite, RegionStores};
 
-use common::{MEBIBYTE, TempDirectory};
+use common::MEBIBYTE;
+
+/// A directory under the system temp dir, removed when dropped.
+pub struct TempDirectory {
+    path: PathBuf,
+}
+
+impl TempDirectory {
+    pub fn new(label: &str) -> TempDirectory {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.subsec_nanos())
+            .unwrap_or_default();
+        let path = std::env::temp_dir().join(format!(
+            "gallery-blob-{label}-{}-{unique}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&path).expect("create the test directory");
+        TempDirectory { path }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.path.clone()
+    }
+}
+
+impl Drop for TempDirectory {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
 
 /// Runs each scenario once per local backend, as `in_memory::<scenario>` and
 /// `local_directory::<scenario>`.

@@ -5,9 +5,7 @@
 //! (bytes plus a "written" mask) and an independent computation of the canonical checksum.
 
 use std::ops::Range;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -19,38 +17,6 @@ use gallery_blob::{
 use ring::digest::{Context, SHA256};
 
 pub const MEBIBYTE: u64 = 1024 * 1024;
-
-/// A directory under the system temp dir, removed when dropped.
-pub struct TempDirectory {
-    path: PathBuf,
-}
-
-impl TempDirectory {
-    pub fn new(label: &str) -> TempDirectory {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let unique = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|elapsed| elapsed.subsec_nanos())
-            .unwrap_or_default();
-        let path = std::env::temp_dir().join(format!(
-            "gallery-blob-{label}-{}-{unique}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&path).expect("create the test directory");
-        TempDirectory { path }
-    }
-
-    pub fn path(&self) -> PathBuf {
-        self.path.clone()
-    }
-}
-
-impl Drop for TempDirectory {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.
 pub struct Random(u64);
