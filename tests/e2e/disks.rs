@@ -1,8 +1,8 @@
 //! Managed disks and snapshots: the eight operations of each, the rules Azure enforces on them, the
 //! disk states of uploads and SAS access, and copies that carry their source's bytes.
 //!
-//! The helpers here (paths, requests at the disk api-version, uploads through the blob endpoint,
-//! polling a copy's operation) are shared with `blob_service.rs`.
+//! The helpers here (paths, requests at the disk api-version, uploads through the blob endpoint) are
+//! shared with `blob_service.rs`.
 
 use galleryd_tests::{TestApp, TestResponse, both_stores};
 use reqwest::Method;
@@ -99,25 +99,6 @@ pub async fn create(app: &TestApp, path: &str, body: &Value) -> TestResponse {
         response.text
     );
     response
-}
-
-/// Polls a write's `Azure-AsyncOperation` until it is terminal (at most 10 s) and returns the last
-/// status body.
-pub async fn wait_for_operation(app: &TestApp, response: &TestResponse) -> Value {
-    let url = response
-        .header("azure-asyncoperation")
-        .expect("Azure-AsyncOperation header")
-        .to_string();
-    for _ in 0..200 {
-        let status = app.request(Method::GET, &url, None).await;
-        status.assert_status(200);
-        let body = status.json();
-        if body["status"] != "InProgress" {
-            return body;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("operation {url} did not finish within 10 s");
 }
 
 /// A raw response of the blob endpoint, body as bytes.
@@ -231,7 +212,7 @@ both_stores! {
         assert_eq!(body["id"], format!("{}/providers/Microsoft.Compute/disks/data1", app.group_path("rg")));
         assert_eq!(body["properties"]["provisioningState"], "Creating");
         assert_eq!(body["properties"]["creationData"], json!({"createOption": "Empty"}));
-        assert_eq!(wait_for_operation(&app, &created).await["status"], "Succeeded");
+        assert_eq!(app.wait_for_operation(&created).await["status"], "Succeeded");
         let operation_url = created.header("azure-asyncoperation").unwrap();
         assert!(operation_url.contains("api-version=2026-03-03"), "{operation_url}");
 
@@ -532,7 +513,7 @@ both_stores! {
         let created = put(&app, &copy, &json!({"location": "westus", "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": source_document["id"]}}})).await;
         created.assert_status(202);
         assert_eq!(created.json()["properties"]["provisioningState"], "Creating");
-        let status = wait_for_operation(&app, &created).await;
+        let status = app.wait_for_operation(&created).await;
         assert_eq!(status["status"], "Succeeded", "{status}");
         let copied = get(&app, &copy).await.json();
         assert_eq!(copied["properties"]["provisioningState"], "Succeeded");
@@ -548,7 +529,7 @@ both_stores! {
         let snapshot = snapshot_path(&app, "rg", "snap");
         let created = put(&app, &snapshot, &json!({"location": "westus", "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": copied["id"]}, "incremental": true}})).await;
         created.assert_status(202);
-        assert_eq!(wait_for_operation(&app, &created).await["status"], "Succeeded");
+        assert_eq!(app.wait_for_operation(&created).await["status"], "Succeeded");
         assert_eq!(get(&app, &snapshot).await.json()["properties"]["incremental"], true);
 
         for path in [&source, &copy, &snapshot] {

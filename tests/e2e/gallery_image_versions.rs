@@ -191,7 +191,7 @@ pub(crate) fn version_body(source_id: &str, targets: &[Value]) -> Value {
 
 /// Waits until the write's operation is terminal and asserts it succeeded.
 pub(crate) async fn succeeded(app: &TestApp, response: &TestResponse) {
-    let status = disks::wait_for_operation(app, response).await;
+    let status = app.wait_for_operation(response).await;
     assert_eq!(status["status"], "Succeeded", "{status}");
 }
 

@@ -5,8 +5,6 @@
 //! Source snapshots and disks are seeded straight into the store (a resource row with its internal
 //! data and a sealed, empty content), so these tests do not depend on the disk and snapshot APIs.
 
-use std::time::Duration;
-
 use gallery_domain::internal::{ContentReference, DiskInternal, ImageInternal};
 use galleryd_tests::{TestApp, TestResponse, both_stores};
 use reqwest::Method;
@@ -26,11 +24,9 @@ fn image_path(app: &TestApp, group: &str, image: &str) -> String {
     )
 }
 
+/// The id of a source snapshot or disk (or of anything else in `collection`).
 fn source_id(app: &TestApp, group: &str, collection: &str, name: &str) -> String {
-    format!(
-        "{}/providers/Microsoft.Compute/{collection}/{name}",
-        app.group_path(group)
-    )
+    crate::disks::resource_path(app, group, collection, name)
 }
 
 fn compute(path: &str) -> String {
@@ -166,25 +162,6 @@ async fn seed_source(app: &TestApp, group: &str, source: Source<'_>) -> String {
     id
 }
 
-/// Polls the `Azure-AsyncOperation` of `response` until the operation is no longer in progress and
-/// returns its last status body.
-async fn wait_for_operation(app: &TestApp, response: &TestResponse) -> Value {
-    let url = response
-        .header("azure-asyncoperation")
-        .expect("Azure-AsyncOperation header")
-        .to_string();
-    for _ in 0..200 {
-        let status = app.request(Method::GET, &url, None).await;
-        status.assert_status(200);
-        let body = status.json();
-        if body["status"] != "InProgress" {
-            return body;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the operation at {url} did not finish within 10 s");
-}
-
 /// A westus group with an OS snapshot (30 GiB) and two data sources: a snapshot (10 GiB and a
 /// byte) and a managed disk (512 bytes). Returns their ids.
 async fn seeded(app: &TestApp) -> (String, String, String) {
@@ -224,7 +201,7 @@ async fn create_image(app: &TestApp, name: &str) -> (String, Value) {
     let created = put_image(app, &path, &body).await;
     created.assert_status(201);
     assert_eq!(
-        wait_for_operation(app, &created).await["status"],
+        app.wait_for_operation(&created).await["status"],
         "Succeeded"
     );
     (path, body)
@@ -243,7 +220,7 @@ both_stores! {
         assert_eq!(body["location"], "westus");
         assert_eq!(body["properties"]["provisioningState"], "Creating");
         assert!(created.header("retry-after").is_some());
-        let operation = wait_for_operation(&app, &created).await;
+        let operation = app.wait_for_operation(&created).await;
         assert_eq!(operation["status"], "Succeeded", "{operation}");
 
         let fetched = get_image(&app, &path).await;
@@ -311,7 +288,7 @@ both_stores! {
             "properties": {"storageProfile": {"source": {"id": image_id}}}
         })).await;
         version.assert_status(201);
-        assert_eq!(wait_for_operation(&app, &version).await["status"], "Succeeded", "{}", version.text);
+        assert_eq!(app.wait_for_operation(&version).await["status"], "Succeeded", "{}", version.text);
         let fetched = app.get(&version_path).await.json();
         let storage = &fetched["properties"]["storageProfile"];
         assert_eq!(storage["osDiskImage"]["sizeInGB"], 30, "{fetched}");
@@ -405,7 +382,7 @@ both_stores! {
 
         let patched = patch_image(&app, &path, &json!({"tags": {"team": "platform", "tier": "gold"}})).await;
         patched.assert_status(200);
-        assert_eq!(wait_for_operation(&app, &patched).await["status"], "Succeeded");
+        assert_eq!(app.wait_for_operation(&patched).await["status"], "Succeeded");
         let image = get_image(&app, &path).await.json();
         assert_eq!(image["tags"], json!({"team": "platform", "tier": "gold"}));
         assert_eq!(image["properties"]["provisioningState"], "Succeeded");
@@ -476,7 +453,7 @@ both_stores! {
             "osType": "Linux", "osState": "Generalized", "managedDisk": {"id": source_id(&app, "other", "disks", "os")}
         }}}})).await;
         created.assert_status(201);
-        assert_eq!(wait_for_operation(&app, &created).await["status"], "Succeeded");
+        assert_eq!(app.wait_for_operation(&created).await["status"], "Succeeded");
 
         let names = |items: Vec<Value>| -> Vec<String> { items.iter().map(|item| item["name"].as_str().unwrap_or_default().to_string()).collect() };
         let (in_group, _) = app.list_all(&compute(&format!("{}/providers/Microsoft.Compute/images", app.group_path("rg")))).await;
@@ -494,7 +471,7 @@ both_stores! {
         deleted.assert_status(202);
         let location = deleted.header("location").expect("Location header").to_string();
         app.request(Method::GET, &location, None).await.assert_status(204);
-        assert_eq!(wait_for_operation(&app, &deleted).await["status"], "Succeeded");
+        assert_eq!(app.wait_for_operation(&deleted).await["status"], "Succeeded");
         get_image(&app, &first).await.assert_error(404, "ResourceNotFound");
         delete_image(&app, &first).await.assert_status(204);
         delete_image(&app, &image_path(&app, "nogroup", "first")).await.assert_error(404, "ResourceGroupNotFound");

@@ -9,6 +9,7 @@ mod examples;
 mod galleries;
 mod gallery_image_versions;
 mod gallery_images;
+mod identity;
 mod images;
 mod limits;
 mod openapi;

@@ -74,3 +74,36 @@ fn ci_runs_the_readme_test_command() {
         ".ci/run runs scripts/test"
     );
 }
+
+#[test]
+fn the_identities_example_is_a_valid_identities_file() {
+    let readme = readme();
+    let after = readme
+        .split("--identities <file.json>`:\n\n```json\n")
+        .nth(1)
+        .expect("the README shows an identities file");
+    let example = after.split("```").next().unwrap();
+    let file = std::env::temp_dir().join(format!("readme-identities-{}.json", std::process::id()));
+    std::fs::write(&file, example).unwrap();
+    let config = <galleryd::Config as clap::Parser>::parse_from([
+        "galleryd",
+        "--identities",
+        file.to_str().unwrap(),
+    ]);
+    let directory = config.directory();
+    let _ = std::fs::remove_file(&file);
+    let directory = directory.expect("the example parses and validates");
+    assert!(directory.principal("ann@contoso.com").is_some());
+    assert!(
+        directory
+            .principal("44444444-4444-4444-4444-444444444444")
+            .and_then(|principal| principal.client_secret.as_deref())
+            == Some("s3cret")
+    );
+    assert!(
+        directory
+            .first_of_kind(gallery_domain::identity::PrincipalKind::ManagedIdentity)
+            .is_some()
+    );
+    assert_eq!(directory.subscriptions.len(), 2);
+}

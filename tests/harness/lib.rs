@@ -483,6 +483,25 @@ impl TestApp {
         status.json()
     }
 
+    /// Polls the `Azure-AsyncOperation` of a write until the operation is no longer in progress (at
+    /// most 10 s) and returns its last status body.
+    pub async fn wait_for_operation(&self, response: &TestResponse) -> Value {
+        let url = response
+            .header("azure-asyncoperation")
+            .expect("Azure-AsyncOperation header")
+            .to_string();
+        for _ in 0..200 {
+            let status = self.request(reqwest::Method::GET, &url, None).await;
+            status.assert_status(200);
+            let body = status.json();
+            if body["status"] != "InProgress" {
+                return body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the operation at {url} did not finish within 10 s");
+    }
+
     /// Every item of a list, following `nextLink`s; also returns how many pages it took.
     pub async fn list_all(&self, path_and_query: &str) -> (Vec<Value>, usize) {
         let mut items = Vec::new();

@@ -1,7 +1,9 @@
 """Fixtures of the SDK test suite: a real galleryd over HTTPS driven by azure-mgmt-compute.
 
 One galleryd process serves the whole session (page size 2, so every list of three or more
-items is paged). Clients trust its generated CA and authenticate with a static token. Every
+items is paged; started by tests/python/galleryd_server.py, shared with the az CLI suite).
+Clients trust its generated CA and authenticate with a static token (test_credentials.py signs
+in with azure-identity instead). Every
 long-running operation goes through `Lro.run`, which times it: galleryd finishes instant work
 before the first status poll, so no `begin_*().result()` may ever wait for a poll interval.
 The exception is work galleryd's background workers do after answering (copying an image
@@ -15,13 +17,8 @@ Environment:
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import tempfile
+import sys
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,13 +28,16 @@ from typing import Any, Callable, Iterator
 import pytest
 from azure.core.credentials import AccessToken, AccessTokenInfo
 from azure.mgmt.compute import ComputeManagementClient
-from azure.mgmt.compute.models import GrantAccessData
+from azure.mgmt.compute.models import CreationData, GrantAccessData, Snapshot
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.resources.models import ResourceGroup
 from azure.storage.blob import BlobClient
 
-REPO = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT_SECONDS = 10.0
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+
+from galleryd_server import REPO, Endpoints, running_galleryd  # noqa: E402
+
+__all__ = ["REPO", "Endpoints"]
 # Upper bound of one begin_*().result(): far below the 1 s Retry-After of an in-progress poll.
 LRO_BUDGET_SECONDS = 0.8
 # What galleryd answers in Retry-After while an operation runs: the SDK pollers sleep that long.
@@ -54,104 +54,16 @@ VHD_FOOTER_BYTES = 512
 # The server
 
 
-@dataclass(frozen=True)
-class Endpoints:
-    """What galleryd wrote to <data-dir>/endpoints.json."""
-
-    https: str
-    http: str
-    certificate: str
-    tenant_id: str
-    subscription_id: str
-
-
-def _server_output(data_dir: Path) -> str:
-    """The server's stderr and stdout so far, for failure messages."""
-    parts = []
-    for name in ("stderr", "stdout"):
-        text = (data_dir / f"galleryd.{name}").read_text(errors="replace").strip()
-        if text:
-            parts.append(f"--- galleryd {name} ---\n{text}")
-    return "\n".join(parts) or "(galleryd printed nothing)"
-
-
-def _wait_until_ready(process: subprocess.Popen, data_dir: Path) -> Endpoints:
-    """Waits for endpoints.json and a 200 from /_galleryd/ready; fails loudly otherwise."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    endpoints_file = data_dir / "endpoints.json"
-    last_problem = "endpoints.json not written"
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(
-                f"galleryd exited with status {process.returncode} during startup\n"
-                + _server_output(data_dir),
-                pytrace=False,
-            )
-        if not endpoints_file.exists():
-            time.sleep(0.05)
-            continue
-        try:
-            document = json.loads(endpoints_file.read_text())
-            endpoints = Endpoints(
-                https=document["https"],
-                http=document["http"],
-                certificate=document["certificate"],
-                tenant_id=document["tenantId"],
-                subscription_id=document["subscriptionId"],
-            )
-            with urllib.request.urlopen(f"{endpoints.http}/_galleryd/ready", timeout=2) as answer:
-                if answer.status == 200:
-                    return endpoints
-                last_problem = f"/_galleryd/ready answered {answer.status}"
-        except (OSError, ValueError, KeyError) as error:  # half written, or not listening yet
-            last_problem = repr(error)
-        time.sleep(0.05)
-    pytest.fail(
-        f"galleryd was not ready within {STARTUP_TIMEOUT_SECONDS} s ({last_problem})\n"
-        + _server_output(data_dir),
-        pytrace=False,
-    )
-
-
 @pytest.fixture(scope="session")
 def galleryd() -> Iterator[Endpoints]:
     """A galleryd on ephemeral ports with its own data directory, for the whole session."""
-    binary = Path(os.environ.get("GALLERYD_BINARY", REPO / "target" / "debug" / "galleryd"))
-    if not binary.is_file():
-        pytest.fail(
-            f"galleryd binary {binary} not found: run `cargo build -p galleryd` or set GALLERYD_BINARY",
-            pytrace=False,
-        )
-    with tempfile.TemporaryDirectory(prefix="galleryd-sdk-") as directory:
-        data_dir = Path(directory)
-        command = [
-            str(binary), "serve",
-            "--data-dir", str(data_dir),
-            "--https-port", "0",
-            "--http-port", "0",
-            "--page-size", "2",
-            "--log-level", "warn",
-        ]
-        # Output goes to files, never pipes: a chatty server must not block on a full pipe.
-        with open(data_dir / "galleryd.stdout", "wb") as stdout, open(
-            data_dir / "galleryd.stderr", "wb"
-        ) as stderr:
-            process = subprocess.Popen(command, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL)
-        try:
-            endpoints = _wait_until_ready(process, data_dir)
-            # The SDK clients get connection_verify=<ca> (sent per request, which requests honours),
-            # but REQUESTS_CA_BUNDLE is set machine-wide to the system bundle and wins over a
-            # Session.verify path, so anything else speaking requests must see galleryd's CA too.
-            with pytest.MonkeyPatch.context() as patch:
-                patch.setenv("REQUESTS_CA_BUNDLE", endpoints.certificate)
-                yield endpoints
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with running_galleryd(["--page-size", "2"]) as endpoints:
+        # The SDK clients get connection_verify=<ca> (sent per request, which requests honours),
+        # but REQUESTS_CA_BUNDLE is set machine-wide to the system bundle and wins over a
+        # Session.verify path, so anything else speaking requests must see galleryd's CA too.
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("REQUESTS_CA_BUNDLE", endpoints.certificate)
+            yield endpoints
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,6 +254,21 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def blob_client(sas: str, galleryd: Endpoints) -> BlobClient:
     """An azure-storage-blob client of a SAS URL on galleryd's blob endpoint."""
     return BlobClient.from_blob_url(sas, connection_verify=galleryd.certificate)
+
+
+def create_upload_snapshot(
+    compute: ComputeManagementClient, lro: Lro, resource_group: str, upload_bytes: int
+) -> Snapshot:
+    """A new Upload snapshot of `upload_bytes` (the data and the VHD footer), ready for a write grant."""
+    return lro.run(
+        compute.snapshots.begin_create_or_update,
+        resource_group,
+        unique_name("snap"),
+        Snapshot(
+            location=LOCATION,
+            creation_data=CreationData(create_option="Upload", upload_size_bytes=upload_bytes),
+        ),
+    )
 
 
 def grant_access(compute_operations: Any, lro: Lro, resource_group: str, name: str, access: str) -> str:

@@ -13,7 +13,7 @@ import os
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.compute import ComputeManagementClient
-from azure.mgmt.compute.models import CreationData, Disk, Snapshot
+from azure.mgmt.compute.models import CreationData, Disk
 
 from conftest import (
     LOCATION,
@@ -23,6 +23,7 @@ from conftest import (
     Endpoints,
     Lro,
     blob_client,
+    create_upload_snapshot,
     grant_access,
     revoke_access,
     unique_name,
@@ -37,16 +38,8 @@ UPLOAD_BYTES = DATA_BYTES + VHD_FOOTER_BYTES
 def test_upload_through_a_sas_then_download(
     compute: ComputeManagementClient, lro: Lro, resource_group: str, galleryd: Endpoints
 ) -> None:
-    name = unique_name("snap")
-    snapshot = lro.run(
-        compute.snapshots.begin_create_or_update,
-        resource_group,
-        name,
-        Snapshot(
-            location=LOCATION,
-            creation_data=CreationData(create_option="Upload", upload_size_bytes=UPLOAD_BYTES),
-        ),
-    )
+    snapshot = create_upload_snapshot(compute, lro, resource_group, UPLOAD_BYTES)
+    name = snapshot.name
     assert snapshot.provisioning_state == "Succeeded"
     assert snapshot.disk_state == "ReadyToUpload"
     assert snapshot.disk_size_gb == 1

@@ -25,7 +25,6 @@ import requests
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.compute.models import (
-    CreationData,
     Gallery,
     GalleryDiskImageSource,
     GalleryImage,
@@ -48,6 +47,7 @@ from conftest import (
     Endpoints,
     Lro,
     blob_client,
+    create_upload_snapshot,
     grant_access,
     revoke_access,
     unique_name,
@@ -128,16 +128,8 @@ def upload_snapshot(
     data: bytes,
 ) -> Snapshot:
     """An Upload snapshot holding `data` from offset 0 (its footer left unwritten), sealed."""
-    name = unique_name("snap")
-    snapshot = lro.run(
-        compute.snapshots.begin_create_or_update,
-        resource_group,
-        name,
-        Snapshot(
-            location=LOCATION,
-            creation_data=CreationData(create_option="Upload", upload_size_bytes=UPLOAD_BYTES),
-        ),
-    )
+    snapshot = create_upload_snapshot(compute, lro, resource_group, UPLOAD_BYTES)
+    name = snapshot.name
     assert (snapshot.provisioning_state, snapshot.disk_state) == ("Succeeded", "ReadyToUpload")
     write_sas = grant_access(compute.snapshots, lro, resource_group, name, "Write")
     write_pages(blob_client(write_sas, galleryd), data)

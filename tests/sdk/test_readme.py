@@ -19,31 +19,45 @@ from conftest import LOCATION, REPO, Endpoints
 README_HTTP_BASE = "http://127.0.0.1:8080"
 
 
+def readme_blocks(section: str, language: str) -> list[str]:
+    """Every `language` code block of the README section headed `section`."""
+    readme = (REPO / "README.md").read_text()
+    assert f"## {section}\n" in readme, f"README.md has no section '{section}'"
+    body = readme.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(rf"```{language}\n(.*?)```", body, re.S)
+
+
 def readme_block(section: str, language: str) -> str:
     """The first `language` code block of the README section headed `section`."""
-    readme = (REPO / "README.md").read_text()
-    match = re.search(rf"## {re.escape(section)}\n(?:(?!\n## ).)*?```{language}\n(.*?)```", readme, re.S)
-    assert match, f"README.md has no {language} block under '{section}'"
-    return match.group(1)
+    blocks = readme_blocks(section, language)
+    assert blocks, f"README.md has no {language} block under '{section}'"
+    return blocks[0]
 
 
 def readme_python_example() -> str:
     return readme_block("Use it with the Python SDK", "python")
 
 
-def readme_blocks(section: str, language: str) -> list[str]:
-    """Every `language` code block of the README section headed `section`."""
-    readme = (REPO / "README.md").read_text()
-    body = readme.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(rf"```{language}\n(.*?)```", body, re.S)
-
-
-def in_readme_directory(galleryd: Endpoints, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Runs the rest of a test from a directory whose .galleryd is the test server's data directory,
-    as the examples expect after `cargo run`."""
+def run_readme_python(
+    galleryd: Endpoints,
+    resources: ResourceManagementClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *blocks: str,
+) -> str:
+    """Runs README Python blocks in one namespace, as a reader runs them after `cargo run`: from a
+    directory whose .galleryd is the test server's data directory, with the examples' resource group
+    rg1 created. Returns what they printed."""
     data_dir = Path(galleryd.certificate).parent.parent
     (tmp_path / ".galleryd").symlink_to(data_dir)
     monkeypatch.chdir(tmp_path)
+    resources.resource_groups.create_or_update("rg1", ResourceGroup(location=LOCATION))
+    namespace: dict = {}
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        for block in blocks:
+            exec(compile(block, "README.md", "exec"), namespace)
+    return output.getvalue()
 
 
 def test_readme_python_example(
@@ -53,14 +67,9 @@ def test_readme_python_example(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    in_readme_directory(galleryd, tmp_path, monkeypatch)
-    resources.resource_groups.create_or_update("rg1", ResourceGroup(location=LOCATION))
+    printed = run_readme_python(galleryd, resources, tmp_path, monkeypatch, readme_python_example())
 
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        exec(compile(readme_python_example(), "README.md", "exec"), {})
-
-    assert output.getvalue().strip() == f"{galleryd.subscription_id}-GALLERY1"
+    assert printed.strip() == f"{galleryd.subscription_id}-GALLERY1"
     gallery = compute.galleries.get("rg1", "gallery1")
     assert gallery.description == "images"
 
@@ -91,11 +100,12 @@ def test_readme_publishes_a_version_with_python(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The Python example, then the publishing example, in one namespace as a reader runs them."""
-    in_readme_directory(galleryd, tmp_path, monkeypatch)
-    resources.resource_groups.create_or_update("rg1", ResourceGroup(location=LOCATION))
-    namespace: dict = {}
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output):
-        exec(compile(readme_python_example(), "README.md", "exec"), namespace)
-        exec(compile(readme_blocks("Publish an image version", "python")[0], "README.md", "exec"), namespace)
-    assert output.getvalue().strip().splitlines()[-1] == "{'West US': 100, 'East US': 100}"
+    printed = run_readme_python(
+        galleryd,
+        resources,
+        tmp_path,
+        monkeypatch,
+        readme_python_example(),
+        readme_block("Publish an image version", "python"),
+    )
+    assert printed.strip().splitlines()[-1] == "{'West US': 100, 'East US': 100}"

@@ -253,10 +253,7 @@ pub async fn billing(
             .await?
         {
             let version: GalleryImageVersion = crate::tracked::parse_stored(&resource.body)?;
-            let internal: VersionInternal = match &resource.internal {
-                Some(text) => crate::tracked::parse_stored(text)?,
-                None => VersionInternal::default(),
-            };
+            let internal: VersionInternal = crate::tracked::parse_internal(&resource)?;
             let occupied: u64 = internal
                 .sources
                 .iter()

@@ -301,6 +301,7 @@ impl StorageError {
             ApiError::NotReady => true,
             ApiError::Store(store) => store.is_unavailable(),
             ApiError::Service(service) => service.status == 503,
+            ApiError::Unauthenticated { .. } | ApiError::Throttled { .. } => false,
         };
         StorageError::internal(error, retryable)
     }

@@ -31,15 +31,14 @@ use gallery_domain::ServiceError;
 use gallery_domain::api_version::ApiFamily;
 use gallery_domain::internal::{ContentCopy, ContentReference, CopyContentPayload};
 use gallery_domain::models::ProvisioningState;
-use gallery_domain::models::common::parse_body;
+use gallery_domain::models::common::{parse_body, set_provisioning_state};
 use gallery_domain::models::disk::{
     self as disk_model, AccessLevel, CopySource, CreateOption, Decided, Disk, DiskData, DiskKind,
     DiskPatchRequest, DiskRequest, DiskState, GrantAccessRequest,
 };
 use gallery_domain::names::name_key;
 use gallery_store::{
-    ContentState, Decision, JobKind, ListScope, NewJob, NewOperation, ResourceTarget,
-    StoredResource,
+    ContentState, Decision, JobKind, NewJob, NewOperation, ResourceTarget, StoredResource,
 };
 use serde_json::{Value, json};
 
@@ -48,7 +47,7 @@ use crate::blob_service;
 use crate::error::{ApiError, ApiResult};
 use crate::request::ArmRequest;
 use crate::response;
-use crate::tracked::{self, ResourcePath, parse_stored};
+use crate::tracked::{self, ResourcePath, WriteBody, parse_internal, parse_stored};
 
 // ----- the operations of Microsoft.Compute/disks -----
 
@@ -121,16 +120,9 @@ fn target<'a>(
     }
 }
 
-/// The internal data of a stored disk or snapshot.
-fn stored_data(resource: &StoredResource) -> Result<DiskData, ServiceError> {
-    match &resource.internal {
-        Some(text) => parse_stored(text),
-        None => Ok(DiskData::default()),
-    }
-}
-
+/// The document and internal data of a stored disk or snapshot.
 fn stored(resource: &StoredResource) -> Result<(Disk, DiskData), ServiceError> {
-    Ok((parse_stored(&resource.body)?, stored_data(resource)?))
+    Ok((parse_stored(&resource.body)?, parse_internal(resource)?))
 }
 
 /// What a decided document is stored as.
@@ -329,22 +321,8 @@ fn write_view(body: &str, created: bool) -> ApiResult<String> {
         _ if created => ProvisioningState::Creating,
         _ => ProvisioningState::Updating,
     };
-    if let Some(properties) = document
-        .get_mut("properties")
-        .and_then(Value::as_object_mut)
-    {
-        properties.insert(
-            "provisioningState".into(),
-            Value::String(state.as_str().into()),
-        );
-    }
+    set_provisioning_state(&mut document, state);
     Ok(document.to_string())
-}
-
-/// What a write request says: a PUT body or a PATCH body.
-enum WriteBody {
-    Put(DiskRequest),
-    Patch(DiskPatchRequest),
 }
 
 /// `_CreateOrUpdate`: PUT.
@@ -364,7 +342,7 @@ async fn write(
     app: &App,
     request: &ArmRequest,
     kind: DiskKind,
-    body: WriteBody,
+    body: WriteBody<DiskRequest, DiskPatchRequest>,
 ) -> ApiResult<Response> {
     let path = path(request, kind);
     let (id, key, group_key) = (path.id(), path.key(), name_key(&path.resource_group));
@@ -414,12 +392,7 @@ async fn write(
                             &mut context,
                         )?
                     }
-                    (WriteBody::Patch(_), None) => {
-                        return Err(ServiceError::resource_not_found(
-                            &path.type_and_names(),
-                            &path.resource_group,
-                        ));
-                    }
+                    (WriteBody::Patch(_), None) => return Err(path.resource_not_found()),
                 };
                 let creating_copy = existing.is_none()
                     && decided.disk.properties.creation_data.create_option == CreateOption::Copy;
@@ -470,12 +443,8 @@ pub(crate) async fn remove(app: &App, request: &ArmRequest, kind: DiskKind) -> A
     let path = path(request, kind);
     let (id, key, group_key) = (path.id(), path.key(), name_key(&path.resource_group));
     let store = app.store()?;
-    let Some(current) = store.get_resource(&key).await? else {
-        let error = tracked::not_found(app, &path).await;
-        if error.to_service_error().code == "ResourceNotFound" {
-            return Ok(response::empty(StatusCode::NO_CONTENT));
-        }
-        return Err(error);
+    let Some(current) = tracked::get_for_delete(app, &path).await? else {
+        return Ok(response::empty(StatusCode::NO_CONTENT));
     };
     let (disk, _) = stored(&current)?;
     disk_model::check_delete_allowed(kind, &disk)?;
@@ -511,23 +480,7 @@ pub(crate) async fn list_in_resource_group(
     request: &ArmRequest,
     kind: DiskKind,
 ) -> ApiResult<Response> {
-    let subscription_id = &request.subscription().subscription_id;
-    let resource_group = request.parameters.get("resourceGroupName");
-    let resource_group_key = name_key(resource_group);
-    if app
-        .store()?
-        .get_resource_group(subscription_id, &resource_group_key)
-        .await?
-        .is_none()
-    {
-        return Err(ServiceError::resource_group_not_found(resource_group).into());
-    }
-    let scope = ListScope::InResourceGroup {
-        subscription_id,
-        resource_group_key: &resource_group_key,
-        resource_type: kind.resource_type(),
-    };
-    tracked::list(app, request, scope, None).await
+    tracked::list_in_resource_group(app, request, kind.resource_type(), None).await
 }
 
 /// `_List` (the whole subscription).
@@ -536,11 +489,7 @@ pub(crate) async fn list_in_subscription(
     request: &ArmRequest,
     kind: DiskKind,
 ) -> ApiResult<Response> {
-    let scope = ListScope::InSubscription {
-        subscription_id: &request.subscription().subscription_id,
-        resource_type: kind.resource_type(),
-    };
-    tracked::list(app, request, scope, None).await
+    tracked::list_in_subscription(app, request, kind.resource_type(), None).await
 }
 
 /// Writes the outcome of an access change (grant, revocation, seal) over the existing resource.
@@ -559,10 +508,7 @@ async fn write_access(
             &operation,
             |_ancestry, existing| {
                 let Some(existing) = existing else {
-                    return Err(ServiceError::resource_not_found(
-                        &path.type_and_names(),
-                        &path.resource_group,
-                    ));
+                    return Err(path.resource_not_found());
                 };
                 let (disk, data) = stored(existing)?;
                 Ok(decision(&decide((&disk, &data))?))

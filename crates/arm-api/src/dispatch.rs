@@ -1,5 +1,5 @@
-//! The ARM request pipeline: route table → api-version → subscription → caller → authorization →
-//! body → handler.
+//! The ARM request pipeline: authentication → route table → api-version → subscription → request
+//! limits → authorization → body → handler.
 //!
 //! Every ARM path goes through [`dispatch`] (axum's fallback). It resolves the request to an
 //! [`OperationId`] from the route table, applies the checks every ARM operation shares in the order
@@ -14,13 +14,15 @@ use gallery_domain::ServiceError;
 use gallery_domain::api_version::{self, ApiFamily};
 use gallery_domain::identity::Caller;
 
+use crate::authentication;
 use crate::error::{ApiError, ApiResult};
 use crate::operation::OperationId;
 use crate::request::{ArmRequest, Query};
 use crate::routes::{self, RouteMatch};
+use crate::throttling::RequestKind;
 use crate::{
-    App, SharedApp, caller, disks, galleries, gallery_image_versions, gallery_images, images,
-    operations, resource_groups, response, snapshots, subscriptions,
+    App, SharedApp, disks, galleries, gallery_image_versions, gallery_images, images, operations,
+    resource_groups, response, snapshots, subscriptions,
 };
 
 /// How the connection a request arrived on is secured; the server adds it to every request so that
@@ -49,7 +51,7 @@ pub async fn dispatch(State(app): State<SharedApp>, request: Request) -> Respons
 }
 
 /// The base URL (`scheme://authority`) a request arrived on.
-fn base_url(request: &Request) -> String {
+pub(crate) fn base_url(request: &Request) -> String {
     let scheme = request
         .extensions()
         .get::<Scheme>()
@@ -140,6 +142,7 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
 
 async fn handle(app: &App, request: Request) -> ApiResult<Response> {
     let base_url = base_url(&request);
+    let caller = authentication::authenticate(app, request.headers(), &base_url).await?;
     let (parts, body) = request.into_parts();
     let query = Query::parse(parts.uri.query());
     let segments = routes::segments(parts.uri.path())?;
@@ -170,10 +173,30 @@ async fn handle(app: &App, request: Request) -> ApiResult<Response> {
         ),
         None => None,
     };
-    let caller = caller::identify(&parts.headers);
-    authorize(&caller, operation, parts.uri.path())?;
+    let request_kind = RequestKind::of(&parts.method);
+    let remaining = match &subscription {
+        Some(subscription) => Some(app.throttle.admit(
+            &subscription.subscription_id,
+            request_kind,
+            std::time::Instant::now(),
+            &app.settings.throttling,
+        )?),
+        None => None,
+    };
+    let with_remaining = |response: Response| match remaining {
+        Some(remaining) => {
+            response::with_header(response, request_kind.header(), &remaining.to_string())
+        }
+        None => response,
+    };
+    if let Err(error) = authorize(&caller, operation, parts.uri.path()) {
+        return Ok(with_remaining(ApiError::from(error).into_response()));
+    }
     let body = if matches!(parts.method, Method::PUT | Method::PATCH | Method::POST) {
-        read_body(body, &parts.headers, app.settings.max_request_body_bytes).await?
+        match read_body(body, &parts.headers, app.settings.max_request_body_bytes).await {
+            Ok(body) => body,
+            Err(error) => return Ok(with_remaining(ApiError::from(error).into_response())),
+        }
     } else {
         Bytes::new()
     };
@@ -194,12 +217,12 @@ async fn handle(app: &App, request: Request) -> ApiResult<Response> {
     let mut response = match run(app, &request).await {
         Ok(response) => response,
         Err(error) if is_head_of_get => {
-            return Ok(response::empty(
+            return Ok(with_remaining(response::empty(
                 StatusCode::from_u16(error.to_service_error().status)
                     .unwrap_or(StatusCode::NOT_FOUND),
-            ));
+            )));
         }
-        Err(error) => return Err(error),
+        Err(error) => return Ok(with_remaining(error.into_response())),
     };
     if is_head_of_get {
         let status = if response.status() == StatusCode::OK {
@@ -216,7 +239,7 @@ async fn handle(app: &App, request: Request) -> ApiResult<Response> {
             &format!("299 galleryd \"{}\"", warning.replace('"', "'")),
         );
     }
-    Ok(response)
+    Ok(with_remaining(response))
 }
 
 /// Calls the handler of `request.operation`.

@@ -23,6 +23,18 @@ pub enum ApiError {
     /// The database is not open yet (galleryd is starting).
     #[error("galleryd is starting")]
     NotReady,
+    /// The caller could not be authenticated: a 401 with its `WWW-Authenticate` challenge.
+    #[error("{error}")]
+    Unauthenticated {
+        error: ServiceError,
+        challenge: Box<str>,
+    },
+    /// Too many requests of one kind for a subscription (`--throttling on`): 429 with `Retry-After`.
+    #[error("{error}")]
+    Throttled {
+        error: ServiceError,
+        retry_after_seconds: u64,
+    },
 }
 
 /// A handler's result.
@@ -68,7 +80,9 @@ impl ApiError {
     /// The service error clients see.
     pub fn to_service_error(&self) -> ServiceError {
         match self {
-            ApiError::Service(error) => error.clone(),
+            ApiError::Service(error)
+            | ApiError::Unauthenticated { error, .. }
+            | ApiError::Throttled { error, .. } => error.clone(),
             ApiError::Store(error) if error.is_unavailable() => ServiceError::new(
                 503,
                 "ServiceUnavailable",
@@ -92,7 +106,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let error = self.to_service_error();
         match &self {
-            ApiError::Service(_) => {
+            ApiError::Service(_)
+            | ApiError::Unauthenticated { .. }
+            | ApiError::Throttled { .. } => {
                 tracing::debug!(code = %error.code, message = %error.message, "request refused")
             }
             other => tracing::warn!(error = %other, "request failed"),
@@ -100,6 +116,24 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(cloud_error_body(&error))).into_response();
+        match &self {
+            ApiError::Unauthenticated { challenge, .. } => {
+                if let Ok(value) = HeaderValue::from_str(challenge) {
+                    response
+                        .headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, value);
+                }
+            }
+            ApiError::Throttled {
+                retry_after_seconds,
+                ..
+            } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+            }
+            _ => {}
+        }
         if error.status == 503 {
             response
                 .headers_mut()

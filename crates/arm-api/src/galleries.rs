@@ -5,17 +5,16 @@ use axum::response::Response;
 use gallery_domain::ServiceError;
 use gallery_domain::ids;
 use gallery_domain::limits::QuotaKind;
-use gallery_domain::models::common::{PatchRequest, parse_body};
 use gallery_domain::models::gallery::{self, Gallery, GalleryRequest};
 use gallery_domain::names::{name_key, validate_gallery_name};
-use gallery_store::{Decision, ListScope, UniqueClaim};
+use gallery_store::{Decision, UniqueClaim};
 use serde_json::Value;
 
 use crate::App;
 use crate::error::ApiResult;
 use crate::request::ArmRequest;
 use crate::response;
-use crate::tracked::{self, PutPlan, ResourcePath, parse_stored};
+use crate::tracked::{self, PutPlan, ResourcePath, WriteBody, parse_stored};
 
 fn path(request: &ArmRequest) -> ResourcePath {
     ResourcePath::from_request(request, ids::GALLERY_TYPE, &[("galleries", "galleryName")])
@@ -61,16 +60,7 @@ fn decision(gallery: &Gallery, subscription_id: &str) -> Decision {
 /// Galleries_CreateOrUpdate (PUT) and Galleries_Update (PATCH).
 async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<Response> {
     let path = path(request);
-    let put_body: Option<GalleryRequest> = if must_exist {
-        None
-    } else {
-        Some(parse_body(&request.body)?)
-    };
-    let patch_body: Option<PatchRequest> = if must_exist {
-        Some(parse_body(&request.body)?)
-    } else {
-        None
-    };
+    let body: WriteBody<GalleryRequest> = WriteBody::parse(request, must_exist)?;
     let now = chrono::Utc::now();
     let plan = PutPlan {
         path: &path,
@@ -89,19 +79,14 @@ async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<R
             let mut guid = tracked::new_guid;
             let mut context =
                 tracked::write_context(request, id, ancestry, path.name(), now, &mut guid);
-            let gallery = match (&put_body, &patch_body, &existing) {
-                (_, Some(patch), Some(existing)) => {
+            let gallery = match (&body, &existing) {
+                (WriteBody::Patch(patch), Some(existing)) => {
                     gallery::patch(existing, patch.clone(), &mut context)?
                 }
-                (Some(put), _, existing) => {
+                (WriteBody::Put(put), existing) => {
                     gallery::put(existing.as_ref(), put.clone(), &mut context)?
                 }
-                _ => {
-                    return Err(ServiceError::resource_not_found(
-                        &path.type_and_names(),
-                        &path.resource_group,
-                    ));
-                }
+                (WriteBody::Patch(_), None) => return Err(path.resource_not_found()),
             };
             Ok(decision(&gallery, &path.subscription_id))
         },
@@ -160,30 +145,10 @@ pub async fn delete(app: &App, request: &ArmRequest) -> ApiResult<Response> {
 
 /// Galleries_ListByResourceGroup: `GET …/resourceGroups/{g}/providers/Microsoft.Compute/galleries`.
 pub async fn list_by_resource_group(app: &App, request: &ArmRequest) -> ApiResult<Response> {
-    let subscription_id = &request.subscription().subscription_id;
-    let resource_group = request.parameters.get("resourceGroupName");
-    let resource_group_key = name_key(resource_group);
-    if app
-        .store()?
-        .get_resource_group(subscription_id, &resource_group_key)
-        .await?
-        .is_none()
-    {
-        return Err(ServiceError::resource_group_not_found(resource_group).into());
-    }
-    let scope = ListScope::InResourceGroup {
-        subscription_id,
-        resource_group_key: &resource_group_key,
-        resource_type: ids::GALLERY_TYPE,
-    };
-    tracked::list(app, request, scope, Some(&default_view)).await
+    tracked::list_in_resource_group(app, request, ids::GALLERY_TYPE, Some(&default_view)).await
 }
 
 /// Galleries_List: `GET /subscriptions/{s}/providers/Microsoft.Compute/galleries`.
 pub async fn list(app: &App, request: &ArmRequest) -> ApiResult<Response> {
-    let scope = ListScope::InSubscription {
-        subscription_id: &request.subscription().subscription_id,
-        resource_type: ids::GALLERY_TYPE,
-    };
-    tracked::list(app, request, scope, Some(&default_view)).await
+    tracked::list_in_subscription(app, request, ids::GALLERY_TYPE, Some(&default_view)).await
 }

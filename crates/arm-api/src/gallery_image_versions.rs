@@ -17,25 +17,23 @@ use gallery_domain::internal::{
 };
 use gallery_domain::limits::QuotaKind;
 use gallery_domain::models::ProvisioningState;
-use gallery_domain::models::common::{PatchRequest, parse_body};
 use gallery_domain::models::gallery_image_version::{
     self as version_model, GalleryImageVersion, GalleryImageVersionRequest,
     RegionalReplicationStatus, ReplicationState, ReplicationStatus, ResolvedSource, SourceDisk,
     SourceItem, SourceKind, SourceLocation, VersionRules,
 };
+use gallery_domain::models::image as image_model;
 use gallery_domain::version_name::VersionName;
-use gallery_store::{
-    Decision, JobKind, ListScope, NewJob, ReplicaState, StoredReplica, StoredResource,
-};
+use gallery_store::{Decision, JobKind, NewJob, ReplicaState, StoredReplica, StoredResource};
 use serde_json::Value;
 
 use crate::App;
 use crate::error::ApiResult;
 use crate::request::ArmRequest;
 use crate::response;
-use crate::tracked::{self, JobPlan, PutPlan, ResourcePath, parse_stored};
-
-const GIBIBYTE: u64 = 1024 * 1024 * 1024;
+use crate::tracked::{
+    self, JobPlan, PutPlan, ResourcePath, WriteBody, parse_internal, parse_stored,
+};
 
 fn path(request: &ArmRequest) -> ResourcePath {
     ResourcePath::from_request(
@@ -87,10 +85,6 @@ fn disk_name(lun: Option<i32>) -> String {
     }
 }
 
-fn size_in_gb(logical_size: u64) -> i32 {
-    i32::try_from(logical_size.div_ceil(GIBIBYTE).max(1)).unwrap_or(i32::MAX)
-}
-
 /// A source disk, and the content behind it.
 fn source_disk(
     lun: Option<i32>,
@@ -100,7 +94,7 @@ fn source_disk(
     (
         SourceDisk {
             lun,
-            size_in_gb: size_in_gb(content.logical_size),
+            size_in_gb: image_model::size_in_gb(content.logical_size),
             occupied_bytes: content.occupied_bytes,
             host_caching,
         },
@@ -159,13 +153,6 @@ async fn source_resource(
     Ok((resource, document))
 }
 
-fn internal<T: serde::de::DeserializeOwned + Default>(resource: &StoredResource) -> ApiResult<T> {
-    match &resource.internal {
-        Some(text) => Ok(parse_stored(text)?),
-        None => Ok(T::default()),
-    }
-}
-
 /// Resolves what a new version is made from: the region and disks the domain rules check, and the
 /// contents the workers replicate.
 async fn resolve_sources(
@@ -193,7 +180,7 @@ async fn resolve_sources(
                 region.get_or_insert_with(|| resource.location.clone());
                 match kind {
                     SourceKind::Snapshot | SourceKind::Disk => {
-                        let content = internal::<DiskInternal>(&resource)?
+                        let content = parse_internal::<DiskInternal>(&resource)?
                             .content
                             .ok_or_else(|| not_ready(item))?;
                         let (disk, content) = source_disk(item.lun, &content, None);
@@ -201,7 +188,7 @@ async fn resolve_sources(
                         sources.push(content);
                     }
                     SourceKind::ManagedImage => {
-                        for content in internal::<ImageInternal>(&resource)?.disks {
+                        for content in parse_internal::<ImageInternal>(&resource)?.disks {
                             let lun = content
                                 .disk
                                 .strip_prefix("lun")
@@ -216,7 +203,7 @@ async fn resolve_sources(
                         // Replicate from the source version's replicas in its own region.
                         let version: GalleryImageVersion = parse_stored(&resource.body)?;
                         let home = version.location.clone();
-                        for source in internal::<VersionInternal>(&resource)?.sources {
+                        for source in parse_internal::<VersionInternal>(&resource)?.sources {
                             let content_id =
                                 replica_content_id(resource.seq, &home, 0, &source.disk);
                             let content = app
@@ -293,20 +280,11 @@ fn decision(
 async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<Response> {
     let path = path(request);
     let rules = rules(app);
-    let put_body: Option<GalleryImageVersionRequest> = if must_exist {
-        None
-    } else {
-        Some(parse_body(&request.body)?)
-    };
-    let patch_body: Option<PatchRequest> = if must_exist {
-        Some(parse_body(&request.body)?)
-    } else {
-        None
-    };
+    let body: WriteBody<GalleryImageVersionRequest> = WriteBody::parse(request, must_exist)?;
     // Sources are resolved for creates only (they cannot change afterwards).
     let exists = app.store()?.get_resource(&path.key()).await?.is_some();
-    let (resolved, sources) = match (&put_body, exists) {
-        (Some(body), false) => {
+    let (resolved, sources) = match (&body, exists) {
+        (WriteBody::Put(body), false) => {
             VersionName::parse(path.name())?;
             resolve_sources(app, body).await?
         }
@@ -334,23 +312,18 @@ async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<R
             let mut guid = tracked::new_guid;
             let context =
                 tracked::write_context(request, id, ancestry, path.name(), now, &mut guid);
-            let version = match (&put_body, &patch_body, &stored) {
-                (_, Some(patch), Some(stored)) => {
+            let version = match (&body, &stored) {
+                (WriteBody::Patch(patch), Some(stored)) => {
                     version_model::patch(stored, patch.clone(), &context, &rules)?
                 }
-                (Some(put), _, stored) => version_model::put(
+                (WriteBody::Put(put), stored) => version_model::put(
                     stored.as_ref(),
                     put.clone(),
                     &context,
                     resolved.as_ref(),
                     &rules,
                 )?,
-                _ => {
-                    return Err(ServiceError::resource_not_found(
-                        &path.type_and_names(),
-                        &path.resource_group,
-                    ));
-                }
+                (WriteBody::Patch(_), None) => return Err(path.resource_not_found()),
             };
             Ok(match existing {
                 None => decision(&version, ProvisioningState::Creating, new_internal.clone()),
@@ -472,13 +445,8 @@ pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
 pub async fn delete(app: &App, request: &ArmRequest) -> ApiResult<Response> {
     let path = path(request);
     let store = app.store()?;
-    let Some(current) = store.get_resource(&path.key()).await? else {
-        // Answer the right 404 (group or parent missing), or 204 when only the version is.
-        let error = tracked::not_found(app, &path).await;
-        if error.to_service_error().code == "ResourceNotFound" {
-            return Ok(response::empty(StatusCode::NO_CONTENT));
-        }
-        return Err(error);
+    let Some(current) = tracked::get_for_delete(app, &path).await? else {
+        return Ok(response::empty(StatusCode::NO_CONTENT));
     };
     let version: GalleryImageVersion = parse_stored(&current.body)?;
     version_model::check_delete_allowed(&version, chrono::Utc::now())?;
@@ -507,10 +475,7 @@ pub async fn delete(app: &App, request: &ArmRequest) -> ApiResult<Response> {
     let outcome = store
         .put_resource(&target, &operation, |_ancestry, existing| {
             let Some(existing) = existing else {
-                return Err(ServiceError::resource_not_found(
-                    &path.type_and_names(),
-                    &path.resource_group,
-                ));
+                return Err(path.resource_not_found());
             };
             let mut version: GalleryImageVersion = parse_stored(&existing.body)?;
             version.properties.provisioning_state = ProvisioningState::Deleting;
@@ -543,23 +508,12 @@ pub async fn list_by_gallery_image(app: &App, request: &ArmRequest) -> ApiResult
         ids::GALLERY_IMAGE_TYPE,
         &[("galleries", "galleryName"), ("images", "galleryImageName")],
     );
-    let image = match app.store()?.get_resource(&image_path.key()).await? {
-        Some(image) => image,
-        None => {
-            let mut below = image_path.clone();
-            below.names.push(("versions", String::new()));
-            below.resource_type = ids::GALLERY_IMAGE_VERSION_TYPE;
-            return Err(tracked::not_found(app, &below).await);
-        }
-    };
-    tracked::list(
+    tracked::list_below(
         app,
         request,
-        ListScope::UnderParent {
-            parent_seq: image.seq,
-            resource_type: ids::GALLERY_IMAGE_VERSION_TYPE,
-        },
-        None,
+        &image_path,
+        "versions",
+        ids::GALLERY_IMAGE_VERSION_TYPE,
     )
     .await
 }

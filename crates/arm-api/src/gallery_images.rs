@@ -3,17 +3,16 @@
 use axum::response::Response;
 use gallery_domain::ids;
 use gallery_domain::limits::QuotaKind;
-use gallery_domain::models::common::{PatchRequest, parse_body};
 use gallery_domain::models::gallery_image::{self, GalleryImage, GalleryImageRequest};
 use gallery_domain::names::validate_image_definition_name;
-use gallery_store::{Decision, ListScope, UniqueClaim};
+use gallery_store::{Decision, UniqueClaim};
 use serde_json::Value;
 
 use crate::App;
 use crate::error::ApiResult;
 use crate::request::ArmRequest;
 use crate::response;
-use crate::tracked::{self, PutPlan, ResourcePath, parse_stored};
+use crate::tracked::{self, PutPlan, ResourcePath, WriteBody, parse_stored};
 
 fn path(request: &ArmRequest) -> ResourcePath {
     ResourcePath::from_request(
@@ -45,16 +44,7 @@ fn decision(image: &GalleryImage, gallery_key: String) -> Decision {
 async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<Response> {
     let path = path(request);
     let gallery_key = path.parent().map(|parent| parent.key()).unwrap_or_default();
-    let put_body: Option<GalleryImageRequest> = if must_exist {
-        None
-    } else {
-        Some(parse_body(&request.body)?)
-    };
-    let patch_body: Option<PatchRequest> = if must_exist {
-        Some(parse_body(&request.body)?)
-    } else {
-        None
-    };
+    let body: WriteBody<GalleryImageRequest> = WriteBody::parse(request, must_exist)?;
     let now = chrono::Utc::now();
     let plan = PutPlan {
         path: &path,
@@ -73,19 +63,14 @@ async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<R
             let mut guid = tracked::new_guid;
             let context =
                 tracked::write_context(request, id, ancestry, path.name(), now, &mut guid);
-            let image = match (&put_body, &patch_body, &existing) {
-                (_, Some(patch), Some(existing)) => {
+            let image = match (&body, &existing) {
+                (WriteBody::Patch(patch), Some(existing)) => {
                     gallery_image::patch(existing, patch.clone(), &context)?
                 }
-                (Some(put), _, existing) => {
+                (WriteBody::Put(put), existing) => {
                     gallery_image::put(existing.as_ref(), put.clone(), &context)?
                 }
-                _ => {
-                    return Err(gallery_domain::ServiceError::resource_not_found(
-                        &path.type_and_names(),
-                        &path.resource_group,
-                    ));
-                }
+                (WriteBody::Patch(_), None) => return Err(path.resource_not_found()),
             };
             Ok(decision(&image, gallery_key.clone()))
         },
@@ -124,31 +109,12 @@ pub async fn delete(app: &App, request: &ArmRequest) -> ApiResult<Response> {
 pub async fn list_by_gallery(app: &App, request: &ArmRequest) -> ApiResult<Response> {
     let gallery_path =
         ResourcePath::from_request(request, ids::GALLERY_TYPE, &[("galleries", "galleryName")]);
-    let gallery = match app.store()?.get_resource(&gallery_path.key()).await? {
-        Some(gallery) => gallery,
-        None => {
-            // Not found: say whether the resource group or the gallery is missing.
-            let image_path = path_for_missing_gallery(request);
-            return Err(tracked::not_found(app, &image_path).await);
-        }
-    };
-    tracked::list(
+    tracked::list_below(
         app,
         request,
-        ListScope::UnderParent {
-            parent_seq: gallery.seq,
-            resource_type: ids::GALLERY_IMAGE_TYPE,
-        },
-        None,
+        &gallery_path,
+        "images",
+        ids::GALLERY_IMAGE_TYPE,
     )
     .await
-}
-
-/// A path below the gallery, so that a missing gallery is reported as the missing parent.
-fn path_for_missing_gallery(request: &ArmRequest) -> ResourcePath {
-    let mut gallery_path =
-        ResourcePath::from_request(request, ids::GALLERY_TYPE, &[("galleries", "galleryName")]);
-    gallery_path.names.push(("images", String::new()));
-    gallery_path.resource_type = ids::GALLERY_IMAGE_TYPE;
-    gallery_path
 }

@@ -22,19 +22,21 @@ use gallery_domain::internal::{
     ContentCopy, ContentReference, CopyContentPayload, DiskInternal, ImageInternal,
 };
 use gallery_domain::models::ProvisioningState;
-use gallery_domain::models::common::{PatchRequest, parse_body};
 use gallery_domain::models::image::{
     self as image_model, IMAGE_TYPE, Image, ImageRequest, SourceSize,
 };
 use gallery_domain::names::name_key;
-use gallery_store::{Decision, JobKind, ListScope};
+use gallery_domain::regions;
+use gallery_store::{Decision, JobKind};
 use serde_json::Value;
 
 use crate::App;
 use crate::error::ApiResult;
 use crate::request::ArmRequest;
 use crate::response;
-use crate::tracked::{self, JobPlan, PutPlan, ResourcePath, parse_stored};
+use crate::tracked::{
+    self, JobPlan, PutPlan, ResourcePath, WriteBody, parse_internal, parse_stored,
+};
 
 fn path(request: &ArmRequest) -> ResourcePath {
     ResourcePath::from_request(request, IMAGE_TYPE, &[("images", "imageName")])
@@ -69,7 +71,7 @@ async fn resolve_sources(
             .get_resource(&ids::resource_key(&source.id))
             .await?
             .ok_or_else(|| image_model::source_not_found(source))?;
-        if !image_model::same_region(&resource.location, &sources.region) {
+        if !regions::same_region(&resource.location, &sources.region) {
             return Err(image_model::source_in_other_region(
                 source,
                 &resource.location,
@@ -82,11 +84,7 @@ async fn resolve_sources(
                 image_model::source_not_ready(source, Some(&resource.provisioning_state)).into(),
             );
         }
-        let internal: DiskInternal = match &resource.internal {
-            Some(text) => parse_stored(text)?,
-            None => DiskInternal::default(),
-        };
-        let content = internal
+        let content = parse_internal::<DiskInternal>(&resource)?
             .content
             .ok_or_else(|| image_model::source_not_ready(source, None))?;
         let destination_content_id = uuid::Uuid::new_v4().to_string();
@@ -157,20 +155,11 @@ fn pollable(mut response: Response, request: &ArmRequest) -> Response {
 /// Images_CreateOrUpdate (PUT) and Images_Update (PATCH).
 async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<Response> {
     let path = path(request);
-    let put_body: Option<ImageRequest> = if must_exist {
-        None
-    } else {
-        Some(parse_body(&request.body)?)
-    };
-    let patch_body: Option<PatchRequest> = if must_exist {
-        Some(parse_body(&request.body)?)
-    } else {
-        None
-    };
+    let body: WriteBody<ImageRequest> = WriteBody::parse(request, must_exist)?;
     let store = app.store()?;
     // Sources are resolved for creates only (they cannot change afterwards), before the write.
-    let creation = match &put_body {
-        Some(body) if store.get_resource(&path.key()).await?.is_none() => {
+    let creation = match &body {
+        WriteBody::Put(body) if store.get_resource(&path.key()).await?.is_none() => {
             if store
                 .get_resource_group(&path.subscription_id, &name_key(&path.resource_group))
                 .await?
@@ -208,8 +197,8 @@ async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<R
         plan,
         |id, ancestry, existing| {
             // The image appeared or vanished since the sources were (not) resolved: retry.
-            match (existing, &creation, &put_body) {
-                (Some(_), Some(_), _) | (None, None, Some(_)) => {
+            match (existing, &creation, &body) {
+                (Some(_), Some(_), _) | (None, None, WriteBody::Put(_)) => {
                     return Err(image_model::changed_meanwhile(path.name()));
                 }
                 (Some(resource), None, _)
@@ -228,22 +217,17 @@ async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<R
             let mut guid = tracked::new_guid;
             let context =
                 tracked::write_context(request, id, ancestry, path.name(), now, &mut guid);
-            let image = match (&put_body, &patch_body, &stored) {
-                (_, Some(patch), Some(stored)) => {
+            let image = match (&body, &stored) {
+                (WriteBody::Patch(patch), Some(stored)) => {
                     image_model::patch(stored, patch.clone(), &context)?
                 }
-                (Some(put), _, stored) => image_model::put(
+                (WriteBody::Put(put), stored) => image_model::put(
                     stored.as_ref(),
                     put.clone(),
                     &context,
                     creation.as_ref().map(|creation| creation.sizes.as_slice()),
                 )?,
-                _ => {
-                    return Err(ServiceError::resource_not_found(
-                        &path.type_and_names(),
-                        &path.resource_group,
-                    ));
-                }
+                (WriteBody::Patch(_), None) => return Err(path.resource_not_found()),
             };
             let internal = match existing {
                 None => internal.clone(),
@@ -291,30 +275,10 @@ pub async fn delete(app: &App, request: &ArmRequest) -> ApiResult<Response> {
 
 /// Images_ListByResourceGroup: `GET …/resourceGroups/{g}/providers/Microsoft.Compute/images`.
 pub async fn list_by_resource_group(app: &App, request: &ArmRequest) -> ApiResult<Response> {
-    let subscription_id = &request.subscription().subscription_id;
-    let resource_group = request.parameters.get("resourceGroupName");
-    let resource_group_key = name_key(resource_group);
-    if app
-        .store()?
-        .get_resource_group(subscription_id, &resource_group_key)
-        .await?
-        .is_none()
-    {
-        return Err(ServiceError::resource_group_not_found(resource_group).into());
-    }
-    let scope = ListScope::InResourceGroup {
-        subscription_id,
-        resource_group_key: &resource_group_key,
-        resource_type: IMAGE_TYPE,
-    };
-    tracked::list(app, request, scope, None).await
+    tracked::list_in_resource_group(app, request, IMAGE_TYPE, None).await
 }
 
 /// Images_List: `GET /subscriptions/{s}/providers/Microsoft.Compute/images`.
 pub async fn list(app: &App, request: &ArmRequest) -> ApiResult<Response> {
-    let scope = ListScope::InSubscription {
-        subscription_id: &request.subscription().subscription_id,
-        resource_type: IMAGE_TYPE,
-    };
-    tracked::list(app, request, scope, None).await
+    tracked::list_in_subscription(app, request, IMAGE_TYPE, None).await
 }

@@ -30,6 +30,11 @@ impl Query {
         Query(pairs)
     }
 
+    /// Every decoded pair, in order.
+    pub fn into_pairs(self) -> Vec<(String, String)> {
+        self.0
+    }
+
     /// The first value of `name`, ignoring ASCII case.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0

@@ -35,6 +35,7 @@ fn subscription_body(subscription: &Subscription) -> Value {
 pub async fn list(app: &App, _request: &ArmRequest) -> ApiResult<Response> {
     let value: Vec<Value> = app
         .settings
+        .directory
         .subscriptions
         .iter()
         .map(subscription_body)
@@ -50,24 +51,25 @@ pub async fn get(_app: &App, request: &ArmRequest) -> ApiResult<Response> {
     ))
 }
 
-/// Tenants_List: the tenants of the configured subscriptions.
+/// Tenants_List: every tenant galleryd knows (the development one, the configured ones, and those
+/// configured subscriptions and principals name).
 pub async fn list_tenants(app: &App, _request: &ArmRequest) -> ApiResult<Response> {
-    let mut tenants: Vec<&str> = app
+    let value: Vec<Value> = app
         .settings
-        .subscriptions
+        .directory
+        .tenants
         .iter()
-        .map(|subscription| subscription.tenant_id.as_str())
-        .collect();
-    tenants.sort_unstable();
-    tenants.dedup();
-    let value: Vec<Value> = tenants
-        .into_iter()
         .map(|tenant| {
+            let display_name = if tenant.display_name.is_empty() {
+                "galleryd"
+            } else {
+                tenant.display_name.as_str()
+            };
             json!({
-                "id": format!("/tenants/{tenant}"),
-                "tenantId": tenant,
+                "id": format!("/tenants/{}", tenant.tenant_id),
+                "tenantId": tenant.tenant_id,
                 "tenantCategory": "Home",
-                "displayName": "galleryd",
+                "displayName": display_name,
                 "defaultDomain": "galleryd.local",
                 "domains": ["galleryd.local"]
             })

@@ -1,7 +1,8 @@
-//! The flows every tracked Compute Gallery resource shares: read with ARM's three kinds of 404,
-//! create-or-replace and update as long-running operations, delete, and keyset-paginated lists.
-//! Resource modules (`galleries`, `gallery_images`) bring the rules; this module brings the ARM
-//! contract, so every resource follows it the same way.
+//! The flows every tracked Compute resource shares: read with ARM's three kinds of 404,
+//! create-or-replace and update as long-running operations, delete, and keyset-paginated lists (in
+//! a resource group, a subscription or below a parent). Resource modules (`galleries`,
+//! `gallery_images`, `gallery_image_versions`, `images`, `disks`) bring the rules; this module
+//! brings the ARM contract, so every resource follows it the same way.
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -9,6 +10,7 @@ use gallery_domain::ServiceError;
 use gallery_domain::ids;
 use gallery_domain::limits::QuotaKind;
 use gallery_domain::models::ProvisioningState;
+use gallery_domain::models::common::{PatchRequest, parse_body, set_provisioning_state};
 use gallery_domain::names::name_key;
 use gallery_store::{
     Ancestry, Decision, ListScope, NewOperation, OperationStatus, ParentTarget, ResourceTarget,
@@ -108,6 +110,24 @@ impl ResourcePath {
         ids::provider_path(&self.id()).to_string()
     }
 
+    /// 404 `ResourceNotFound` naming this resource (whose resource group and parent exist).
+    pub fn resource_not_found(&self) -> ServiceError {
+        ServiceError::resource_not_found(&self.type_and_names(), &self.resource_group)
+    }
+
+    /// The path of a resource of `resource_type` in this one's `segment` collection, named `name`.
+    fn child(
+        &self,
+        segment: &'static str,
+        name: &str,
+        resource_type: &'static str,
+    ) -> ResourcePath {
+        let mut child = self.clone();
+        child.names.push((segment, name.to_string()));
+        child.resource_type = resource_type;
+        child
+    }
+
     /// How `ParentResourceNotFound` names this resource when it is the missing parent: `g1`, `g1/i1`.
     pub fn display_name(&self) -> String {
         self.names
@@ -186,9 +206,7 @@ pub async fn not_found(app: &App, path: &ResourcePath) -> ApiError {
     }
     match missing_parent {
         Some(parent) => ServiceError::parent_resource_not_found(&parent.display_name()).into(),
-        None => {
-            ServiceError::resource_not_found(&path.type_and_names(), &path.resource_group).into()
-        }
+        None => path.resource_not_found().into(),
     }
 }
 
@@ -198,6 +216,19 @@ pub async fn get(app: &App, path: &ResourcePath) -> ApiResult<StoredResource> {
         Some(resource) => Ok(resource),
         None => Err(not_found(app, path).await),
     }
+}
+
+/// The resource a DELETE removes: `None` when only the resource itself is missing (the DELETE
+/// answers 204), the right 404 when its resource group or parent is.
+pub async fn get_for_delete(app: &App, path: &ResourcePath) -> ApiResult<Option<StoredResource>> {
+    if let Some(resource) = app.store()?.get_resource(&path.key()).await? {
+        return Ok(Some(resource));
+    }
+    let error = not_found(app, path).await;
+    if error.to_service_error().code == "ResourceNotFound" {
+        return Ok(None);
+    }
+    Err(error)
 }
 
 /// Parses a stored document.
@@ -210,6 +241,34 @@ pub fn parse_stored<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Ser
             "A stored document could not be read.",
         )
     })
+}
+
+/// Parses a stored resource's internal data (galleryd's own, never served); a resource without any
+/// has the default.
+pub fn parse_internal<T: serde::de::DeserializeOwned + Default>(
+    resource: &StoredResource,
+) -> Result<T, ServiceError> {
+    match &resource.internal {
+        Some(text) => parse_stored(text),
+        None => Ok(T::default()),
+    }
+}
+
+/// What a write request says: a PUT's body (create or replace) or a PATCH's (update).
+pub enum WriteBody<Put, Patch = PatchRequest> {
+    Put(Put),
+    Patch(Patch),
+}
+
+impl<Put: serde::de::DeserializeOwned, Patch: serde::de::DeserializeOwned> WriteBody<Put, Patch> {
+    /// Parses the request's body: a PATCH's when the resource must exist already, else a PUT's.
+    pub fn parse(request: &ArmRequest, must_exist: bool) -> Result<Self, ServiceError> {
+        Ok(if must_exist {
+            WriteBody::Patch(parse_body(&request.body)?)
+        } else {
+            WriteBody::Put(parse_body(&request.body)?)
+        })
+    }
 }
 
 /// A fresh GUID (principal ids of managed identities and alike).
@@ -290,10 +349,7 @@ pub async fn put(
         .store()?
         .put_resource(&target, &operation, |ancestry, existing| {
             if plan.must_exist && existing.is_none() {
-                return Err(ServiceError::resource_not_found(
-                    &path.type_and_names(),
-                    &path.resource_group,
-                ));
+                return Err(path.resource_not_found());
             }
             let id = match existing {
                 Some(_) => id.clone(),
@@ -320,15 +376,7 @@ pub async fn put(
     } else {
         ProvisioningState::Updating
     };
-    if let Some(properties) = document
-        .get_mut("properties")
-        .and_then(Value::as_object_mut)
-    {
-        properties.insert(
-            "provisioningState".into(),
-            Value::String(state.as_str().into()),
-        );
-    }
+    set_provisioning_state(&mut document, state);
     let body = view(document).to_string();
     Ok(response::accepted_put(
         request,
@@ -362,6 +410,67 @@ pub async fn delete(app: &App, request: &ArmRequest, path: &ResourcePath) -> Api
         )),
         None => Ok(response::empty(StatusCode::NO_CONTENT)),
     }
+}
+
+/// Lists one page of the `resource_type` resources in the request's resource group (404 when the
+/// group does not exist), shaping each document with `view` when given.
+pub async fn list_in_resource_group(
+    app: &App,
+    request: &ArmRequest,
+    resource_type: &str,
+    view: Option<&(dyn Fn(Value) -> Value + Sync)>,
+) -> ApiResult<Response> {
+    let subscription_id = &request.subscription().subscription_id;
+    let resource_group = request.parameters.get("resourceGroupName");
+    let resource_group_key = name_key(resource_group);
+    if app
+        .store()?
+        .get_resource_group(subscription_id, &resource_group_key)
+        .await?
+        .is_none()
+    {
+        return Err(ServiceError::resource_group_not_found(resource_group).into());
+    }
+    let scope = ListScope::InResourceGroup {
+        subscription_id,
+        resource_group_key: &resource_group_key,
+        resource_type,
+    };
+    list(app, request, scope, view).await
+}
+
+/// Lists one page of the `resource_type` resources in the request's subscription, shaping each
+/// document with `view` when given.
+pub async fn list_in_subscription(
+    app: &App,
+    request: &ArmRequest,
+    resource_type: &str,
+    view: Option<&(dyn Fn(Value) -> Value + Sync)>,
+) -> ApiResult<Response> {
+    let scope = ListScope::InSubscription {
+        subscription_id: &request.subscription().subscription_id,
+        resource_type,
+    };
+    list(app, request, scope, view).await
+}
+
+/// Lists one page of the `resource_type` resources in the `segment` collection of `parent`. When
+/// the parent is missing, the 404 says whether its resource group or which ancestor is.
+pub async fn list_below(
+    app: &App,
+    request: &ArmRequest,
+    parent: &ResourcePath,
+    segment: &'static str,
+    resource_type: &'static str,
+) -> ApiResult<Response> {
+    let Some(parent_resource) = app.store()?.get_resource(&parent.key()).await? else {
+        return Err(not_found(app, &parent.child(segment, "", resource_type)).await);
+    };
+    let scope = ListScope::UnderParent {
+        parent_seq: parent_resource.seq,
+        resource_type,
+    };
+    list(app, request, scope, None).await
 }
 
 /// Lists one page of resources in `scope`, shaping each document with `view` when given.

@@ -102,7 +102,9 @@ pub static REGIONS: &[Region] = &[
 ];
 
 /// The catalog key of a location as a client may spell it: lower case, no whitespace.
-fn location_key(location: &str) -> String {
+/// A location with whitespace removed and lower-cased: how locations are compared (and, for known
+/// regions, their short name).
+pub(crate) fn location_key(location: &str) -> String {
     location
         .chars()
         .filter(|character| !character.is_whitespace())
@@ -117,6 +119,15 @@ pub fn find(location: &str) -> Option<&'static Region> {
         return None;
     }
     REGIONS.iter().find(|region| region.name == key)
+}
+
+/// Whether two locations name the same region (short or display names, any casing); locations the
+/// catalog does not know are compared ignoring case.
+pub fn same_region(left: &str, right: &str) -> bool {
+    match (find(left), find(right)) {
+        (Some(left), Some(right)) => left.name == right.name,
+        _ => left.eq_ignore_ascii_case(right),
+    }
 }
 
 /// Display names of every region, for provider resource-type listings.

@@ -7,9 +7,11 @@
 //! fixed), so a resumed job just copies again what is missing.
 
 use gallery_domain::internal::CopyContentPayload;
-use gallery_store::{ClaimedJob, OperationEnd, OperationStatus};
+use gallery_domain::models::ProvisioningState;
+use gallery_store::ClaimedJob;
 use serde_json::Value;
 
+use crate::settle::{Failure, settle_resource_and_operation};
 use crate::{Context, JobError, JobOutcome};
 
 pub(crate) async fn run(context: &Context, job: &ClaimedJob) -> Result<JobOutcome, JobError> {
@@ -73,7 +75,7 @@ pub(crate) async fn run(context: &Context, job: &ClaimedJob) -> Result<JobOutcom
             )
             .await?;
     }
-    settle(context, job, &resource, "Succeeded", None).await
+    settle(context, job, &resource, ProvisioningState::Succeeded, None).await
 }
 
 async fn fail(
@@ -82,53 +84,41 @@ async fn fail(
     resource: &gallery_store::StoredResource,
     message: &str,
 ) -> Result<JobOutcome, JobError> {
-    settle(context, job, resource, "Failed", Some(message.to_string())).await
+    let failure = Failure {
+        code: "InternalOperationError",
+        message: message.to_string(),
+    };
+    settle(
+        context,
+        job,
+        resource,
+        ProvisioningState::Failed,
+        Some(failure),
+    )
+    .await
 }
 
+/// Settles the new resource and its operation; when the resource changed meanwhile, the operation
+/// is ended on its own.
 async fn settle(
     context: &Context,
     job: &ClaimedJob,
     resource: &gallery_store::StoredResource,
-    state: &str,
-    failure: Option<String>,
+    state: ProvisioningState,
+    failure: Option<Failure>,
 ) -> Result<JobOutcome, JobError> {
-    let mut document: Value = serde_json::from_str(&resource.body)
+    let document: Value = serde_json::from_str(&resource.body)
         .map_err(|error| JobError::Invalid(format!("stored resource: {error}")))?;
-    if let Some(properties) = document
-        .get_mut("properties")
-        .and_then(Value::as_object_mut)
-    {
-        properties.insert("provisioningState".into(), Value::String(state.to_string()));
-    }
-    let error = failure.map(|message| {
-        serde_json::json!({"code": "InternalOperationError", "message": message}).to_string()
-    });
-    let status = if error.is_some() {
-        OperationStatus::Failed
-    } else {
-        OperationStatus::Succeeded
-    };
-    let end = job
-        .operation_id
-        .as_deref()
-        .map(|operation_id| OperationEnd {
-            operation_id,
-            status,
-            error,
-        });
-    if !context
-        .store
-        .settle_resource(
-            &job.resource_key,
-            resource.revision,
-            state,
-            &document.to_string(),
-            end.as_ref(),
-        )
-        .await?
-        && let Some(end) = &end
-    {
-        context.store.end_operation(end).await?;
-    }
+    let end_operation_anyway = true;
+    settle_resource_and_operation(
+        context,
+        job,
+        document,
+        resource.revision,
+        state,
+        failure,
+        end_operation_anyway,
+    )
+    .await?;
     Ok(JobOutcome::Finished)
 }

@@ -3,7 +3,7 @@
 //! and never leaves blobs without a row that leads to them.
 
 use gallery_domain::internal::replica_content_id;
-use gallery_store::{ClaimedJob, OperationEnd, OperationStatus};
+use gallery_store::{ClaimedJob, OperationEnd, OperationStatus, StoredReplica};
 
 use crate::{Context, JobError, JobOutcome};
 
@@ -24,26 +24,33 @@ pub(crate) async fn run(context: &Context, job: &ClaimedJob) -> Result<JobOutcom
     };
     context.store.sync_replicas(version.seq, &[]).await?;
     for replica in context.store.list_replicas(version.seq).await? {
-        let content_id = replica_content_id(
-            replica.version_seq,
-            &replica.region,
-            replica.replica_index,
-            &replica.disk,
-        );
-        let store = context.blobs.region(&replica.region).await?;
-        gallery_blob::delete(store.as_ref(), &content_id).await?;
-        context.store.delete_content(&content_id).await?;
-        context.store.delete_replica(&replica.key()).await?;
+        delete_replica(context, &replica).await?;
     }
     // Anything else the version owned (nothing today; kept general).
     for content in context.store.contents_of(&job.resource_key).await? {
-        let store = context.blobs.region(&content.region).await?;
-        gallery_blob::delete(store.as_ref(), &content.content_id).await?;
-        context.store.delete_content(&content.content_id).await?;
+        context
+            .delete_content(&content.region, &content.content_id)
+            .await?;
     }
     context
         .store
         .remove_resource(&job.resource_key, end.as_ref())
         .await?;
     Ok(JobOutcome::Finished)
+}
+
+/// Deletes one replica: its content (blobs, then row), then its replica row.
+pub(crate) async fn delete_replica(
+    context: &Context,
+    replica: &StoredReplica,
+) -> Result<(), JobError> {
+    let content_id = replica_content_id(
+        replica.version_seq,
+        &replica.region,
+        replica.replica_index,
+        &replica.disk,
+    );
+    context.delete_content(&replica.region, &content_id).await?;
+    context.store.delete_replica(&replica.key()).await?;
+    Ok(())
 }

@@ -27,9 +27,9 @@ pub(crate) async fn run(context: &Context) -> Result<JobOutcome, JobError> {
             break;
         }
         for content in orphans {
-            let store = context.blobs.region(&content.region).await?;
-            gallery_blob::delete(store.as_ref(), &content.content_id).await?;
-            context.store.delete_content(&content.content_id).await?;
+            context
+                .delete_content(&content.region, &content.content_id)
+                .await?;
             deleted += 1;
         }
     }

@@ -16,6 +16,7 @@ mod garbage;
 mod links;
 mod replicate;
 mod runner;
+mod settle;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,6 +99,19 @@ impl Context {
         self.links
             .as_ref()
             .map(|links| links.pacer(source, destination))
+    }
+
+    /// Deletes a content: its blobs in `region` first, then its row (so a crash in between leaves
+    /// the row that leads to what is left).
+    pub(crate) async fn delete_content(
+        &self,
+        region: &str,
+        content_id: &str,
+    ) -> Result<(), JobError> {
+        let store = self.blobs.region(region).await?;
+        gallery_blob::delete(store.as_ref(), content_id).await?;
+        self.store.delete_content(content_id).await?;
+        Ok(())
     }
 }
 

@@ -19,12 +19,16 @@ use std::pin::Pin;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use gallery_domain::internal::{VersionInternal, replica_content_id};
+use gallery_domain::models::ProvisioningState;
 use gallery_domain::models::gallery_image_version::{self as version_model, GalleryImageVersion};
 use gallery_store::{
     ClaimedJob, OperationEnd, OperationStatus, PlannedReplica, ReplicaState, StoredReplica,
 };
 use serde_json::Value;
 
+use crate::delete::delete_replica;
+use crate::runner::renew_until_lost;
+use crate::settle::{Failure, settle_resource_and_operation};
 use crate::{Context, JobError, JobOutcome};
 
 /// A replica copy that failed this many times fails the version.
@@ -189,7 +193,14 @@ pub(crate) async fn run(context: &Context, job: &ClaimedJob) -> Result<JobOutcom
             "Replication of the image version to region '{}' failed: {}",
             failed.region, failed.details
         );
-        settle(context, job, &loaded, "Failed", Some(message)).await?;
+        settle(
+            context,
+            job,
+            &loaded,
+            ProvisioningState::Failed,
+            Some(message),
+        )
+        .await?;
         return Ok(JobOutcome::Finished);
     }
     if active
@@ -197,7 +208,7 @@ pub(crate) async fn run(context: &Context, job: &ClaimedJob) -> Result<JobOutcom
         .all(|replica| replica.state == ReplicaState::Completed)
         && replicas.len() == active.len()
     {
-        if settle(context, job, &loaded, "Succeeded", None).await? {
+        if settle(context, job, &loaded, ProvisioningState::Succeeded, None).await? {
             return Ok(JobOutcome::Finished);
         }
         // A newer write changed the version: plan again from it.
@@ -226,16 +237,7 @@ async fn remove_unplanned(context: &Context, replicas: &[StoredReplica]) -> Resu
         .iter()
         .filter(|replica| replica.state == ReplicaState::Removing)
     {
-        let content_id = replica_content_id(
-            replica.version_seq,
-            &replica.region,
-            replica.replica_index,
-            &replica.disk,
-        );
-        let store = context.blobs.region(&replica.region).await?;
-        gallery_blob::delete(store.as_ref(), &content_id).await?;
-        context.store.delete_content(&content_id).await?;
-        context.store.delete_replica(&replica.key()).await?;
+        delete_replica(context, replica).await?;
     }
     Ok(())
 }
@@ -318,21 +320,16 @@ async fn copy_replica(
         )
         .await
     };
-    let reporting = async {
-        loop {
-            tokio::time::sleep(Duration::from_millis(250).min(lease / 3)).await;
+    let reporting = renew_until_lost(
+        Duration::from_millis(250).min(lease / 3),
+        || {
             let bytes = i64::try_from(reported.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
-            match context
+            context
                 .store
                 .report_replica_progress(&key, worker, bytes, lease)
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => return,
-                Err(error) => tracing::warn!(%error, "cannot report replica progress"),
-            }
-        }
-    };
+        },
+        "cannot report replica progress",
+    );
     let result = tokio::select! {
         result = copy => result,
         () = reporting => return Err(JobError::LeaseLost),
@@ -378,54 +375,29 @@ fn job_owner(loaded: &Loaded) -> String {
 }
 
 /// Sets the version's provisioning state and ends the job's operation, if the version is still at
-/// the revision this run planned from. Returns whether it did.
+/// the revision this run planned from. Returns whether it did, or whether another run (e.g. the
+/// same job resumed) already settled the version in `state`: then only this operation is ended.
 async fn settle(
     context: &Context,
     job: &ClaimedJob,
     loaded: &Loaded,
-    state: &str,
+    state: ProvisioningState,
     failure: Option<String>,
 ) -> Result<bool, JobError> {
-    let mut document = loaded.document.clone();
-    if let Some(properties) = document
-        .get_mut("properties")
-        .and_then(Value::as_object_mut)
-    {
-        properties.insert("provisioningState".into(), Value::String(state.to_string()));
-    }
-    let error = failure.map(|message| {
-        serde_json::json!({"code": "GalleryImageVersionReplicationFailed", "message": message})
-            .to_string()
+    let already_settled = loaded.version.properties.provisioning_state == state;
+    let failure = failure.map(|message| Failure {
+        code: "GalleryImageVersionReplicationFailed",
+        message,
     });
-    let status = if error.is_some() {
-        OperationStatus::Failed
-    } else {
-        OperationStatus::Succeeded
-    };
-    let end = job
-        .operation_id
-        .as_deref()
-        .map(|operation_id| OperationEnd {
-            operation_id,
-            status,
-            error: error.clone(),
-        });
-    let settled = context
-        .store
-        .settle_resource(
-            &job.resource_key,
-            loaded.revision,
-            state,
-            &document.to_string(),
-            end.as_ref(),
-        )
-        .await?;
-    if !settled && loaded.version.properties.provisioning_state.as_str() == state {
-        // Already settled by another run (e.g. the same job resumed): just end this operation.
-        if let Some(end) = &end {
-            context.store.end_operation(end).await?;
-        }
-        return Ok(true);
-    }
-    Ok(settled)
+    let settled = settle_resource_and_operation(
+        context,
+        job,
+        loaded.document.clone(),
+        loaded.revision,
+        state,
+        failure,
+        already_settled,
+    )
+    .await?;
+    Ok(settled || already_settled)
 }

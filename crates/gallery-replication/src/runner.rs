@@ -162,20 +162,11 @@ async fn run_claimed(context: &Context, job: ClaimedJob) {
             JobKind::CopyContent => copy_content::run(context, &job).await,
         }
     };
-    let renewals = async {
-        loop {
-            tokio::time::sleep(lease / 3).await;
-            match context
-                .store
-                .renew_job_lease(job.job_id, worker, lease)
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => return,
-                Err(error) => tracing::warn!(%error, "cannot renew a job lease"),
-            }
-        }
-    };
+    let renewals = renew_until_lost(
+        lease / 3,
+        || context.store.renew_job_lease(job.job_id, worker, lease),
+        "cannot renew a job lease",
+    );
     let outcome = tokio::select! {
         outcome = work => outcome,
         () = renewals => Err(JobError::LeaseLost),
@@ -204,6 +195,26 @@ async fn run_claimed(context: &Context, job: ClaimedJob) {
     };
     if let Err(error) = settled {
         tracing::warn!(%error, "cannot settle a job; its lease will expire and it runs again");
+    }
+}
+
+/// Renews a lease with `renew` every `interval` until a renewal reports it lost (`Ok(false)`: another
+/// worker took over) and then returns; a renewal that fails is logged as `failure` and tried again
+/// at the next interval.
+pub(crate) async fn renew_until_lost<Renewal>(
+    interval: Duration,
+    mut renew: impl FnMut() -> Renewal,
+    failure: &str,
+) where
+    Renewal: Future<Output = Result<bool, gallery_store::StoreError>>,
+{
+    loop {
+        tokio::time::sleep(interval).await;
+        match renew().await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(error) => tracing::warn!(%error, "{failure}"),
+        }
     }
 }
 

@@ -78,6 +78,33 @@ pub struct PlannedReplica {
     pub bytes_total: i64,
 }
 
+/// Updates the replica `$key` while `$worker` holds its claim (it owns the lease and the row is
+/// `Replicating`): `UPDATE replicas SET $assignments`, where `$1`–`$4` are the key, `$5` the worker
+/// and the `$value`s follow from `$6` on. Evaluates to whether the claim still held (a row changed).
+macro_rules! update_claimed_replica {
+    ($store:expr, $key:expr, $worker:expr, $assignments:literal, $($value:expr),+ $(,)?) => {{
+        let key: &ReplicaKey = $key;
+        let updated = transaction!($store, (transaction, dialect) => {
+            sqlx::query(concat!(
+                "UPDATE replicas SET ",
+                $assignments,
+                " WHERE version_seq = $1 AND region = $2 AND replica_index = $3 AND disk = $4 \
+                 AND lease_owner = $5 AND state = 'Replicating'"
+            ))
+            .bind(key.version_seq)
+            .bind(&key.region)
+            .bind(key.replica_index)
+            .bind(&key.disk)
+            .bind($worker)
+            $(.bind($value))+
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected()
+        });
+        updated == 1
+    }};
+}
+
 const REPLICA_COLUMNS: &str = "version_seq, region, replica_index, disk, storage_account_type, state, bytes_total, bytes_copied, \
      content_id, checksum, copies_started, copied_by, lease_owner, lease_expires, details";
 
@@ -185,24 +212,15 @@ impl Store {
         lease: Duration,
     ) -> Result<bool, StoreError> {
         let now = now_millis();
-        let updated = transaction!(self, (transaction, dialect) => {
-            sqlx::query(
-                "UPDATE replicas SET bytes_copied = $6, lease_expires = $7, updated_at = $8 \
-                 WHERE version_seq = $1 AND region = $2 AND replica_index = $3 AND disk = $4 AND lease_owner = $5 AND state = 'Replicating'",
-            )
-            .bind(key.version_seq)
-            .bind(&key.region)
-            .bind(key.replica_index)
-            .bind(&key.disk)
-            .bind(worker)
-            .bind(bytes_copied)
-            .bind(now.saturating_add(millis(lease)))
-            .bind(now)
-            .execute(&mut *transaction)
-            .await?
-            .rows_affected()
-        });
-        Ok(updated == 1)
+        Ok(update_claimed_replica!(
+            self,
+            key,
+            worker,
+            "bytes_copied = $6, lease_expires = $7, updated_at = $8",
+            bytes_copied,
+            now.saturating_add(millis(lease)),
+            now,
+        ))
     }
 
     /// Marks a claimed replica `Completed` with its content; `false` when the claim was lost.
@@ -213,26 +231,16 @@ impl Store {
         content_id: &str,
         checksum: &str,
     ) -> Result<bool, StoreError> {
-        let now = now_millis();
-        let updated = transaction!(self, (transaction, dialect) => {
-            sqlx::query(
-                "UPDATE replicas SET state = 'Completed', bytes_copied = bytes_total, content_id = $6, checksum = $7, \
-                 copied_by = lease_owner, lease_owner = NULL, lease_expires = NULL, updated_at = $8 \
-                 WHERE version_seq = $1 AND region = $2 AND replica_index = $3 AND disk = $4 AND lease_owner = $5 AND state = 'Replicating'",
-            )
-            .bind(key.version_seq)
-            .bind(&key.region)
-            .bind(key.replica_index)
-            .bind(&key.disk)
-            .bind(worker)
-            .bind(content_id)
-            .bind(checksum)
-            .bind(now)
-            .execute(&mut *transaction)
-            .await?
-            .rows_affected()
-        });
-        Ok(updated == 1)
+        Ok(update_claimed_replica!(
+            self,
+            key,
+            worker,
+            "state = 'Completed', bytes_copied = bytes_total, content_id = $6, checksum = $7, \
+             copied_by = lease_owner, lease_owner = NULL, lease_expires = NULL, updated_at = $8",
+            content_id,
+            checksum,
+            now_millis(),
+        ))
     }
 
     /// Marks a claimed replica `Failed` with details; `false` when the claim was lost.
@@ -242,24 +250,14 @@ impl Store {
         worker: &str,
         details: &str,
     ) -> Result<bool, StoreError> {
-        let now = now_millis();
-        let updated = transaction!(self, (transaction, dialect) => {
-            sqlx::query(
-                "UPDATE replicas SET state = 'Failed', details = $6, lease_owner = NULL, lease_expires = NULL, updated_at = $7 \
-                 WHERE version_seq = $1 AND region = $2 AND replica_index = $3 AND disk = $4 AND lease_owner = $5 AND state = 'Replicating'",
-            )
-            .bind(key.version_seq)
-            .bind(&key.region)
-            .bind(key.replica_index)
-            .bind(&key.disk)
-            .bind(worker)
-            .bind(details)
-            .bind(now)
-            .execute(&mut *transaction)
-            .await?
-            .rows_affected()
-        });
-        Ok(updated == 1)
+        Ok(update_claimed_replica!(
+            self,
+            key,
+            worker,
+            "state = 'Failed', details = $6, lease_owner = NULL, lease_expires = NULL, updated_at = $7",
+            details,
+            now_millis(),
+        ))
     }
 
     /// Puts a failed or abandoned replica back to `Pending` (a retry).

@@ -5,6 +5,15 @@
 use crate::{Store, StoreError};
 
 impl Store {
+    /// The secret `name`, if some process created it already.
+    pub async fn existing_secret(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let value: Option<String> = read!(self, pool => sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(value)
+    }
+
     /// The secret `name`, created with `generate` when it does not exist yet (atomically: racing
     /// processes end up with the same value).
     pub async fn secret(

@@ -5,7 +5,9 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use gallery_domain::identity::{DEVELOPMENT_TENANT_ID, Subscription};
+use gallery_domain::identity::{
+    DEVELOPMENT_TENANT_ID, Directory, Principal, Subscription, is_guid,
+};
 use gallery_domain::limits::Limits;
 use gallery_store::StoreLocation;
 
@@ -20,7 +22,7 @@ pub struct Cli {
 }
 
 /// What to do (`serve` when omitted).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Run the emulator: the ARM API over HTTPS and HTTP (the default).
     Serve,
@@ -28,6 +30,45 @@ pub enum Command {
     Migrate,
     /// Run only replication workers (no API), sharing the database and blob stores with `serve`.
     Worker,
+    /// Print an access token galleryd accepts (for scripts and curl), signed with the key of the
+    /// configured database.
+    Token(TokenArguments),
+}
+
+/// What `galleryd token` issues.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct TokenArguments {
+    /// The principal: an object id, client id or user principal name (default: the development
+    /// user, developer@galleryd.local).
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// The tenant the token is for (default: the principal's).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// The audience (`aud`).
+    #[arg(long, default_value = "https://management.azure.com/")]
+    pub audience: String,
+}
+
+/// How ARM requests are authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthenticationMode {
+    /// A JWT's claims name the caller; galleryd's own tokens must verify; no token or an opaque one
+    /// is the development principal.
+    Claims,
+    /// Only unexpired tokens galleryd signed, for Resource Manager's audience.
+    Strict,
+    /// No authentication: every request is the development principal's.
+    None,
+}
+
+/// Whether ARM's request limits refuse requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Throttling {
+    /// Count and report (`x-ms-ratelimit-remaining-*`), never refuse.
+    Off,
+    /// Refuse requests past the limits with 429 and `Retry-After`.
+    On,
 }
 
 /// Where region blob stores keep replica and disk bytes.
@@ -161,6 +202,57 @@ pub struct Config {
         global = true
     )]
     pub subscriptions: Vec<String>,
+
+    /// A JSON file of more tenants, subscriptions and principals (see the README's identities
+    /// section).
+    #[arg(long, env = "GALLERYD_IDENTITIES", global = true)]
+    pub identities: Option<PathBuf>,
+
+    /// A service principal that may sign in with client credentials: `CLIENT_ID:SECRET[:TENANT_ID]`
+    /// (repeat the flag, or separate with commas in the variable).
+    #[arg(
+        long = "service-principal",
+        env = "GALLERYD_SERVICE_PRINCIPALS",
+        value_delimiter = ',',
+        global = true,
+        hide_env_values = true
+    )]
+    pub service_principals: Vec<String>,
+
+    /// How ARM requests are authenticated.
+    #[arg(long = "auth", env = "GALLERYD_AUTH", value_enum, default_value_t = AuthenticationMode::Claims, global = true)]
+    pub authentication: AuthenticationMode,
+
+    /// Whether requests past ARM's per-subscription limits are refused.
+    #[arg(long, env = "GALLERYD_THROTTLING", value_enum, default_value_t = Throttling::Off, global = true)]
+    pub throttling: Throttling,
+
+    /// Read requests per subscription per hour (ARM's limit).
+    #[arg(
+        long,
+        env = "GALLERYD_THROTTLING_READS_PER_HOUR",
+        default_value_t = 12_000,
+        global = true
+    )]
+    pub throttling_reads_per_hour: u32,
+
+    /// Write requests per subscription per hour (ARM's limit).
+    #[arg(
+        long,
+        env = "GALLERYD_THROTTLING_WRITES_PER_HOUR",
+        default_value_t = 1_200,
+        global = true
+    )]
+    pub throttling_writes_per_hour: u32,
+
+    /// Delete requests per subscription per hour (ARM's limit).
+    #[arg(
+        long,
+        env = "GALLERYD_THROTTLING_DELETES_PER_HOUR",
+        default_value_t = 15_000,
+        global = true
+    )]
+    pub throttling_deletes_per_hour: u32,
 
     /// Most database connections (Postgres; SQLite uses one writer and up to 8 readers).
     #[arg(
@@ -356,9 +448,60 @@ impl Config {
         }
     }
 
-    /// The development subscription followed by the configured ones.
-    pub fn subscriptions(&self) -> Result<Vec<Subscription>, ConfigError> {
-        let mut subscriptions = vec![Subscription::development()];
+    /// The development tenant, subscription and principals, then those of `--identities`,
+    /// `--subscription` and `--service-principal`, with `--allow-restricted-region` applied.
+    pub fn directory(&self) -> Result<Directory, ConfigError> {
+        let mut directory = Directory::default();
+        if let Some(path) = &self.identities {
+            let text = std::fs::read_to_string(path).map_err(|error| {
+                ConfigError(format!("--identities {}: {error}", path.display()))
+            })?;
+            let configured: Directory = serde_json::from_str(&text).map_err(|error| {
+                ConfigError(format!("--identities {}: {error}", path.display()))
+            })?;
+            directory.extend(configured);
+        }
+        for entry in self
+            .service_principals
+            .iter()
+            .map(|entry| entry.trim())
+            .filter(|entry| !entry.is_empty())
+        {
+            let mut parts = entry.splitn(3, ':');
+            let (Some(client_id), Some(secret)) = (parts.next(), parts.next()) else {
+                return Err(ConfigError(format!(
+                    "--service-principal '{}' is not CLIENT_ID:SECRET[:TENANT_ID]",
+                    client_id_of(entry)
+                )));
+            };
+            let tenant_id = parts.next().unwrap_or(DEVELOPMENT_TENANT_ID);
+            if !is_guid(client_id) || !is_guid(tenant_id) {
+                return Err(ConfigError(format!(
+                    "--service-principal '{}': the client id and tenant id must be GUIDs",
+                    client_id_of(entry)
+                )));
+            }
+            let principal = Principal {
+                kind: gallery_domain::identity::PrincipalKind::Application,
+                object_id: uuid::Uuid::new_v5(
+                    &uuid::Uuid::NAMESPACE_OID,
+                    client_id.to_ascii_lowercase().as_bytes(),
+                )
+                .to_string(),
+                client_id: Some(client_id.to_lowercase()),
+                tenant_id: tenant_id.to_lowercase(),
+                user_principal_name: None,
+                display_name: format!("service principal {client_id}"),
+                client_secret: Some(secret.to_string()),
+                resource_id: None,
+            };
+            directory.extend(Directory {
+                tenants: Vec::new(),
+                subscriptions: Vec::new(),
+                principals: vec![principal],
+            });
+        }
+        let mut subscriptions = std::mem::take(&mut directory.subscriptions);
         for entry in self
             .subscriptions
             .iter()
@@ -416,7 +559,32 @@ impl Config {
                 .allowed_restricted_regions
                 .push(region.name.to_string());
         }
-        Ok(subscriptions)
+        directory.extend(Directory {
+            tenants: Vec::new(),
+            subscriptions,
+            principals: Vec::new(),
+        });
+        directory.validate().map_err(ConfigError)?;
+        Ok(directory)
+    }
+
+    /// The ARM front end's authentication mode.
+    pub fn authentication_mode(&self) -> arm_api::authentication::AuthenticationMode {
+        match self.authentication {
+            AuthenticationMode::Claims => arm_api::authentication::AuthenticationMode::Claims,
+            AuthenticationMode::Strict => arm_api::authentication::AuthenticationMode::Strict,
+            AuthenticationMode::None => arm_api::authentication::AuthenticationMode::None,
+        }
+    }
+
+    /// ARM's request limits and whether they are enforced.
+    pub fn throttling_settings(&self) -> arm_api::throttling::ThrottlingSettings {
+        arm_api::throttling::ThrottlingSettings {
+            enforce: self.throttling == Throttling::On,
+            reads_per_hour: self.throttling_reads_per_hour,
+            writes_per_hour: self.throttling_writes_per_hour,
+            deletes_per_hour: self.throttling_deletes_per_hour,
+        }
     }
 
     /// Where region blob stores keep their bytes.
@@ -485,12 +653,9 @@ fn parse_link_bandwidth(value: &str) -> Result<gallery_replication::LinkBandwidt
     })
 }
 
-fn is_guid(value: &str) -> bool {
-    let groups: Vec<&str> = value.split('-').collect();
-    groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(group, length)| {
-            group.len() == length && group.bytes().all(|byte| byte.is_ascii_hexdigit())
-        })
+/// The client id of a `--service-principal` entry, for error messages (never the secret).
+fn client_id_of(entry: &str) -> &str {
+    entry.split(':').next().unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -509,8 +674,9 @@ mod tests {
             StoreLocation::SqliteFile(PathBuf::from(".galleryd/galleryd.db"))
         );
         assert_eq!(config.limits(), Limits::default());
+        assert_eq!(config.directory().unwrap(), Directory::default());
         assert_eq!(
-            config.subscriptions().unwrap(),
+            config.directory().unwrap().subscriptions,
             vec![Subscription::development()]
         );
     }
@@ -553,8 +719,14 @@ mod tests {
             "--subscription",
             "33333333-3333-3333-3333-333333333333",
         ]);
-        let subscriptions = config.subscriptions().unwrap();
+        let directory = config.directory().unwrap();
+        let subscriptions = &directory.subscriptions;
         assert_eq!(subscriptions.len(), 3);
+        assert!(
+            directory
+                .tenant("22222222-2222-2222-2222-222222222222")
+                .is_some()
+        );
         assert_eq!(
             subscriptions[1].tenant_id,
             "22222222-2222-2222-2222-222222222222"
@@ -562,7 +734,65 @@ mod tests {
         assert_eq!(subscriptions[2].tenant_id, DEVELOPMENT_TENANT_ID);
         assert!(
             Config::parse_from(["galleryd", "--subscription", "nope"])
-                .subscriptions()
+                .directory()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn service_principals_and_identity_files() {
+        let file =
+            std::env::temp_dir().join(format!("galleryd-identities-{}.json", std::process::id()));
+        std::fs::write(
+            &file,
+            r#"{"principals": [{"kind": "User", "objectId": "55555555-5555-5555-5555-555555555555", "userPrincipalName": "ann@contoso.com", "tenantId": "66666666-6666-6666-6666-666666666666"}]}"#,
+        )
+        .unwrap();
+        let config = Config::parse_from([
+            "galleryd",
+            "--service-principal",
+            "44444444-4444-4444-4444-444444444444:s3cret",
+            "--identities",
+            file.to_str().unwrap(),
+        ]);
+        let directory = config.directory().unwrap();
+        let application = directory
+            .principal("44444444-4444-4444-4444-444444444444")
+            .unwrap();
+        assert_eq!(application.client_secret.as_deref(), Some("s3cret"));
+        assert_eq!(application.tenant_id, DEVELOPMENT_TENANT_ID);
+        assert!(directory.principal("ann@contoso.com").is_some());
+        assert!(
+            directory
+                .tenant("66666666-6666-6666-6666-666666666666")
+                .is_some()
+        );
+        // The same flags give the same object id at every start.
+        assert_eq!(
+            config
+                .directory()
+                .unwrap()
+                .principal("44444444-4444-4444-4444-444444444444")
+                .unwrap()
+                .object_id,
+            application.object_id
+        );
+        let _ = std::fs::remove_file(&file);
+        for refused in ["nope", "44444444-4444-4444-4444-444444444444", "x:y"] {
+            assert!(
+                Config::parse_from(["galleryd", "--service-principal", refused])
+                    .directory()
+                    .is_err(),
+                "{refused}"
+            );
+        }
+        let error = Config::parse_from(["galleryd", "--service-principal", "x:hidden-secret"])
+            .directory()
+            .unwrap_err();
+        assert!(!error.to_string().contains("hidden-secret"), "{error}");
+        assert!(
+            Config::parse_from(["galleryd", "--identities", "/nonexistent/identities.json"])
+                .directory()
                 .is_err()
         );
     }

@@ -1,4 +1,5 @@
-//! The `galleryd` command: parse the configuration, then serve (the default) or migrate.
+//! The `galleryd` command: parse the configuration, then serve (the default), run workers only,
+//! migrate, or print a token.
 
 use clap::Parser;
 use gallery_store::Store;
@@ -24,9 +25,66 @@ async fn shutdown_signal() {
     let _ = interrupt.await;
 }
 
+/// `galleryd token`: a token signed with the database's key, for the principal asked for.
+async fn print_token(
+    config: &galleryd::Config,
+    arguments: &galleryd::config::TokenArguments,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let directory = config.directory()?;
+    let principal = match &arguments.principal {
+        Some(name) => directory
+            .principal(name)
+            .ok_or_else(|| {
+                format!(
+                    "no principal named '{name}' (an object id, client id or user principal name)"
+                )
+            })?
+            .clone(),
+        None => gallery_domain::identity::Principal::development_user(),
+    };
+    let tenant_id = arguments
+        .tenant
+        .clone()
+        .unwrap_or_else(|| principal.tenant_id.clone());
+    if directory.tenant(&tenant_id).is_none() {
+        return Err(format!("no tenant '{tenant_id}'").into());
+    }
+    let options = gallery_store::StoreOptions {
+        max_connections: 2,
+        ..Default::default()
+    };
+    let store = Store::open(&config.store_location()?, &options).await?;
+    let key = arm_api::load_or_create_signing_key(&store)
+        .await
+        .map_err(|error| error.to_string())?;
+    store.close().await;
+    let issuer = arm_api::tokens::TokenIssuer::from_stored_key(&key)?;
+    let issuer_url = format!("https://127.0.0.1:{}/{tenant_id}/v2.0", config.https_port);
+    Ok(arm_api::token_endpoints::token_for(
+        &issuer,
+        &principal,
+        &tenant_id,
+        &arguments.audience,
+        &issuer_url,
+    ))
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Token(arguments)) = &cli.command {
+        // Only the token goes to standard output, for `$(galleryd token)`.
+        return match print_token(&cli.config, arguments).await {
+            Ok(token) => {
+                println!("{token}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("galleryd token: {error}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     telemetry::init(cli.config.log_format, &cli.config.log_level);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => match Server::start(&cli.config).await {
@@ -53,6 +111,7 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        Command::Token(_) => std::process::ExitCode::SUCCESS,
         Command::Migrate => {
             let result = async {
                 let location = cli.config.store_location()?;

@@ -11,7 +11,10 @@ use std::time::Duration;
 use arm_api::dispatch::Scheme;
 use arm_api::{ApiSettings, App, SharedApp};
 use axum::Router;
-use gallery_domain::identity::{DEVELOPMENT_SUBSCRIPTION_ID, DEVELOPMENT_TENANT_ID};
+use gallery_domain::identity::{
+    DEVELOPMENT_SERVICE_PRINCIPAL_CLIENT_ID, DEVELOPMENT_SERVICE_PRINCIPAL_SECRET,
+    DEVELOPMENT_SUBSCRIPTION_ID, DEVELOPMENT_TENANT_ID,
+};
 use gallery_store::{Store, StoreError, StoreOptions};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -89,7 +92,9 @@ impl Server {
             page_size: config.page_size,
             limits: config.limits(),
             max_request_body_bytes: 4 * 1024 * 1024,
-            subscriptions: config.subscriptions()?,
+            directory: config.directory()?,
+            authentication: config.authentication_mode(),
+            throttling: config.throttling_settings(),
             max_replicas_per_region: config.max_replicas_per_region,
             max_image_size_gb: config.max_image_size_gb,
         };
@@ -116,12 +121,21 @@ impl Server {
                 source,
             })?;
         let host = url_host(config.bind_address);
+        let https = format!("https://{host}:{}", https_address.port());
+        let http = format!("http://{host}:{}", http_address.port());
         let endpoints = json!({
-            "https": format!("https://{host}:{}", https_address.port()),
-            "http": format!("http://{host}:{}", http_address.port()),
+            "https": https,
+            "http": http,
             "certificate": tls.trust_path.as_ref().map(|path| path.display().to_string()),
             "tenantId": DEVELOPMENT_TENANT_ID,
             "subscriptionId": DEVELOPMENT_SUBSCRIPTION_ID,
+            "clientId": DEVELOPMENT_SERVICE_PRINCIPAL_CLIENT_ID,
+            "clientSecret": DEVELOPMENT_SERVICE_PRINCIPAL_SECRET,
+            "authorityHost": https,
+            "metadataEndpoint": format!("{https}/metadata/endpoints?api-version=2022-09-01"),
+            "identityEndpoint": format!("{https}/msi/token"),
+            "identityHeader": "galleryd",
+            "imdsEndpoint": http,
         });
 
         let app = App::new(settings, blobs.clone());

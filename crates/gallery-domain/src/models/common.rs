@@ -1,5 +1,5 @@
 //! What every tracked resource shares: the ARM envelope, provisioning states, body parsing,
-//! locations and tags.
+//! locations, tags and the name and `systemData` a decision gives it.
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -186,6 +186,25 @@ pub fn location_for_put<P>(
     }
 }
 
+/// The name and `systemData` of a decided resource: an existing one keeps its name and is marked
+/// modified by the caller; a new one takes the name the request path spells and is marked created.
+pub fn name_and_system_data<P>(
+    existing: Option<&TrackedResource<P>>,
+    context: &WriteContext<'_>,
+) -> (String, SystemData) {
+    let timestamp = context.timestamp();
+    match existing {
+        Some(resource) => (
+            resource.name.clone(),
+            resource.system_data.modified(context.caller, &timestamp),
+        ),
+        None => (
+            context.name.to_string(),
+            SystemData::created(context.caller, &timestamp),
+        ),
+    }
+}
+
 /// The tags after a PATCH: the PATCH's tags replace the whole set when given.
 pub fn tags_for_patch<P>(
     existing: &TrackedResource<P>,
@@ -257,6 +276,20 @@ pub fn patched_properties(
         crate::merge_patch::apply(&mut properties, patch);
     }
     properties
+}
+
+/// Sets `properties.provisioningState` of a stored or served document (in progress while a write
+/// is being answered, or settled when background work ends).
+pub fn set_provisioning_state(document: &mut Value, state: ProvisioningState) {
+    if let Some(properties) = document
+        .get_mut("properties")
+        .and_then(Value::as_object_mut)
+    {
+        properties.insert(
+            "provisioningState".into(),
+            Value::String(state.as_str().into()),
+        );
+    }
 }
 
 /// The envelope members of a PATCH body: tags (replace the whole set when present) and properties.

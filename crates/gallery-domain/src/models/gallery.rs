@@ -12,11 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::ServiceError;
-use crate::identity::SystemData;
 use crate::ids;
 use crate::models::common::{
     PatchRequest, ProvisioningState, TrackedResource, WriteContext, from_value_at,
-    location_for_put, patched_properties, tags_for_patch, validate_tags,
+    location_for_put, name_and_system_data, patched_properties, tags_for_patch, validate_tags,
 };
 use crate::tags::Tags;
 
@@ -383,21 +382,13 @@ fn decide(
         existing.and_then(|gallery| gallery.identity.as_ref()),
         context,
     )?;
-    let timestamp = context.timestamp();
-    let (name, identifier, system_data) = match existing {
-        Some(gallery) => (
-            gallery.name.clone(),
-            gallery.properties.identifier.clone(),
-            gallery.system_data.modified(context.caller, &timestamp),
-        ),
-        None => (
-            context.name.to_string(),
-            GalleryIdentifier {
-                unique_name: unique_name(&context.subscription.subscription_id, context.name),
-            },
-            SystemData::created(context.caller, &timestamp),
-        ),
+    let identifier = match existing {
+        Some(gallery) => gallery.properties.identifier.clone(),
+        None => GalleryIdentifier {
+            unique_name: unique_name(&context.subscription.subscription_id, context.name),
+        },
     };
+    let (name, system_data) = name_and_system_data(existing, context);
     Ok(Gallery {
         id: context.id.to_string(),
         name,

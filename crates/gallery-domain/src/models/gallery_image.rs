@@ -13,12 +13,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::ServiceError;
-use crate::identity::SystemData;
 use crate::ids;
 use crate::models::common::{
     PatchRequest, ProvisioningState, TrackedResource, WriteContext, check_unchanged, from_value_at,
-    future_date, location_for_put, missing_property, patched_properties, tags_for_patch,
-    validate_tags, without_nulls,
+    future_date, location_for_put, missing_property, name_and_system_data, patched_properties,
+    tags_for_patch, validate_tags, without_nulls,
 };
 use crate::names::validate_identifier_part;
 use crate::tags::Tags;
@@ -454,7 +453,6 @@ fn decide(
                 }
             }
         };
-    let timestamp = context.timestamp();
     let properties = match existing {
         None => {
             let os_type = OperatingSystemType::parse(
@@ -612,16 +610,7 @@ fn decide(
         }
     };
     check_generation_requirements(&properties)?;
-    let (name, system_data) = match existing {
-        Some(image) => (
-            image.name.clone(),
-            image.system_data.modified(context.caller, &timestamp),
-        ),
-        None => (
-            context.name.to_string(),
-            SystemData::created(context.caller, &timestamp),
-        ),
-    };
+    let (name, system_data) = name_and_system_data(existing, context);
     Ok(GalleryImage {
         id: context.id.to_string(),
         name,

@@ -65,15 +65,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::ServiceError;
-use crate::identity::SystemData;
 use crate::ids;
 use crate::latest::{CandidateRegion, LatestCandidate};
 use crate::models::common::{
     PatchRequest, ProvisioningState, TrackedResource, WriteContext, from_value_at, future_date,
-    location_for_put, missing_property, patched_properties, tags_for_patch, validate_tags,
-    without_nulls,
+    location_for_put, missing_property, name_and_system_data, patched_properties, tags_for_patch,
+    validate_tags, without_nulls,
 };
-use crate::regions::{self, Region};
+use crate::regions::{self, Region, same_region};
 use crate::tags::Tags;
 use crate::version_name::VersionName;
 
@@ -166,12 +165,7 @@ impl TargetRegion {
     pub fn short_name(&self) -> String {
         match self.region() {
             Some(region) => region.name.to_string(),
-            None => self
-                .name
-                .chars()
-                .filter(|character| !character.is_whitespace())
-                .flat_map(char::to_lowercase)
-                .collect(),
+            None => regions::location_key(&self.name),
         }
     }
 }
@@ -1193,13 +1187,6 @@ fn parse_replica_count(
         .ok_or_else(|| out_of_range(value, target, 1, i64::from(max)))
 }
 
-fn same_region(left: &str, right: &str) -> bool {
-    match (regions::find(left), regions::find(right)) {
-        (Some(left), Some(right)) => left.name == right.name,
-        _ => left.eq_ignore_ascii_case(right),
-    }
-}
-
 fn decide_publishing(
     existing: Option<&PublishingProfile>,
     input: PublishingProfileInput,
@@ -1640,17 +1627,7 @@ fn decide(inputs: Inputs<'_, '_>, properties: Value) -> Result<GalleryImageVersi
             stored.security_profile.clone()
         }
     };
-    let timestamp = context.timestamp();
-    let (name, system_data) = match existing {
-        Some(version) => (
-            version.name.clone(),
-            version.system_data.modified(context.caller, &timestamp),
-        ),
-        None => (
-            context.name.to_string(),
-            SystemData::created(context.caller, &timestamp),
-        ),
-    };
+    let (name, system_data) = name_and_system_data(existing, context);
     Ok(GalleryImageVersion {
         id: context.id.to_string(),
         name,

@@ -30,26 +30,23 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::ServiceError;
-use crate::identity::{Subscription, SystemData};
+use crate::identity::Subscription;
 use crate::ids;
 use crate::models::common::{
     PatchRequest, ProvisioningState, TrackedResource, WriteContext, check_unchanged, from_value_at,
-    location_for_put, missing_property, patched_properties, resolve_location, tags_for_patch,
-    validate_tags, without_nulls,
+    location_for_put, missing_property, name_and_system_data, patched_properties, resolve_location,
+    tags_for_patch, validate_tags, without_nulls,
 };
+use crate::models::disk::{self, MAX_DISK_SIZE_GB};
 use crate::models::gallery_image::{HyperVGeneration, OperatingSystemState, OperatingSystemType};
 use crate::models::gallery_image_version::{HostCaching, SourceKind};
-use crate::regions;
 use crate::tags::Tags;
 
 /// `Microsoft.Compute/images`.
 pub const IMAGE_TYPE: &str = "Microsoft.Compute/images";
-/// The largest `diskSizeGB` a managed disk (and so an image disk) may have.
-pub const MAX_DISK_SIZE_GB: i64 = 32_767;
 /// The highest data disk LUN.
 pub const MAX_LUN: i64 = 63;
 
-const GIBIBYTE: u64 = 1024 * 1024 * 1024;
 const TARGET: &str = "image.properties";
 
 crate::string_enum! {
@@ -286,17 +283,10 @@ fn given_id(value: &Option<SubResourceInput>) -> Option<&str> {
     value.as_ref().and_then(|reference| given(&reference.id))
 }
 
-/// Whether two locations name the same region (short or display names, any casing).
-pub fn same_region(left: &str, right: &str) -> bool {
-    match (regions::find(left), regions::find(right)) {
-        (Some(left), Some(right)) => left.name == right.name,
-        _ => left.eq_ignore_ascii_case(right),
-    }
-}
-
-/// Whole GiB of `logical_size` bytes, rounded up (at least 1).
+/// Whole GiB of `logical_size` bytes, rounded up (at least 1), as the `int32` sizes of image and
+/// image version disks.
 pub fn size_in_gb(logical_size: u64) -> i32 {
-    i32::try_from(logical_size.div_ceil(GIBIBYTE).max(1)).unwrap_or(i32::MAX)
+    i32::try_from(disk::size_in_gb(logical_size)).unwrap_or(i32::MAX)
 }
 
 fn resource_group_of(id: &str) -> &str {
@@ -951,26 +941,18 @@ fn decide(
     sizes: Option<&[SourceSize]>,
 ) -> Result<Image, ServiceError> {
     let input = parse_properties(properties)?;
-    let timestamp = context.timestamp();
-    let (name, properties, system_data) = match existing {
+    let properties = match existing {
         None => {
             let new = parse_new(&input)?;
             let sizes = sizes.ok_or_else(|| changed_meanwhile(context.name))?;
-            (
-                context.name.to_string(),
-                new_properties(new, sizes, context.name)?,
-                SystemData::created(context.caller, &timestamp),
-            )
+            new_properties(new, sizes, context.name)?
         }
         Some(image) => {
             check_properties_unchanged(&image.properties, &input)?;
-            (
-                image.name.clone(),
-                image.properties.clone(),
-                image.system_data.modified(context.caller, &timestamp),
-            )
+            image.properties.clone()
         }
     };
+    let (name, system_data) = name_and_system_data(existing, context);
     Ok(Image {
         id: context.id.to_string(),
         name,
@@ -1035,6 +1017,7 @@ mod tests {
     use super::*;
     use crate::api_version::AcceptedApiVersion;
     use crate::identity::Caller;
+    use crate::models::disk::GIBIBYTE;
 
     const GROUP_ID: &str = "/subscriptions/s1/resourceGroups/rg";
     const ID: &str = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/images/img";
