@@ -416,28 +416,50 @@ pub(crate) fn replication_status(
 
 /// GalleryImageVersions_Get, with `$expand=ReplicationStatus` (and `UefiSettings`, accepted).
 pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
-    let expand_replication = match request.query.get("$expand") {
-        None => false,
-        Some(value) if value.eq_ignore_ascii_case("ReplicationStatus") => true,
-        Some(value) if value.eq_ignore_ascii_case("UefiSettings") => false,
-        Some(value) => {
-            return Err(ServiceError::invalid_query_parameter(
-                "$expand",
-                value,
-                &["ReplicationStatus", "UefiSettings"],
-            )
-            .into());
+    const EXPANSIONS: &[&str] = &["ReplicationStatus", "UefiSettings", "ValidationProfile"];
+    let mut expand_replication = false;
+    let mut expand_validation = false;
+    if let Some(value) = request.query.get("$expand") {
+        for expansion in value.split(',').map(str::trim) {
+            if expansion.eq_ignore_ascii_case("ReplicationStatus") {
+                expand_replication = true;
+            } else if expansion.eq_ignore_ascii_case("ValidationProfile") {
+                expand_validation = true;
+            } else if !expansion.eq_ignore_ascii_case("UefiSettings") {
+                return Err(
+                    ServiceError::invalid_query_parameter("$expand", value, EXPANSIONS).into(),
+                );
+            }
         }
-    };
-    let resource = tracked::get(app, &path(request)).await?;
-    if !expand_replication {
+    }
+    let path = path(request);
+    let resource = tracked::get(app, &path).await?;
+    if !expand_replication && !expand_validation {
         return Ok(response::json_text(StatusCode::OK, resource.body));
     }
     let version: GalleryImageVersion = parse_stored(&resource.body)?;
-    let replicas = app.store()?.list_replicas(resource.seq).await?;
-    let document: Value = parse_stored(&resource.body)?;
-    let document =
-        version_model::with_replication_status(document, &replication_status(&version, &replicas));
+    let mut document: Value = parse_stored(&resource.body)?;
+    if expand_replication {
+        let replicas = app.store()?.list_replicas(resource.seq).await?;
+        document = version_model::with_replication_status(
+            document,
+            &replication_status(&version, &replicas),
+        );
+    }
+    if expand_validation {
+        let identifier = match path.parent() {
+            Some(parent) => app
+                .store()?
+                .get_resource(&parent.key())
+                .await?
+                .map(|image| parse_stored::<Value>(&image.body))
+                .transpose()?
+                .map(|image| image["properties"]["identifier"].clone()),
+            None => None,
+        }
+        .unwrap_or(Value::Null);
+        document = version_model::with_validations_profile(document, &identifier);
+    }
     Ok(response::json(StatusCode::OK, &document))
 }
 

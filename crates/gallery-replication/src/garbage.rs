@@ -6,11 +6,15 @@
 //! when it stayed unreferenced for the grace period, since a write in flight may record it any
 //! moment; the first kind is deleted at once. Writes cut off by a crash also leave staging files
 //! that no listing shows (local disk); those are swept once untouched for the grace period.
+//! Finished jobs older than a day leave the job queue too.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use crate::{Context, JobError, JobOutcome};
+
+/// How long finished jobs stay in the queue (for debugging) before garbage collection drops them.
+const FINISHED_JOB_RETENTION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// When each unreferenced content was first seen unreferenced (per process; a restart only delays
 /// collection by one grace period).
@@ -69,6 +73,13 @@ pub(crate) async fn run(context: &Context) -> Result<JobOutcome, JobError> {
         .blobs
         .sweep_abandoned_uploads(context.settings.garbage_grace)
         .await?;
+    let pruned = context
+        .store
+        .prune_finished_jobs(FINISHED_JOB_RETENTION)
+        .await?;
+    if pruned > 0 {
+        tracing::debug!(pruned, "finished jobs pruned");
+    }
     if deleted > 0 {
         tracing::info!(deleted, "garbage collected");
     }

@@ -177,6 +177,20 @@ impl Store {
             .await
     }
 
+    /// Deletes jobs that finished (`Done`) and were enqueued more than `age` ago: the queue keeps
+    /// recent history for debugging without growing forever. Returns how many were deleted.
+    pub async fn prune_finished_jobs(&self, age: Duration) -> Result<u64, StoreError> {
+        let cutoff = now_millis().saturating_sub(millis(age));
+        let deleted = transaction!(self, (transaction, dialect) => {
+            sqlx::query("DELETE FROM jobs WHERE state = 'Done' AND created_at < $1")
+                .bind(cutoff)
+                .execute(&mut *transaction)
+                .await?
+                .rows_affected()
+        });
+        Ok(deleted)
+    }
+
     async fn settle_job(
         &self,
         job_id: i64,
@@ -200,5 +214,58 @@ impl Store {
             .rows_affected()
         });
         Ok(settled == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{StoreLocation, StoreOptions};
+
+    #[tokio::test]
+    async fn finished_jobs_are_pruned_and_others_kept() {
+        let store = Store::open(&StoreLocation::SqliteMemory, &StoreOptions::default())
+            .await
+            .expect("in-memory store");
+        for key in ["done", "waiting"] {
+            store
+                .enqueue_job(&NewJob {
+                    kind: JobKind::CollectGarbage,
+                    resource_key: key.to_string(),
+                    operation_id: None,
+                    payload: "{}".to_string(),
+                })
+                .await
+                .unwrap();
+        }
+        let claimed = store
+            .claim_job("worker", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .expect("a job");
+        assert_eq!(claimed.resource_key, "done");
+        assert!(store.finish_job(claimed.job_id, "worker").await.unwrap());
+        // Too recent to prune.
+        assert_eq!(
+            store
+                .prune_finished_jobs(Duration::from_secs(3600))
+                .await
+                .unwrap(),
+            0
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(store.prune_finished_jobs(Duration::ZERO).await.unwrap(), 1);
+        assert!(
+            !store
+                .job_pending(JobKind::CollectGarbage, "done")
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .job_pending(JobKind::CollectGarbage, "waiting")
+                .await
+                .unwrap()
+        );
     }
 }

@@ -342,6 +342,38 @@ pub fn aggregate(summary: &[RegionalReplicationStatus]) -> AggregatedReplication
     }
 }
 
+/// A version's document with `properties.validationsProfile`, for `$expand=ValidationProfile`:
+/// galleryd runs no image validations, so `executedValidations` is empty; the platform attributes
+/// name the image definition's publisher, offer and SKU (`identifier`) and the version, and the
+/// etag is the publishing time, as the spec describes them.
+pub fn with_validations_profile(mut document: Value, identifier: &Value) -> Value {
+    let attribute = |name: &str, value: &Value| serde_json::json!({"name": name, "value": value});
+    let version_name = document["name"].clone();
+    let published = document
+        .pointer("/properties/publishingProfile/publishedDate")
+        .cloned()
+        .unwrap_or(Value::Null);
+    if let Some(properties) = document
+        .get_mut("properties")
+        .and_then(Value::as_object_mut)
+    {
+        properties.insert(
+            "validationsProfile".to_string(),
+            serde_json::json!({
+                "validationEtag": published,
+                "executedValidations": [],
+                "platformAttributes": [
+                    attribute("source_image_publisher", &identifier["publisher"]),
+                    attribute("source_image_offer", &identifier["offer"]),
+                    attribute("source_image_sku", &identifier["sku"]),
+                    attribute("source_image_version", &version_name),
+                ],
+            }),
+        );
+    }
+    document
+}
+
 /// A served version document with `properties.replicationStatus` added (for
 /// `$expand=ReplicationStatus`).
 pub fn with_replication_status(mut document: Value, status: &ReplicationStatus) -> Value {
