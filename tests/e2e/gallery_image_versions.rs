@@ -379,6 +379,13 @@ both_stores! {
         // The missing source is named in the error.
         let response = app.put(&path, &json!({"location": "westus", "properties": {"storageProfile": storage_profile(&missing)}})).await;
         assert!(response.text.contains("missing"), "{}", response.text);
+        // The size limit (1 GiB here) counts every disk of the version.
+        let big = disks::snapshot_path(&app, "rg", "big");
+        disks::create(&app, &big, &json!({"location": "westus", "properties": {"creationData": {"createOption": "Empty"}, "diskSizeGB": 2}})).await;
+        let big_id = disks::get(&app, &big).await.json()["id"].as_str().unwrap().to_string();
+        let too_big = app.put(&path, &json!({"location": "westus", "properties": {"storageProfile": storage_profile(&big_id)}})).await;
+        too_big.assert_error(400, "InvalidParameter");
+        assert!(too_big.text.contains("exceeds the max size"), "{}", too_big.text);
         // ZRS works where the region has availability zones.
         let zrs = app.put(&path, &body(json!([{"name": "westus", "storageAccountType": "Standard_LRS"}, {"name": "eastus", "storageAccountType": "Standard_ZRS"}]))).await;
         zrs.assert_status(201);

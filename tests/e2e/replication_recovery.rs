@@ -306,3 +306,30 @@ async fn two_processes_on_one_postgres_copy_every_replica_exactly_once() {
     );
     other.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_only_process_replicates_what_api_only_servers_accept() {
+    // The API process runs no workers; `galleryd worker` (here in-process) does all the copying,
+    // finding the jobs by polling the shared database.
+    let app = TestApp::start_with(Backend::Postgres, |config| config.workers = 0).await;
+    let mut worker_config = TestApp::config(&app.data_dir, app.database.as_ref());
+    worker_config.data_dir = app.data_dir.clone();
+    let worker = galleryd::server::run_workers_only(&worker_config)
+        .await
+        .expect("the worker process starts");
+    gallery(&app).await;
+    let data = disks::pattern(19, MIB as usize);
+    let snapshot_id = upload_snapshot(&app, "rg", "os", &data).await;
+    let created = app
+        .put(
+            &version_path(&app, "1.0.0"),
+            &version_body(&snapshot_id, &[target("westus", 1), target("eastus", 2)]),
+        )
+        .await;
+    created.assert_status(201);
+    succeeded(&app, &created).await;
+    let all = replicas(&app, created.json()["id"].as_str().unwrap()).await;
+    assert_eq!(all.len(), 3);
+    assert_replicas_hold(&app, &all, &data, &expected_checksum(&data));
+    worker.stop().await;
+}
