@@ -99,7 +99,7 @@ struct Cli {
     settle_seconds: f64,
 
     /// Image size of the replication benchmark at the end of the full run, in MiB (0: skip it).
-    #[arg(long, default_value_t = DEFAULT_IMAGE_MEBIBYTES)]
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_IMAGE_MEBIBYTES)]
     replication_image_mib: u64,
 }
 
@@ -118,7 +118,7 @@ enum BenchCommand {
 #[derive(Debug, Args)]
 struct ReplicationArgs {
     /// Bytes written into the snapshot (and copied into each of the two replicas), in MiB.
-    #[arg(long = "image-mib", default_value_t = DEFAULT_IMAGE_MEBIBYTES)]
+    #[arg(long = "image-mib", value_name = "MIB", default_value_t = DEFAULT_IMAGE_MEBIBYTES)]
     image_mebibytes: u64,
 }
 
@@ -315,7 +315,7 @@ async fn run_benchmark(cli: &Cli) -> Result<(), String> {
     }
     if let Some(replication_figures) = &replication_figures {
         println!("\n{}", replication::describe_fsync_policy());
-        println!("{}", replication_figures.table());
+        println!("\n{}", replication_figures.table());
     }
     report_machine_load("at end");
     Ok(())

@@ -1,6 +1,7 @@
 //! Readings from `/proc` (Linux): resident memory of a process (and resetting its high-water mark),
 //! CPU time spent by galleryd, by the benchmark itself, by the children it waited for (`cp`) and by
-//! Postgres during a phase, and whether other heavy jobs (compilers) share the machine.
+//! Postgres during a phase, galleryd's context switches, and whether other heavy jobs (compilers)
+//! share the machine.
 
 use std::time::{Duration, Instant};
 
@@ -70,6 +71,27 @@ fn process_ticks(stat_path: &str) -> Option<(String, u64)> {
     let user: u64 = fields.get(11)?.parse().ok()?;
     let system: u64 = fields.get(12)?.parse().ok()?;
     Some((name, user + system))
+}
+
+/// Context switches (voluntary and involuntary) of every thread of process `pid` so far, from
+/// `/proc/<pid>/task/*/status`; threads that already exited are not counted.
+pub fn context_switches(pid: u32) -> u64 {
+    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    threads
+        .filter_map(|thread| std::fs::read_to_string(thread.ok()?.path().join("status")).ok())
+        .map(|status| {
+            status
+                .lines()
+                .filter_map(|line| {
+                    line.strip_prefix("voluntary_ctxt_switches:")
+                        .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
+                })
+                .filter_map(|count| count.trim().parse::<u64>().ok())
+                .sum::<u64>()
+        })
+        .sum()
 }
 
 /// CPU seconds (user + system) of the children this process has waited for, from the `cutime` and

@@ -14,17 +14,21 @@
 //!    size (plus the 512 bytes of VHD footer, left unwritten) is written with Put Page through its
 //!    write SAS in 4 MiB pages of pseudo-random non-zero bytes, each generated as it is sent (the
 //!    image is never held in memory), then sealed with `endGetAccess`;
-//! 3. the idle resident memory is read, the page cache written back (`sync`, untimed), the
-//!    high-water mark of galleryd's resident memory reset, and an image version with one replica in
-//!    westus and one in eastus is created from the snapshot. The time runs from its PUT to the first
+//! 3. the idle resident memory is read, the first `cp` round runs (see 4.), the page cache is
+//!    written back (`sync`, untimed), the high-water mark of galleryd's resident memory reset, and
+//!    an image version with one replica in westus and one in eastus is created from the snapshot. The time runs from its PUT to the first
 //!    `GET …?$expand=ReplicationStatus` (polled every 50 ms) that reads `Succeeded`, while the
 //!    resident memory is also sampled every 20 ms. `/_galleryd/replicas` must then show both
 //!    replicas `Completed` with every byte of the image, and their extent files must hold that many
 //!    bytes;
-//! 4. the baseline, galleryd stopped: after another untimed `sync`, `cp -R --reflink=never` of the
-//!    snapshot's extent files into a new directory, then of that copy into another: the same bytes
-//!    and the same two sequential copies as galleryd's (westus is copied from the snapshot, eastus
-//!    from westus), on the same file system, from the same (warm) page cache.
+//! 4. the baseline, in two rounds, one just before galleryd's copy (galleryd idle) and one after it
+//!    (galleryd stopped): after an untimed `sync`, `cp -R --reflink=never` of the snapshot's extent
+//!    files into a new directory, then of that copy into another: the same bytes and the same two
+//!    sequential copies as galleryd's (westus is copied from the snapshot, eastus from westus), on
+//!    the same file system, from the same (warm) page cache. Each round's copies are deleted after
+//!    it. The ratio is taken against the mean of the rounds; rounds that disagree by more than 25 %
+//!    are flagged, because on a virtual machine the speed of writing new page-cache pages varies
+//!    several-fold with whether the host still backs the guest's free memory.
 //!
 //! fsync policy, the same on both sides: nothing is fsynced. galleryd's local stores (object_store's
 //! `LocalFileSystem`) write each object into a staging file and rename it into place without
@@ -46,7 +50,7 @@ use serde_json::{Value, json};
 
 use crate::http_load::{GALLERY_API_VERSION, HttpConnection};
 use crate::procfs::{self, CpuSampler, Memory, megabytes};
-use crate::report::{PeakMemory, ReplicationFigures};
+use crate::report::{CpRound, PeakMemory, ReplicationFigures};
 use crate::server_process::GallerydLaunch;
 
 /// The image size when none is given, in MiB.
@@ -148,7 +152,17 @@ pub async fn run(settings: &ReplicationSettings) -> Result<ReplicationFigures, S
         megabytes(memory_idle_before.resident_kib)
     );
 
-    // galleryd replicates.
+    // The baseline's first round, then galleryd replicates.
+    let baseline_dir = work_dir.join("cp-baseline");
+    let mut cp_rounds = vec![
+        cp_round(
+            "before galleryd",
+            &snapshot_extents,
+            &baseline_dir,
+            image_bytes,
+        )
+        .await?,
+    ];
     crate::blocking(sync_file_systems).await?;
     let high_water_reset = match procfs::reset_peak_memory(pid) {
         Ok(()) => true,
@@ -159,6 +173,7 @@ pub async fn run(settings: &ReplicationSettings) -> Result<ReplicationFigures, S
     };
     let memory_sampler = MemorySampler::start(pid);
     let cpu_sampler = CpuSampler::start(Some(pid), false);
+    let context_switches_before = procfs::context_switches(pid);
     let version_path = format!("{}/versions/1.0.0", paths.image);
     let timeout = Duration::from_secs(60)
         + Duration::from_secs_f64(
@@ -167,6 +182,8 @@ pub async fn run(settings: &ReplicationSettings) -> Result<ReplicationFigures, S
         );
     let replicated = replicate(address, &version_path, &snapshot.id, timeout).await;
     let galleryd_cpu = cpu_sampler.finish();
+    let galleryd_context_switches =
+        procfs::context_switches(pid).saturating_sub(context_switches_before);
     let (sampled_kib, samples) = memory_sampler.finish().await?;
     let memory_after = Memory::of(pid)?;
     let (galleryd_copy, version_id) = replicated?;
@@ -176,7 +193,8 @@ pub async fn run(settings: &ReplicationSettings) -> Result<ReplicationFigures, S
         samples,
     };
     println!(
-        "  replicated to {} in {:.3} s; RSS peak {:.1} MB (sampled {:.1} MB, {samples} samples); {}",
+        "  replicated to {} in {:.3} s; RSS peak {:.1} MB (sampled {:.1} MB, {samples} samples); \
+         {galleryd_context_switches} context switches; {}",
         REPLICA_REGIONS.join(" + "),
         galleryd_copy.as_secs_f64(),
         megabytes(memory_peak.high_water_kib.unwrap_or(sampled_kib)),
@@ -190,25 +208,19 @@ pub async fn run(settings: &ReplicationSettings) -> Result<ReplicationFigures, S
     let memory_idle_after = Memory::of(pid)?;
     crate::blocking(move || galleryd.stop()).await?;
 
-    // The baseline: cp of the same extent files, twice, galleryd stopped.
-    let baseline_dir = work_dir.join("cp-baseline");
-    let baseline = {
-        let source = snapshot_extents.clone();
-        let baseline_dir = baseline_dir.clone();
-        crate::blocking(move || copy_with_cp(&source, &baseline_dir, image_bytes)).await?
-    };
-    println!(
-        "  cp: {} copies in {:.3} s (sync after: {:.3} s); cp used {:.2} cores",
-        REPLICA_REGIONS.len(),
-        baseline.copy.as_secs_f64(),
-        baseline.sync.as_secs_f64(),
-        baseline.cp_cores
+    // The baseline's second round, galleryd stopped.
+    cp_rounds.push(
+        cp_round(
+            "after galleryd",
+            &snapshot_extents,
+            &baseline_dir,
+            image_bytes,
+        )
+        .await?,
     );
-    if let Err(error) = std::fs::remove_dir_all(&baseline_dir) {
-        println!(
-            "  warning: cannot remove {}: {error}",
-            baseline_dir.display()
-        );
+    // Free the disk at once (a full run goes on); the log stays until the scratch directory goes.
+    if let Err(error) = std::fs::remove_dir_all(&data_dir) {
+        println!("  warning: cannot remove {}: {error}", data_dir.display());
     }
 
     Ok(ReplicationFigures {
@@ -219,16 +231,14 @@ pub async fn run(settings: &ReplicationSettings) -> Result<ReplicationFigures, S
         seal: snapshot.seal,
         galleryd_copy,
         galleryd_sync,
-        cp_copy: baseline.copy,
-        cp_sync: baseline.sync,
+        cp_rounds,
         poll_interval: STATUS_POLL_INTERVAL,
         memory_idle_before,
         memory_peak,
         memory_idle_after,
         settle: settings.settle,
         galleryd_cpu,
-        cp_cores: baseline.cp_cores,
-        cp_other_cores: baseline.other_cores,
+        galleryd_context_switches,
     })
 }
 
@@ -237,7 +247,7 @@ pub fn describe_fsync_policy() -> &'static str {
     "fsync policy: none on either side (galleryd's LocalFileSystem stores write a staging file and \
      rename it without fsync; cp does not fsync); both start after an untimed sync and stop when the \
      last byte is handed to the kernel; a timed sync after each side is shown separately. \
-     cp runs as `cp -R --reflink=never` (on ext4 coreutils copies in the kernel with copy_file_range)"
+     cp runs as `cp -R --reflink=never` (a real copy of every byte, never a shared extent)"
 }
 
 /// Refuses to start when the file system under `directory` cannot hold the snapshot, two replicas
@@ -640,25 +650,44 @@ fn sync_file_systems() -> Result<Duration, String> {
     Ok(started.elapsed())
 }
 
-/// The `cp` baseline's figures.
-struct CpBaseline {
-    /// Both copies.
-    copy: Duration,
-    /// The `sync` after them.
-    sync: Duration,
-    /// Cores `cp` used during the copies.
-    cp_cores: f64,
-    /// Cores other processes used meanwhile.
-    other_cores: f64,
+/// One round of the baseline, printed, its copies deleted afterwards.
+async fn cp_round(
+    when: &'static str,
+    source: &Path,
+    baseline_dir: &Path,
+    image_bytes: u64,
+) -> Result<CpRound, String> {
+    let source = source.to_path_buf();
+    let baseline_dir = baseline_dir.to_path_buf();
+    let round = crate::blocking(move || {
+        let round = copy_with_cp(when, &source, &baseline_dir, image_bytes);
+        if let Err(error) = std::fs::remove_dir_all(&baseline_dir) {
+            println!(
+                "  warning: cannot remove {}: {error}",
+                baseline_dir.display()
+            );
+        }
+        round
+    })
+    .await?;
+    println!(
+        "  cp {when}: {} copies in {:.3} s (sync after: {:.3} s); cp used {:.2} cores",
+        REPLICA_REGIONS.len(),
+        round.copy.as_secs_f64(),
+        round.sync.as_secs_f64(),
+        round.cp_cores
+    );
+    Ok(round)
 }
 
 /// Copies `source` into `<baseline_dir>/westus`, then that into `<baseline_dir>/eastus` (as
 /// galleryd copies one replica from the other), checks each copy holds `image_bytes`, and times it.
 fn copy_with_cp(
+    when: &'static str,
     source: &Path,
     baseline_dir: &Path,
     image_bytes: u64,
-) -> Result<CpBaseline, String> {
+) -> Result<CpRound, String> {
     std::fs::create_dir_all(baseline_dir)
         .map_err(|error| format!("cannot create {}: {error}", baseline_dir.display()))?;
     sync_file_systems()?;
@@ -699,7 +728,8 @@ fn copy_with_cp(
             ));
         }
     }
-    Ok(CpBaseline {
+    Ok(CpRound {
+        when,
         copy,
         sync,
         cp_cores,

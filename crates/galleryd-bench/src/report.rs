@@ -291,10 +291,8 @@ pub struct ReplicationFigures {
     pub galleryd_copy: Duration,
     /// The `sync` right after galleryd's copy (writing its dirty pages back).
     pub galleryd_sync: Duration,
-    /// The `cp` baseline: as many copies of the same extent files on the same disk.
-    pub cp_copy: Duration,
-    /// The `sync` right after the `cp` copies.
-    pub cp_sync: Duration,
+    /// The `cp` baseline, measured once before galleryd's copy and once after it.
+    pub cp_rounds: Vec<CpRound>,
     /// How often the version was polled.
     pub poll_interval: Duration,
     pub memory_idle_before: Memory,
@@ -304,11 +302,28 @@ pub struct ReplicationFigures {
     pub settle: Duration,
     /// CPU during galleryd's copy.
     pub galleryd_cpu: CpuUsage,
-    /// Cores `cp` itself used during its copies.
-    pub cp_cores: f64,
-    /// Cores other processes (not `cp`, not this benchmark) used during the `cp` copies.
-    pub cp_other_cores: f64,
+    /// Context switches of galleryd's threads during its copy (every hand-off of a read or write to
+    /// a blocking thread and back costs a few).
+    pub galleryd_context_switches: u64,
 }
+
+/// One round of the `cp` baseline: as many copies of the same extent files on the same disk as
+/// galleryd makes replicas, one after the other.
+pub struct CpRound {
+    /// When it ran: `before galleryd` or `after galleryd`.
+    pub when: &'static str,
+    /// Every copy of the round.
+    pub copy: Duration,
+    /// The `sync` right after the copies.
+    pub sync: Duration,
+    /// Cores `cp` itself used during the copies.
+    pub cp_cores: f64,
+    /// Cores other processes (not `cp`, not this benchmark) used during the copies.
+    pub other_cores: f64,
+}
+
+/// Rounds of `cp` whose throughputs differ by more than this fraction of the slower are flagged.
+const CP_ROUND_SPREAD_WARNING: f64 = 0.25;
 
 /// `2048 MiB in 1.23 s = 1665 MiB/s`.
 fn throughput_text(bytes: u64, elapsed: Duration) -> String {
@@ -335,9 +350,18 @@ impl ReplicationFigures {
         self.image_bytes * self.replica_regions.len() as u64
     }
 
-    /// galleryd's throughput as a percentage of `cp`'s (both to the page cache, no sync).
+    /// The mean time of a `cp` round's copies and of its sync.
+    fn cp_mean(&self) -> (Duration, Duration) {
+        let rounds = u32::try_from(self.cp_rounds.len().max(1)).unwrap_or(u32::MAX);
+        let copy: Duration = self.cp_rounds.iter().map(|round| round.copy).sum();
+        let sync: Duration = self.cp_rounds.iter().map(|round| round.sync).sum();
+        (copy / rounds, sync / rounds)
+    }
+
+    /// galleryd's throughput as a percentage of `cp`'s (both to the page cache, no sync; `cp`
+    /// averaged over its rounds).
     pub fn ratio_percent(&self) -> f64 {
-        let baseline = mebibytes_per_second(self.copied_bytes(), self.cp_copy);
+        let baseline = mebibytes_per_second(self.copied_bytes(), self.cp_mean().0);
         if baseline > 0.0 {
             mebibytes_per_second(self.copied_bytes(), self.galleryd_copy) / baseline * 100.0
         } else {
@@ -345,12 +369,41 @@ impl ReplicationFigures {
         }
     }
 
+    /// How much the fastest `cp` round outran the slowest, as a fraction of the slowest.
+    fn cp_spread(&self) -> f64 {
+        let speeds: Vec<f64> = self
+            .cp_rounds
+            .iter()
+            .map(|round| mebibytes_per_second(self.copied_bytes(), round.copy))
+            .collect();
+        let fastest = speeds.iter().copied().fold(0.0, f64::max);
+        let slowest = speeds.iter().copied().fold(f64::INFINITY, f64::min);
+        if slowest > 0.0 && slowest.is_finite() {
+            fastest / slowest - 1.0
+        } else {
+            0.0
+        }
+    }
+
+    /// A warning when the `cp` rounds disagree (the machine's own variance), else nothing.
+    pub fn cp_spread_warning(&self) -> Option<String> {
+        let spread = self.cp_spread();
+        (spread > CP_ROUND_SPREAD_WARNING).then(|| {
+            format!(
+                "WARNING: the cp rounds differ by {:.0} %: the machine's copy speed varied during the run \
+                 (on a VM, first touches of memory the host took back are slow); compare several runs",
+                spread * 100.0
+            )
+        })
+    }
+
     fn rows(&self) -> Vec<Row> {
         let copied = self.copied_bytes();
         let copies = self.replica_regions.len();
         let regions = self.replica_regions.join(" + ");
         let galleryd_durable = self.galleryd_copy + self.galleryd_sync;
-        let cp_durable = self.cp_copy + self.cp_sync;
+        let (cp_copy, cp_sync) = self.cp_mean();
+        let cp_durable = cp_copy + cp_sync;
         let durable_ratio = mebibytes_per_second(copied, galleryd_durable)
             / mebibytes_per_second(copied, cp_durable).max(f64::MIN_POSITIVE)
             * 100.0;
@@ -368,7 +421,12 @@ impl ReplicationFigures {
         };
         let peak = megabytes(self.memory_peak.best_kib());
         let cpu = &self.galleryd_cpu;
-        vec![
+        let other_jobs = self
+            .cp_rounds
+            .iter()
+            .map(|round| round.other_cores)
+            .fold(cpu.other_cores, f64::max);
+        let mut rows = vec![
             Row::info(
                 "image (bytes written into the snapshot)",
                 format!("{image_mebibytes:.0} MiB ({} B)", self.image_bytes),
@@ -388,12 +446,24 @@ impl ReplicationFigures {
                 format!("galleryd replication, {copies} replicas ({regions})"),
                 throughput_text(copied, self.galleryd_copy),
             ),
-            Row::info(
-                format!("cp baseline, {copies} copies, same disk"),
-                throughput_text(copied, self.cp_copy),
-            ),
+        ];
+        for round in &self.cp_rounds {
+            rows.push(Row::info(
+                format!("cp baseline {}, {copies} copies, same disk", round.when),
+                format!(
+                    "{}; cp {:.2} cores",
+                    throughput_text(copied, round.copy),
+                    round.cp_cores
+                ),
+            ));
+        }
+        rows.push(Row::info(
+            format!("cp baseline, mean of {} rounds", self.cp_rounds.len()),
+            throughput_text(copied, cp_copy),
+        ));
+        rows.extend([
             Row {
-                metric: "replication ratio galleryd / cp (no sync either side)".to_string(),
+                metric: "replication ratio galleryd / cp mean (no sync either side)".to_string(),
                 value: format!("{ratio:.1} %"),
                 target: Target::PercentAtLeast(80.0),
                 measured: ratio,
@@ -411,11 +481,11 @@ impl ReplicationFigures {
                 format!(
                     "{} (sync {:.3} s)",
                     throughput_text(copied, cp_durable),
-                    self.cp_sync.as_secs_f64()
+                    cp_sync.as_secs_f64()
                 ),
             ),
             Row::info(
-                "ratio galleryd / cp, each followed by sync",
+                "ratio galleryd / cp mean, each followed by sync",
                 format!("{durable_ratio:.1} %"),
             ),
             Row::info(
@@ -450,26 +520,39 @@ impl ReplicationFigures {
                     cpu.bench_cores
                 ),
             ),
-            Row::info("CPU during cp: cp", format!("{:.2} cores", self.cp_cores)),
+            Row::info(
+                "galleryd context switches during replication",
+                format!(
+                    "{} ({:.0} per MiB copied)",
+                    self.galleryd_context_switches,
+                    self.galleryd_context_switches as f64 / (copied as f64 / MEBIBYTE)
+                ),
+            ),
             Row {
                 metric: "CPU of other processes (worst phase)".to_string(),
-                value: format!("{:.2} cores", cpu.other_cores.max(self.cp_other_cores)),
+                value: format!("{other_jobs:.2} cores"),
                 target: Target::OtherJobsCores,
-                measured: cpu.other_cores.max(self.cp_other_cores),
+                measured: other_jobs,
             },
-        ]
+        ]);
+        rows
     }
 
     /// The table, ready to print.
     pub fn table(&self) -> String {
-        render_table(
+        let mut text = render_table(
             &format!(
                 "== replication (sqlite, local-disk blob stores, instant profile; version polled every {} ms) ==",
                 self.poll_interval.as_millis()
             ),
             &self.rows(),
             "replication",
-        )
+        );
+        if let Some(warning) = self.cp_spread_warning() {
+            text.push_str(&warning);
+            text.push('\n');
+        }
+        text
     }
 }
 
