@@ -41,7 +41,10 @@ pub async fn arm_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
 
     let response_headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
+    // A handler that named its own request id (the blob endpoint, in its error bodies) keeps it.
+    if !response_headers.contains_key(&REQUEST_ID)
+        && let Ok(value) = HeaderValue::from_str(&request_id)
+    {
         response_headers.insert(REQUEST_ID, value);
     }
     if let Ok(value) = HeaderValue::from_str(&correlation_id) {

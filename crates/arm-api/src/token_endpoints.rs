@@ -139,35 +139,42 @@ pub async fn openid_configuration(
 }
 
 /// `GET /{tenant}/discovery/v2.0/keys` (and `/discovery/keys`).
-pub async fn keys(State(app): State<SharedApp>) -> Response {
+pub async fn keys(State(app): State<SharedApp>, Path(tenant): Path<String>) -> Response {
+    if !known_tenant(&app, &tenant) {
+        return unknown_tenant(&tenant);
+    }
     match app.token_issuer().await {
         Ok(issuer) => (StatusCode::OK, axum::Json(issuer.jwks())).into_response(),
         Err(error) => internal_error(error),
     }
 }
 
-/// Signs a token for `principal` with the given audience; `tenant` may ask for another tenant than
-/// the principal's own (`common` means its own).
-async fn signed_token(
-    app: &SharedApp,
-    principal: &Principal,
-    tenant: &str,
-    audience: &str,
-    issuer_url: &str,
-) -> Result<(String, i64), ApiError> {
-    let tenant_id = if matches!(
+/// The tenant a token is for: the one the request names, or the principal's own for `common`,
+/// `organizations` or none.
+fn token_tenant(principal: &Principal, tenant: &str) -> String {
+    if matches!(
         tenant.to_ascii_lowercase().as_str(),
         "common" | "organizations" | ""
     ) {
         principal.tenant_id.clone()
     } else {
         tenant.to_string()
-    };
+    }
+}
+
+/// Signs a token for `principal` in `tenant_id` with the given audience.
+async fn signed_token(
+    app: &SharedApp,
+    principal: &Principal,
+    tenant_id: &str,
+    audience: &str,
+    issuer_url: &str,
+) -> Result<(String, i64), ApiError> {
     let issued_at = chrono::Utc::now().timestamp();
     let issuer = app.token_issuer().await?;
     let grant = TokenGrant {
         principal,
-        tenant_id: &tenant_id,
+        tenant_id,
         audience,
         issuer: issuer_url,
         issued_at,
@@ -292,8 +299,9 @@ pub async fn token(
         );
     }
     let audience = audience_of(&requested);
-    let issuer_url = format!("{base}/{tenant}/v2.0");
-    match signed_token(&app, principal, &tenant, &audience, &issuer_url).await {
+    let tenant_id = token_tenant(principal, &tenant);
+    let issuer_url = format!("{base}/{tenant_id}/v2.0");
+    match signed_token(&app, principal, &tenant_id, &audience, &issuer_url).await {
         Ok((access_token, expires_on)) => {
             let mut body = json!({
                 "token_type": "Bearer",
@@ -382,7 +390,7 @@ async fn managed_identity_token(
     };
     let audience = audience_of(resource);
     let issuer_url = format!("{base}/{}/v2.0", identity.tenant_id);
-    match signed_token(app, identity, "", &audience, &issuer_url).await {
+    match signed_token(app, identity, &identity.tenant_id, &audience, &issuer_url).await {
         Ok((access_token, expires_on)) => {
             let now = chrono::Utc::now().timestamp();
             let mut body = json!({

@@ -18,8 +18,8 @@
 //! re-run after a crash gives the same result as a first run.
 
 use bytes::Bytes;
-use object_store::path::Path;
 use object_store::ObjectStore;
+use object_store::path::Path;
 
 use crate::checksum::ContentHasher;
 use crate::content::{Extent, Manifest, check_manifest};
