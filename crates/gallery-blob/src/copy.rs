@@ -91,10 +91,16 @@ impl CopyRun<'_> {
         let copied: Result<(), BlobError> = async {
             let mut current = parts.next_part().await?;
             while let Some(part) = current {
-                self.hasher.update(&part);
                 let length = part.len() as u64;
                 pace(self.pacing, length).await;
-                let (written, next) = tokio::join!(upload.put_part(part.into()), parts.next_part());
+                // The write and the next read start first (stores do their I/O on blocking
+                // threads), then this part is hashed while they run.
+                let hasher = &mut self.hasher;
+                let (written, next, ()) = tokio::join!(
+                    upload.put_part(part.clone().into()),
+                    parts.next_part(),
+                    async { hasher.update(&part) },
+                );
                 written?;
                 self.advance(length);
                 current = next?;
