@@ -214,6 +214,16 @@ both_stores! {
             .unwrap();
         assert_eq!(bad_grant.status(), 400);
         assert_eq!(bad_grant.json::<Value>().await.unwrap()["error"], "unsupported_grant_type");
+        let no_grant = app
+            .client
+            .post(format!("{}/{DEVELOPMENT_TENANT_ID}/oauth2/v2.0/token", app.http))
+            .form(&[("client_id", DEVELOPMENT_SERVICE_PRINCIPAL_CLIENT_ID)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(no_grant.status(), 400);
+        let body: Value = no_grant.json().await.unwrap();
+        assert_eq!((body["error"].as_str(), body["error_codes"][0].as_i64()), (Some("invalid_request"), Some(900144)));
     }
 
     async fn managed_identity_tokens_in_both_styles(backend) {
@@ -276,7 +286,7 @@ both_stores! {
         // Forged: a well-formed token signed with another key.
         let other = arm_api::tokens::TokenIssuer::from_stored_key(&arm_api::tokens::generate_signing_key().unwrap()).unwrap();
         let principal = Principal::development_service_principal();
-        let forged = arm_api::token_endpoints::token_for(&other, &principal, DEVELOPMENT_TENANT_ID, "https://management.azure.com", "https://elsewhere/");
+        let (forged, _) = arm_api::token_endpoints::token_for(&other, &principal, DEVELOPMENT_TENANT_ID, "https://management.azure.com", "https://elsewhere/");
         assert_unauthenticated(&with_token(&app, Method::GET, &path, &forged, None).await, "InvalidAuthenticationToken");
         // Tampered: galleryd's token with its claims changed.
         let genuine = development_token(&app, "https://management.azure.com/.default").await;

@@ -783,13 +783,13 @@ async fn non_arm_routes_are_documented_and_answer() {
             empty_form(format!("{base}/{tenant}/oauth2/v2.0/token")),
             400,
         )
-        .expect(json("/error", "unsupported_grant_type".into())),
+        .expect(json("/error_codes/0", 900144.into())),
         Probe::new(
             "Identity_TokenV1",
             empty_form(format!("{base}/{tenant}/oauth2/token")),
             400,
         )
-        .expect(json("/error", "unsupported_grant_type".into())),
+        .expect(json("/error_codes/0", 900144.into())),
         Probe::new(
             "Identity_Keys",
             client.get(format!("{base}/{tenant}/discovery/v2.0/keys")),

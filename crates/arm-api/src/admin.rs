@@ -81,24 +81,44 @@ pub async fn certificate(State(app): State<SharedApp>) -> Response {
     }
 }
 
-/// An error from a `/_galleryd` endpoint, in ARM's shape.
-fn admin_error(error: impl Into<ApiError>) -> Response {
-    error.into().into_response()
-}
+/// What a `/_galleryd` report answers: 200 with its JSON, or the error in ARM's shape.
+type Report = Result<axum::Json<Value>, ApiError>;
 
-fn parameter<'a>(query: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+/// A query parameter, ignoring the case of its name (empty counts as absent).
+fn optional_parameter<'a>(query: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     query
         .iter()
         .find(|(key, _)| key.eq_ignore_ascii_case(name))
         .map(|(_, value)| value.as_str())
         .filter(|value| !value.is_empty())
+}
+
+/// The resource `id` names, if it is of `resource_type`; otherwise 404 naming it as `what`.
+async fn resource_of_type(
+    store: &gallery_store::Store,
+    id: &str,
+    resource_type: &str,
+    what: &str,
+) -> Result<gallery_store::StoredResource, ApiError> {
+    store
+        .get_resource(&ids::resource_key(id))
+        .await?
+        .filter(|resource| resource.resource_type.eq_ignore_ascii_case(resource_type))
         .ok_or_else(|| {
-            ServiceError::invalid_parameter(
-                name,
-                format!("The query parameter '{name}' is required."),
+            ServiceError::new(
+                404,
+                "ResourceNotFound",
+                format!("The {what} '{id}' was not found."),
             )
             .into()
         })
+}
+
+fn parameter<'a>(query: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+    optional_parameter(query, name).ok_or_else(|| {
+        ServiceError::invalid_parameter(name, format!("The query parameter '{name}' is required."))
+            .into()
+    })
 }
 
 /// `GET /_galleryd/replicas?versionId=<image version id>`: every replica of a version, where its
@@ -106,17 +126,18 @@ fn parameter<'a>(query: &'a HashMap<String, String>, name: &str) -> Result<&'a s
 pub async fn replicas(
     State(app): State<SharedApp>,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let result = async {
-        let version_id = parameter(&query, "versionId")?;
-        let store = app.store()?;
-        let version = store
-            .get_resource(&ids::resource_key(version_id))
-            .await?
-            .filter(|resource| resource.resource_type.eq_ignore_ascii_case(ids::GALLERY_IMAGE_VERSION_TYPE))
-            .ok_or_else(|| ServiceError::new(404, "ResourceNotFound", format!("The image version '{version_id}' was not found.")))?;
-        let replicas = store.list_replicas(version.seq).await?;
-        let value: Vec<Value> = replicas
+) -> Report {
+    let version_id = parameter(&query, "versionId")?;
+    let store = app.store()?;
+    let version = resource_of_type(
+        store,
+        version_id,
+        ids::GALLERY_IMAGE_VERSION_TYPE,
+        "image version",
+    )
+    .await?;
+    let replicas = store.list_replicas(version.seq).await?;
+    let value: Vec<Value> = replicas
             .iter()
             .map(|replica| {
                 let content_id = replica_content_id(replica.version_seq, &replica.region, replica.replica_index, &replica.disk);
@@ -137,13 +158,7 @@ pub async fn replicas(
                 })
             })
             .collect();
-        Ok::<_, ApiError>(json!({ "value": value }))
-    }
-    .await;
-    match result {
-        Ok(body) => (StatusCode::OK, axum::Json(body)).into_response(),
-        Err(error) => admin_error(error),
-    }
+    Ok(axum::Json(json!({ "value": value })))
 }
 
 /// `GET /_galleryd/latest?imageId=<image definition id>[&region=<region>]`: the version "latest"
@@ -151,83 +166,60 @@ pub async fn replicas(
 pub async fn latest(
     State(app): State<SharedApp>,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let result = async {
-        let image_id = parameter(&query, "imageId")?;
-        let region = match query
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case("region"))
-        {
-            Some((_, value)) => Some(
-                regions::find(value)
-                    .ok_or_else(|| {
-                        ServiceError::invalid_parameter(
-                            "region",
-                            format!("'{value}' is not a known region."),
-                        )
-                    })?
-                    .name,
-            ),
-            None => None,
-        };
-        let store = app.store()?;
-        let image = store
-            .get_resource(&ids::resource_key(image_id))
-            .await?
-            .filter(|resource| {
-                resource
-                    .resource_type
-                    .eq_ignore_ascii_case(ids::GALLERY_IMAGE_TYPE)
-            })
-            .ok_or_else(|| {
-                ServiceError::new(
-                    404,
-                    "ResourceNotFound",
-                    format!("The image definition '{image_id}' was not found."),
-                )
-            })?;
-        let mut candidates = Vec::new();
-        let mut after = None;
-        loop {
-            let page = store
-                .list_resources(
-                    ListScope::UnderParent {
-                        parent_seq: image.seq,
-                        resource_type: ids::GALLERY_IMAGE_VERSION_TYPE,
-                    },
-                    after,
-                    500,
-                )
-                .await?;
-            for resource in &page.items {
-                let version: GalleryImageVersion = crate::tracked::parse_stored(&resource.body)?;
-                if let Some(candidate) = version_model::latest_candidate(&version) {
-                    candidates.push((candidate, version.id.clone()));
-                }
-            }
-            match page.next_cursor {
-                Some(cursor) => after = Some(cursor),
-                None => break,
+) -> Report {
+    let image_id = parameter(&query, "imageId")?;
+    let region = match optional_parameter(&query, "region") {
+        Some(value) => Some(
+            regions::find(value)
+                .ok_or_else(|| {
+                    ServiceError::invalid_parameter(
+                        "region",
+                        format!("'{value}' is not a known region."),
+                    )
+                })?
+                .name,
+        ),
+        None => None,
+    };
+    let store = app.store()?;
+    let image =
+        resource_of_type(store, image_id, ids::GALLERY_IMAGE_TYPE, "image definition").await?;
+    let mut candidates = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_resources(
+                ListScope::UnderParent {
+                    parent_seq: image.seq,
+                    resource_type: ids::GALLERY_IMAGE_VERSION_TYPE,
+                },
+                after,
+                500,
+            )
+            .await?;
+        for resource in &page.items {
+            let version: GalleryImageVersion = crate::tracked::parse_stored(&resource.body)?;
+            if let Some(candidate) = version_model::latest_candidate(&version) {
+                candidates.push((candidate, version.id.clone()));
             }
         }
-        let ids_by_name: HashMap<String, String> = candidates
-            .iter()
-            .map(|(candidate, id)| (candidate.name.clone(), id.clone()))
-            .collect();
-        let chosen = latest::resolve(
-            candidates.into_iter().map(|(candidate, _)| candidate),
-            region,
-        )
-        .ok_or_else(|| latest::no_latest_version(image_id))?;
-        Ok::<_, ApiError>(
-            json!({ "name": chosen.name, "id": ids_by_name.get(&chosen.name), "region": region }),
-        )
+        match page.next_cursor {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
     }
-    .await;
-    match result {
-        Ok(body) => (StatusCode::OK, axum::Json(body)).into_response(),
-        Err(error) => admin_error(error),
-    }
+    let ids_by_name: HashMap<String, String> = candidates
+        .iter()
+        .map(|(candidate, id)| (candidate.name.clone(), id.clone()))
+        .collect();
+    let chosen = latest::resolve(
+        candidates.into_iter().map(|(candidate, _)| candidate),
+        region,
+    )
+    .ok_or_else(|| latest::no_latest_version(image_id))?;
+    Ok(axum::Json(
+        json!({ "name": chosen.name, "id": ids_by_name.get(&chosen.name), "region": region }),
+    ))
 }
 
 /// `GET /_galleryd/billing?subscriptionId=<id>`: what the subscription's image versions would cost
@@ -236,64 +228,56 @@ pub async fn latest(
 pub async fn billing(
     State(app): State<SharedApp>,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let result = async {
-        let subscription_id = parameter(&query, "subscriptionId")?;
-        let subscription = app
-            .subscription(subscription_id)
-            .ok_or_else(|| ServiceError::subscription_not_found(subscription_id))?;
-        let store = app.store()?;
-        let mut versions = Vec::new();
-        let (mut total_storage, mut total_egress) = (0u64, 0u64);
-        for resource in store
-            .all_of_type(
-                &subscription.subscription_id,
-                ids::GALLERY_IMAGE_VERSION_TYPE,
-            )
-            .await?
-        {
-            let version: GalleryImageVersion = crate::tracked::parse_stored(&resource.body)?;
-            let internal: VersionInternal = crate::tracked::parse_internal(&resource)?;
-            let occupied: u64 = internal
-                .sources
-                .iter()
-                .map(|source| source.occupied_bytes)
-                .sum();
-            let plan = version_model::replication_plan(&version);
-            let replicas = plan.len() as u64;
-            let mut regions: Vec<&str> =
-                plan.iter().map(|replica| replica.region.as_str()).collect();
-            regions.sort_unstable();
-            regions.dedup();
-            let other_regions = regions
-                .iter()
-                .filter(|region| **region != version.location)
-                .count() as u64;
-            let storage = occupied.saturating_mul(replicas);
-            let egress = occupied.saturating_mul(other_regions);
-            total_storage = total_storage.saturating_add(storage);
-            total_egress = total_egress.saturating_add(egress);
-            versions.push(json!({
-                "id": version.id,
-                "occupiedBytes": occupied,
-                "regions": regions.len(),
-                "replicas": replicas,
-                "snapshotStorageBytes": storage,
-                "egressBytes": egress,
-            }));
-        }
-        Ok::<_, ApiError>(json!({
-            "subscriptionId": subscription.subscription_id,
-            "versions": versions,
-            "totalSnapshotStorageBytes": total_storage,
-            "totalEgressBytes": total_egress,
-        }))
+) -> Report {
+    let subscription_id = parameter(&query, "subscriptionId")?;
+    let subscription = app
+        .subscription(subscription_id)
+        .ok_or_else(|| ServiceError::subscription_not_found(subscription_id))?;
+    let store = app.store()?;
+    let mut versions = Vec::new();
+    let (mut total_storage, mut total_egress) = (0u64, 0u64);
+    for resource in store
+        .all_of_type(
+            &subscription.subscription_id,
+            ids::GALLERY_IMAGE_VERSION_TYPE,
+        )
+        .await?
+    {
+        let version: GalleryImageVersion = crate::tracked::parse_stored(&resource.body)?;
+        let internal: VersionInternal = crate::tracked::parse_internal(&resource)?;
+        let occupied: u64 = internal
+            .sources
+            .iter()
+            .map(|source| source.occupied_bytes)
+            .sum();
+        let plan = version_model::replication_plan(&version);
+        let replicas = plan.len() as u64;
+        let mut regions: Vec<&str> = plan.iter().map(|replica| replica.region.as_str()).collect();
+        regions.sort_unstable();
+        regions.dedup();
+        let other_regions = regions
+            .iter()
+            .filter(|region| **region != version.location)
+            .count() as u64;
+        let storage = occupied.saturating_mul(replicas);
+        let egress = occupied.saturating_mul(other_regions);
+        total_storage = total_storage.saturating_add(storage);
+        total_egress = total_egress.saturating_add(egress);
+        versions.push(json!({
+            "id": version.id,
+            "occupiedBytes": occupied,
+            "regions": regions.len(),
+            "replicas": replicas,
+            "snapshotStorageBytes": storage,
+            "egressBytes": egress,
+        }));
     }
-    .await;
-    match result {
-        Ok(body) => (StatusCode::OK, axum::Json(body)).into_response(),
-        Err(error) => admin_error(error),
-    }
+    Ok(axum::Json(json!({
+        "subscriptionId": subscription.subscription_id,
+        "versions": versions,
+        "totalSnapshotStorageBytes": total_storage,
+        "totalEgressBytes": total_egress,
+    })))
 }
 
 /// `GET /_galleryd/usage?subscriptionId=<id>&location=<region>`: galleries, image definitions and
@@ -301,25 +285,27 @@ pub async fn billing(
 pub async fn usage(
     State(app): State<SharedApp>,
     Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let result = async {
-        let subscription_id = parameter(&query, "subscriptionId")?;
-        let location = parameter(&query, "location")?;
-        let subscription = app.subscription(subscription_id).ok_or_else(|| ServiceError::subscription_not_found(subscription_id))?;
-        let region = regions::find(location).ok_or_else(|| ServiceError::invalid_parameter("location", format!("'{location}' is not a known region.")))?;
-        let used = app.store()?.usage(&subscription.subscription_id, region.name).await?;
-        let value: Vec<Value> = [QuotaKind::Galleries, QuotaKind::ImageDefinitions, QuotaKind::ImageVersions]
+) -> Report {
+    let subscription_id = parameter(&query, "subscriptionId")?;
+    let location = parameter(&query, "location")?;
+    let subscription = app
+        .subscription(subscription_id)
+        .ok_or_else(|| ServiceError::subscription_not_found(subscription_id))?;
+    let region = regions::find(location).ok_or_else(|| {
+        ServiceError::invalid_parameter("location", format!("'{location}' is not a known region."))
+    })?;
+    let used = app
+        .store()?
+        .usage(&subscription.subscription_id, region.name)
+        .await?;
+    let value: Vec<Value> = [QuotaKind::Galleries, QuotaKind::ImageDefinitions, QuotaKind::ImageVersions]
             .into_iter()
             .map(|kind| {
                 let current = used.iter().find(|(name, _)| name == kind.as_str()).map_or(0, |(_, count)| *count);
                 json!({ "name": kind.as_str(), "currentValue": current, "limit": app.settings.limits.for_kind(kind), "unit": "Count" })
             })
             .collect();
-        Ok::<_, ApiError>(json!({ "subscriptionId": subscription.subscription_id, "location": region.name, "value": value }))
-    }
-    .await;
-    match result {
-        Ok(body) => (StatusCode::OK, axum::Json(body)).into_response(),
-        Err(error) => admin_error(error),
-    }
+    Ok(axum::Json(
+        json!({ "subscriptionId": subscription.subscription_id, "location": region.name, "value": value }),
+    ))
 }

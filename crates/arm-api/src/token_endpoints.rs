@@ -85,17 +85,17 @@ fn directory_error(status: StatusCode, error: &str, code: u32, description: &str
     (status, axum::Json(body)).into_response()
 }
 
-fn internal_error(error: ApiError) -> Response {
-    error.into_response()
-}
-
-/// The tenant a path names, if galleryd knows it (`common` and `organizations` stand for the
-/// principal's own).
-fn known_tenant(app: &SharedApp, tenant: &str) -> bool {
+/// Whether a path's tenant stands for the principal's own (`common`, `organizations`, none).
+fn names_home_tenant(tenant: &str) -> bool {
     matches!(
         tenant.to_ascii_lowercase().as_str(),
-        "common" | "organizations"
-    ) || app.settings.directory.tenant(tenant).is_some()
+        "common" | "organizations" | ""
+    )
+}
+
+/// Whether galleryd knows the tenant a path names.
+fn known_tenant(app: &SharedApp, tenant: &str) -> bool {
+    names_home_tenant(tenant) || app.settings.directory.tenant(tenant).is_some()
 }
 
 fn unknown_tenant(tenant: &str) -> Response {
@@ -145,24 +145,21 @@ pub async fn keys(State(app): State<SharedApp>, Path(tenant): Path<String>) -> R
     }
     match app.token_issuer().await {
         Ok(issuer) => (StatusCode::OK, axum::Json(issuer.jwks())).into_response(),
-        Err(error) => internal_error(error),
+        Err(error) => error.into_response(),
     }
 }
 
-/// The tenant a token is for: the one the request names, or the principal's own for `common`,
-/// `organizations` or none.
+/// The tenant a token is for: the one the request names, or the principal's own.
 fn token_tenant(principal: &Principal, tenant: &str) -> String {
-    if matches!(
-        tenant.to_ascii_lowercase().as_str(),
-        "common" | "organizations" | ""
-    ) {
+    if names_home_tenant(tenant) {
         principal.tenant_id.clone()
     } else {
         tenant.to_string()
     }
 }
 
-/// Signs a token for `principal` in `tenant_id` with the given audience.
+/// Signs a token for `principal` in `tenant_id` with the given audience; returns it with its
+/// expiry (seconds since the epoch).
 async fn signed_token(
     app: &SharedApp,
     principal: &Principal,
@@ -170,17 +167,10 @@ async fn signed_token(
     audience: &str,
     issuer_url: &str,
 ) -> Result<(String, i64), ApiError> {
-    let issued_at = chrono::Utc::now().timestamp();
     let issuer = app.token_issuer().await?;
-    let grant = TokenGrant {
-        principal,
-        tenant_id,
-        audience,
-        issuer: issuer_url,
-        issued_at,
-        lifetime_seconds: TOKEN_LIFETIME_SECONDS,
-    };
-    Ok((issuer.issue(&grant), issued_at + TOKEN_LIFETIME_SECONDS))
+    Ok(token_for(
+        issuer, principal, tenant_id, audience, issuer_url,
+    ))
 }
 
 /// The client id and secret of a token request: form fields, or HTTP Basic authentication.
@@ -236,10 +226,14 @@ pub async fn token(
     if !known_tenant(&app, &tenant) {
         return unknown_tenant(&tenant);
     }
-    let grant_type = form
-        .get("grant_type")
-        .map(String::as_str)
-        .unwrap_or_default();
+    let Some(grant_type) = form.get("grant_type").map(String::as_str) else {
+        return directory_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'grant_type'.",
+        );
+    };
     if grant_type != "client_credentials" {
         return directory_error(
             StatusCode::BAD_REQUEST,
@@ -315,7 +309,7 @@ pub async fn token(
             }
             (StatusCode::OK, axum::Json(body)).into_response()
         }
-        Err(error) => internal_error(error),
+        Err(error) => error.into_response(),
     }
 }
 
@@ -407,7 +401,7 @@ async fn managed_identity_token(
             }
             (StatusCode::OK, axum::Json(body)).into_response()
         }
-        Err(error) => internal_error(error),
+        Err(error) => error.into_response(),
     }
 }
 
@@ -456,21 +450,23 @@ pub async fn instance_metadata_token(
     managed_identity_token(&app, &query, &base, false).await
 }
 
-/// A convenience for `galleryd token` and tests: the token of a principal, signed like the token
-/// endpoints sign, for `audience`.
+/// The token of a principal as the token endpoints sign it (also for `galleryd token` and tests),
+/// issued now, with its expiry (seconds since the epoch).
 pub fn token_for(
     issuer: &crate::tokens::TokenIssuer,
     principal: &Principal,
     tenant_id: &str,
     audience: &str,
     issuer_url: &str,
-) -> String {
-    issuer.issue(&TokenGrant {
+) -> (String, i64) {
+    let issued_at = chrono::Utc::now().timestamp();
+    let token = issuer.issue(&TokenGrant {
         principal,
         tenant_id,
         audience,
         issuer: issuer_url,
-        issued_at: chrono::Utc::now().timestamp(),
+        issued_at,
         lifetime_seconds: TOKEN_LIFETIME_SECONDS,
-    })
+    });
+    (token, issued_at + TOKEN_LIFETIME_SECONDS)
 }

@@ -348,6 +348,15 @@ impl Directory {
                 return Err(format!("'{id}' is not a GUID"));
             }
         }
+        let mut subscriptions = std::collections::HashSet::new();
+        for subscription in &self.subscriptions {
+            if !subscriptions.insert(subscription.subscription_id.to_ascii_lowercase()) {
+                return Err(format!(
+                    "subscription '{}' is configured twice",
+                    subscription.subscription_id
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -471,6 +480,9 @@ mod tests {
             directory.validate().is_err(),
             "duplicate ids and a missing secret"
         );
+        let mut twice = Directory::default();
+        twice.subscriptions.push(Subscription::development());
+        assert!(twice.validate().is_err(), "a subscription configured twice");
         let unknown: Result<Principal, _> = serde_json::from_value(
             serde_json::json!({"kind": "Robot", "objectId": "x", "tenantId": "t"}),
         );

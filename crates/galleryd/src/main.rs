@@ -60,21 +60,26 @@ async fn print_token(
     store.close().await;
     let issuer = arm_api::tokens::TokenIssuer::from_stored_key(&key)?;
     let issuer_url = format!("https://127.0.0.1:{}/{tenant_id}/v2.0", config.https_port);
-    Ok(arm_api::token_endpoints::token_for(
+    let (token, _expires_on) = arm_api::token_endpoints::token_for(
         &issuer,
         &principal,
         &tenant_id,
         &arguments.audience,
         &issuer_url,
-    ))
+    );
+    Ok(token)
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Token(arguments)) = &cli.command {
-        // Only the token goes to standard output, for `$(galleryd token)`.
-        return match print_token(&cli.config, arguments).await {
+    let command = cli.command.clone().unwrap_or(Command::Serve);
+    // `galleryd token` logs nothing: only the token goes to standard output, for `$(galleryd token)`.
+    if !matches!(command, Command::Token(_)) {
+        telemetry::init(cli.config.log_format, &cli.config.log_level);
+    }
+    match command {
+        Command::Token(arguments) => match print_token(&cli.config, &arguments).await {
             Ok(token) => {
                 println!("{token}");
                 std::process::ExitCode::SUCCESS
@@ -83,10 +88,7 @@ async fn main() -> std::process::ExitCode {
                 eprintln!("galleryd token: {error}");
                 std::process::ExitCode::FAILURE
             }
-        };
-    }
-    telemetry::init(cli.config.log_format, &cli.config.log_level);
-    match cli.command.unwrap_or(Command::Serve) {
+        },
         Command::Serve => match Server::start(&cli.config).await {
             Ok(server) => {
                 shutdown_signal().await;
@@ -111,7 +113,6 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
-        Command::Token(_) => std::process::ExitCode::SUCCESS,
         Command::Migrate => {
             let result = async {
                 let location = cli.config.store_location()?;
