@@ -334,6 +334,37 @@ both_stores! {
         assert_replicas_hold(&app, &all, &data, &expected_checksum(&data));
     }
 
+    async fn versions_made_from_blob_uris_and_their_refusals(backend) {
+        let app = TestApp::start(backend).await;
+        gallery(&app).await;
+        let data = disks::pattern(23, 2 * MIB as usize);
+        upload_snapshot(&app, "rg", "os", &data).await;
+        let snapshot = disks::snapshot_path(&app, "rg", "os");
+        let uri = disks::grant_sas(&app, &snapshot, "Read").await;
+        let from_uri = |uri: &str| json!({
+            "location": "westus",
+            "properties": {"storageProfile": {"osDiskImage": {"source": {"uri": uri}}}}
+        });
+        let created = app.put(&version_path(&app, "1.0.0"), &from_uri(&uri)).await;
+        created.assert_status(201);
+        succeeded(&app, &created).await;
+        let all = replicas(&app, created.json()["id"].as_str().unwrap()).await;
+        assert_replicas_hold(&app, &all, &data, &expected_checksum(&data));
+
+        // The same blob named in another region, a URL elsewhere, a blob still being uploaded.
+        let elsewhere = uri.replace("/gallerydblob/westus/", "/gallerydblob/eastus/");
+        let answer = app.put(&version_path(&app, "1.0.1"), &from_uri(&elsewhere)).await;
+        answer.assert_error(400, "InvalidParameter");
+        assert!(answer.text.contains("is not found"), "{}", answer.text);
+        app.put(&version_path(&app, "1.0.2"), &from_uri("https://contoso.blob.core.windows.net/vhds/os.vhd"))
+            .await
+            .assert_error(400, "InvalidParameter");
+        let uploading = disks::snapshot_path(&app, "rg", "uploading");
+        disks::create(&app, &uploading, &disks::upload_body(MIN_UPLOAD)).await;
+        let write = disks::grant_sas(&app, &uploading, "Write").await;
+        app.put(&version_path(&app, "1.0.3"), &from_uri(&write)).await.assert_error(409, "Conflict");
+    }
+
     async fn the_api_answers_every_rule_with_its_error(backend) {
         let app = TestApp::start_with(backend, |config| {
             config.max_replicas_per_region = 3;

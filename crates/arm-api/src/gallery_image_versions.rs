@@ -122,8 +122,9 @@ async fn blob_content(app: &App, item: &SourceItem, uri: &str) -> ApiResult<Cont
         .store()?
         .get_content(content_id)
         .await?
+        .filter(|content| content.region.eq_ignore_ascii_case(region))
         .ok_or_else(|| source_not_found(item))?;
-    if content.manifest.is_none() || !content.region.eq_ignore_ascii_case(region) {
+    if content.manifest.is_none() {
         return Err(not_ready(item).into());
     }
     Ok(ContentReference {
