@@ -213,6 +213,36 @@ both_stores! {
         assert!(head.body.is_empty());
     }
 
+    async fn page_ranges_at_the_edge_of_u64_are_refused(backend) {
+        // A range ending at u64::MAX is aligned (it ends one byte before a multiple of 512), so only
+        // its end past the blob refuses it; checking the alignment must not compute `last + 1`.
+        let app = TestApp::start(backend).await;
+        app.create_group("rg", "westus").await;
+        let (_, sas) = upload_disk(&app, "d1").await;
+        let page_url = with_query(&sas, "comp=page");
+        let max = u64::MAX;
+        let aligned_start = max - 511;
+        for (mode, range, body) in [
+            ("update", format!("bytes=0-{max}"), vec![0; 512]),
+            ("update", format!("bytes={aligned_start}-{max}"), vec![0; 512]),
+            ("clear", format!("bytes=0-{max}"), Vec::new()),
+            ("clear", format!("bytes={aligned_start}-{max}"), Vec::new()),
+        ] {
+            let headers = [("x-ms-page-write", mode.to_string()), ("x-ms-range", range.clone())];
+            let response = blob_request(&app, Method::PUT, &page_url, &headers, Some(body)).await;
+            response.assert_error(416, "InvalidPageRange");
+            assert!(response.text().contains("past the end of the blob"), "{mode} {range}: {}", response.text());
+        }
+        // Ranges beyond u64 do not parse at all.
+        let headers = [("x-ms-page-write", "update".to_string()), ("x-ms-range", format!("bytes=0-{max}0"))];
+        blob_request(&app, Method::PUT, &page_url, &headers, Some(vec![0; 512])).await.assert_error(400, "InvalidHeaderValue");
+        // Reads and page lists clamp such ranges to the blob.
+        let pages = blob_request(&app, Method::GET, &with_query(&sas, "comp=pagelist"), &[("x-ms-range", format!("bytes=0-{max}"))], None).await;
+        assert_eq!(pages.status, 200, "{}", pages.text());
+        // The server is still serving the upload.
+        assert_eq!(put_page(&app, &sas, 0, pattern(1, 512)).await.status, 201);
+    }
+
     async fn reads_are_ranged_and_holes_are_zeros(backend) {
         let app = TestApp::start(backend).await;
         app.create_group("rg", "westus").await;

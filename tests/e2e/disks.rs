@@ -441,7 +441,7 @@ both_stores! {
         let first = grant_sas(&app, &path, "Write").await;
         assert!(first.contains("sp=rw&"), "{first}");
         assert_eq!(get(&app, &path).await.json()["properties"]["diskState"], "ActiveUpload");
-        put_page(&app, &first, 0, pattern(1, 4096)).await;
+        assert_eq!(put_page(&app, &first, 0, pattern(1, 4096)).await.status, 201);
         // A new grant replaces the old one.
         let second = grant_sas(&app, &path, "Write").await;
         assert_ne!(first, second);

@@ -18,10 +18,7 @@ const EMPTY_CHECKSUM: &str =
     "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 fn image_path(app: &TestApp, group: &str, image: &str) -> String {
-    format!(
-        "{}/providers/Microsoft.Compute/images/{image}",
-        app.group_path(group)
-    )
+    crate::disks::resource_path(app, group, "images", image)
 }
 
 /// The id of a source snapshot or disk (or of anything else in `collection`).
@@ -58,6 +55,8 @@ struct Source<'a> {
     state: &'a str,
     /// The size of its content, or `None` for a source without content yet.
     size: Option<i64>,
+    /// Whether its content is sealed (`false`: an upload to it has not ended).
+    sealed: bool,
 }
 
 impl<'a> Source<'a> {
@@ -68,6 +67,7 @@ impl<'a> Source<'a> {
             region: "westus",
             state: "Succeeded",
             size: Some(size),
+            sealed: true,
         }
     }
 
@@ -80,7 +80,8 @@ impl<'a> Source<'a> {
 }
 
 /// Puts a snapshot or disk row straight into the store, with its internal data and (when it has a
-/// size) a sealed empty content, as the disk and snapshot handlers record them. Returns its id.
+/// size) an empty content, sealed or still writable, as the disk and snapshot handlers record them.
+/// Returns its id.
 async fn seed_source(app: &TestApp, group: &str, source: Source<'_>) -> String {
     use gallery_store::{Decision, NewOperation, OperationStatus, ResourceTarget};
     let id = source_id(app, group, source.collection, source.name);
@@ -104,7 +105,9 @@ async fn seed_source(app: &TestApp, group: &str, source: Source<'_>) -> String {
                     source.region,
                     size,
                     &key,
-                    Some((&manifest, 0, EMPTY_CHECKSUM)),
+                    source
+                        .sealed
+                        .then_some((manifest.as_str(), 0, EMPTY_CHECKSUM)),
                 )
                 .await
                 .expect("seed a content");
@@ -303,6 +306,8 @@ both_stores! {
         let elsewhere = seed_source(&app, "rg", Source { region: "eastus", ..Source::snapshot("elsewhere", GIBIBYTE) }).await;
         let creating = seed_source(&app, "rg", Source { state: "Creating", ..Source::snapshot("creating", GIBIBYTE) }).await;
         let empty = seed_source(&app, "rg", Source { size: None, ..Source::snapshot("empty", GIBIBYTE) }).await;
+        // Succeeded, but its upload has not ended: its content still takes page writes.
+        let uploading = seed_source(&app, "rg", Source { sealed: false, ..Source::disk("uploading", GIBIBYTE) }).await;
         let missing = source_id(&app, "rg", "snapshots", "missing");
         let os_disk = |extra: Value| {
             let mut disk = json!({"osType": "Linux", "osState": "Generalized", "snapshot": {"id": os}});
@@ -344,6 +349,8 @@ both_stores! {
             (os_disk(json!({"snapshot": {"id": elsewhere}})), 400, "InvalidParameter", "image.properties.storageProfile.osDisk.snapshot.id"),
             (os_disk(json!({"snapshot": {"id": creating}})), 409, "Conflict", "image.properties.storageProfile.osDisk.snapshot.id"),
             (with_data(json!([{"lun": 2, "snapshot": {"id": empty}}])), 409, "Conflict", "image.properties.storageProfile.dataDisks[0].snapshot.id"),
+            (os_disk(json!({"snapshot": null, "managedDisk": {"id": uploading}})), 409, "Conflict", "image.properties.storageProfile.osDisk.managedDisk.id"),
+            (with_data(json!([{"lun": 4, "managedDisk": {"id": uploading}}])), 409, "Conflict", "image.properties.storageProfile.dataDisks[0].managedDisk.id"),
         ];
         let path = image_path(&app, "rg", "img");
         for (properties, status, code, target) in cases {
@@ -357,6 +364,9 @@ both_stores! {
         let wrong_region = put_image(&app, &path, &json!({"location": "westus", "properties": os_disk(json!({"snapshot": {"id": elsewhere}}))})).await;
         let message = wrong_region.json()["error"]["message"].as_str().unwrap_or_default().to_string();
         assert!(message.contains("'eastus'") && message.contains("'westus'"), "{message}");
+        let incomplete = put_image(&app, &path, &json!({"location": "westus", "properties": os_disk(json!({"snapshot": null, "managedDisk": {"id": uploading}}))})).await;
+        let message = incomplete.json()["error"]["message"].as_str().unwrap_or_default().to_string();
+        assert!(message.contains("endGetAccess"), "{message}");
         // The location is checked before the sources.
         put_image(&app, &path, &json!({"properties": os_disk(json!({}))})).await.assert_error(400, "LocationRequired");
         put_image(&app, &path, &json!({"location": "atlantis", "properties": os_disk(json!({}))})).await.assert_error(400, "LocationNotAvailableForResourceType");

@@ -57,6 +57,7 @@ use ring::hmac;
 
 use crate::error::ApiError;
 use crate::request::{Query, encode_component};
+use crate::response;
 use crate::{App, SharedApp};
 
 /// The storage service version galleryd answers with when a request names none.
@@ -431,10 +432,10 @@ async fn serve(
     let headers = &parts.headers;
     match (&parts.method, comp.as_deref()) {
         (&Method::GET, None) => get_blob(app, headers, &content).await,
-        (&Method::HEAD, None) => Ok(blob_properties(app, headers, &content).await?),
+        (&Method::HEAD, None) => blob_properties(headers, &content),
         (&Method::GET, Some("pagelist")) => page_ranges(app, headers, &content).await,
         (&Method::PUT, Some("page")) => put_page(app, headers, body, &content).await,
-        (&Method::PUT, None) => put_blob(app, headers, &content).await,
+        (&Method::PUT, None) => put_blob(headers, &content),
         (_, comp) => Err(StorageError::unsupported_query(
             "comp",
             comp.unwrap_or_default(),
@@ -598,13 +599,10 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|value| value.to_str().ok())
 }
 
-fn with_headers(mut response: Response, pairs: &[(&'static str, String)]) -> Response {
-    for (name, value) in pairs {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            response.headers_mut().insert(*name, value);
-        }
-    }
-    response
+fn with_headers(response: Response, pairs: &[(&'static str, String)]) -> Response {
+    pairs.iter().fold(response, |response, (name, value)| {
+        response::with_header(response, name, value)
+    })
 }
 
 /// The headers describing a page blob (Get Blob and Get Blob Properties).
@@ -639,9 +637,10 @@ fn check_conditions(headers: &HeaderMap, etag: &str) -> Result<Option<Response>,
     if let Some(unwanted) = header_text(headers, "if-none-match")
         && matches(unwanted)
     {
-        let mut response = Response::new(Body::empty());
-        *response.status_mut() = StatusCode::NOT_MODIFIED;
-        return Ok(Some(with_headers(response, &[("etag", etag.to_string())])));
+        return Ok(Some(with_headers(
+            response::empty(StatusCode::NOT_MODIFIED),
+            &[("etag", etag.to_string())],
+        )));
     }
     Ok(None)
 }
@@ -746,18 +745,14 @@ async fn get_blob(
 }
 
 /// Get Blob Properties.
-async fn blob_properties(
-    _app: &App,
-    headers: &HeaderMap,
-    content: &StoredContent,
-) -> Result<Response, StorageError> {
+fn blob_properties(headers: &HeaderMap, content: &StoredContent) -> Result<Response, StorageError> {
     let etag = content_etag(content);
     if let Some(not_modified) = check_conditions(headers, &etag)? {
         return Ok(not_modified);
     }
     let mut pairs = blob_headers(content, &etag);
     pairs.push(("content-length", content.logical_size.to_string()));
-    Ok(with_headers(Response::new(Body::empty()), &pairs))
+    Ok(with_headers(response::empty(StatusCode::OK), &pairs))
 }
 
 /// Get Page Ranges: the written ranges (of the sealed extents, or of the page writes so far),
@@ -842,11 +837,7 @@ fn content_length(headers: &HeaderMap) -> Result<Option<u64>, StorageError> {
 }
 
 /// Put Blob: a no-op create of the page blob an upload disk already is.
-async fn put_blob(
-    _app: &App,
-    headers: &HeaderMap,
-    content: &StoredContent,
-) -> Result<Response, StorageError> {
+fn put_blob(headers: &HeaderMap, content: &StoredContent) -> Result<Response, StorageError> {
     let blob_type = header_text(headers, "x-ms-blob-type")
         .ok_or_else(|| StorageError::missing_header("x-ms-blob-type"))?;
     if !blob_type.eq_ignore_ascii_case("PageBlob") {
@@ -881,10 +872,8 @@ async fn put_blob(
         return Err(StorageError::upload_ended());
     }
     let etag = content_etag(content);
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::CREATED;
     Ok(with_headers(
-        response,
+        response::empty(StatusCode::CREATED),
         &[
             ("etag", etag),
             ("last-modified", http_date(Utc::now())),
@@ -915,18 +904,19 @@ async fn put_page(
     let last = range
         .last
         .ok_or_else(|| StorageError::invalid_header(range.header, &range.text))?;
-    if last < start || start % SECTOR_BYTES != 0 || (last + 1) % SECTOR_BYTES != 0 {
+    // No `last + 1` before `last` is known to lie within the blob: the header may name u64::MAX.
+    if last < start || start % SECTOR_BYTES != 0 || last % SECTOR_BYTES != SECTOR_BYTES - 1 {
         return Err(StorageError::invalid_page_range(
             "A page range must start and end on 512-byte boundaries.",
         ));
     }
-    let length = last - start + 1;
     let size = u64::try_from(content.logical_size).unwrap_or(0);
     if last >= size {
         return Err(StorageError::invalid_page_range(format!(
             "The range ends past the end of the blob ({size} bytes)."
         )));
     }
+    let length = last - start + 1;
     let declared = content_length(headers)?;
     if content.state != ContentState::Writable {
         return Err(StorageError::upload_ended());
@@ -981,10 +971,8 @@ async fn put_page(
         let page = read_page(body, length).await?;
         last_write = write_page(app, content, start, page).await?;
     }
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::CREATED;
     Ok(with_headers(
-        response,
+        response::empty(StatusCode::CREATED),
         &[
             (
                 "etag",

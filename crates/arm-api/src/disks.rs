@@ -593,9 +593,10 @@ pub(crate) async fn end_get_access(
     let path = path(request, kind);
     tracked::get(app, &path).await?;
     let (disk, data) = write_access(app, request, &path, |existing| {
-        Ok(disk_model::revoke(kind, existing)?.0)
+        disk_model::revoke(kind, existing)
     })
     .await?;
+    // Revoked and still an upload: its bytes are to be sealed.
     if disk.properties.disk_state == DiskState::ActiveUpload
         && let Some(content) = &data.content
     {

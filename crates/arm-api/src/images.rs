@@ -27,7 +27,7 @@ use gallery_domain::models::image::{
 };
 use gallery_domain::names::name_key;
 use gallery_domain::regions;
-use gallery_store::{Decision, JobKind};
+use gallery_store::{ContentState, Decision, JobKind};
 use serde_json::Value;
 
 use crate::App;
@@ -53,7 +53,7 @@ struct Creation {
 }
 
 /// Resolves the sources of a new image: each must exist (404), be in the image's region (400) and
-/// have its content (409 while it is being created).
+/// have its bytes complete (409 while it is being created or an upload to it has not ended).
 async fn resolve_sources(
     app: &App,
     request: &ArmRequest,
@@ -84,13 +84,21 @@ async fn resolve_sources(
                 image_model::source_not_ready(source, Some(&resource.provisioning_state)).into(),
             );
         }
-        let content = parse_internal::<DiskInternal>(&resource)?
+        // The bytes must be complete: a source whose upload has not ended (its content still
+        // takes page writes) or whose content row is missing has nothing the copy job can copy.
+        let reference = parse_internal::<DiskInternal>(&resource)?
             .content
             .ok_or_else(|| image_model::source_not_ready(source, None))?;
+        let content = store
+            .get_content(&reference.content_id)
+            .await?
+            .filter(|content| content.state == ContentState::Sealed)
+            .ok_or_else(|| image_model::source_not_ready(source, None))?;
+        let logical_size = u64::try_from(content.logical_size).unwrap_or_default();
         let destination_content_id = uuid::Uuid::new_v4().to_string();
         creation.copies.copies.push(ContentCopy {
-            source_content_id: content.content_id.clone(),
-            source_region: content.region.clone(),
+            source_content_id: content.content_id,
+            source_region: content.region,
             destination_content_id: destination_content_id.clone(),
             destination_region: sources.region.clone(),
         });
@@ -98,12 +106,12 @@ async fn resolve_sources(
             disk: source.disk.clone(),
             content_id: destination_content_id,
             region: sources.region.clone(),
-            occupied_bytes: content.occupied_bytes,
-            logical_size: content.logical_size,
+            occupied_bytes: u64::try_from(content.occupied_bytes).unwrap_or_default(),
+            logical_size,
         });
         creation.sizes.push(SourceSize {
             disk: source.disk.clone(),
-            logical_size: content.logical_size,
+            logical_size,
         });
     }
     Ok(creation)

@@ -1055,40 +1055,24 @@ pub fn grant(
     Ok(Decided { disk, data })
 }
 
-/// What `endGetAccess` has to do after [`revoke`] recorded the revocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AfterRevoke {
-    /// Nothing: the resource is settled.
-    Nothing,
-    /// Seal the uploaded bytes, then record it with [`upload_sealed`].
-    Seal,
-}
-
 /// Decides `endGetAccess`: the grant is dropped at once (its SAS stops working); a read SAS ends
-/// (`ActiveSAS` → `Unattached`); an upload stays `ActiveUpload` until its bytes are sealed (so a
-/// failed seal is simply tried again by the next `endGetAccess`).
-pub fn revoke(
-    kind: DiskKind,
-    existing: (&Disk, &DiskData),
-) -> Result<(Decided, AfterRevoke), ServiceError> {
+/// (`ActiveSAS` → `Unattached`); an upload stays `ActiveUpload` until its bytes are sealed and
+/// recorded with [`upload_sealed`] (so a failed seal is simply tried again by the next
+/// `endGetAccess`): a revoked resource still `ActiveUpload` is one to seal.
+pub fn revoke(kind: DiskKind, existing: (&Disk, &DiskData)) -> Result<Decided, ServiceError> {
     let (disk, data) = existing;
     if disk.properties.provisioning_state == ProvisioningState::Creating {
         return Err(still_creating(kind, &disk.name));
     }
     let mut disk = disk.clone();
-    let after = match disk.properties.disk_state {
-        DiskState::ActiveSas => {
-            disk.properties.disk_state = DiskState::Unattached;
-            AfterRevoke::Nothing
-        }
-        DiskState::ActiveUpload => AfterRevoke::Seal,
-        _ => AfterRevoke::Nothing,
-    };
+    if disk.properties.disk_state == DiskState::ActiveSas {
+        disk.properties.disk_state = DiskState::Unattached;
+    }
     let data = DiskData {
         access_grant: None,
         ..data.clone()
     };
-    Ok((Decided { disk, data }, after))
+    Ok(Decided { disk, data })
 }
 
 /// Records that an upload's bytes were sealed: `Unattached`, with the bytes actually written.
@@ -1475,9 +1459,9 @@ mod tests {
         )
         .expect("write");
         assert_eq!(writing.disk.properties.disk_state, DiskState::ActiveUpload);
-        let (revoked, after) =
-            revoke(DiskKind::Disk, (&writing.disk, &writing.data)).expect("revoked");
-        assert_eq!(after, AfterRevoke::Seal);
+        let revoked = revoke(DiskKind::Disk, (&writing.disk, &writing.data)).expect("revoked");
+        // Still an upload: its bytes are sealed next.
+        assert_eq!(revoked.disk.properties.disk_state, DiskState::ActiveUpload);
         assert_eq!(revoked.data.access_grant, None);
         let sealed = upload_sealed((&revoked.disk, &revoked.data), 1024);
         assert_eq!(sealed.disk.properties.disk_state, DiskState::Unattached);

@@ -225,8 +225,8 @@ impl DiskSourceKind {
 
     fn resource_type(self) -> &'static str {
         match self {
-            DiskSourceKind::Snapshot => "Microsoft.Compute/snapshots",
-            DiskSourceKind::ManagedDisk => "Microsoft.Compute/disks",
+            DiskSourceKind::Snapshot => disk::SNAPSHOT_TYPE,
+            DiskSourceKind::ManagedDisk => disk::DISK_TYPE,
         }
     }
 }
@@ -289,15 +289,11 @@ pub fn size_in_gb(logical_size: u64) -> i32 {
     i32::try_from(disk::size_in_gb(logical_size)).unwrap_or(i32::MAX)
 }
 
-fn resource_group_of(id: &str) -> &str {
-    id.trim_start_matches('/').split('/').nth(3).unwrap_or("")
-}
-
 /// 404 `ResourceNotFound` for a source that does not exist, naming it, with the property as target.
 pub fn source_not_found(source: &DiskSource) -> ServiceError {
     ServiceError::resource_not_found(
         ids::provider_path(&source.id),
-        resource_group_of(&source.id),
+        disk::resource_group_of(&source.id),
     )
     .with_target(&source.target)
 }
@@ -319,18 +315,21 @@ pub fn source_in_other_region(
     )
 }
 
-/// 409 `Conflict`: the source is still being created (`state` is its provisioning state, `None`
-/// when it has succeeded but its content is not recorded yet).
+/// 409 `Conflict`: the source's bytes are not complete (`state` is its provisioning state while it
+/// is being created; `None` when it has succeeded but its content is missing or still taking an
+/// upload).
 pub fn source_not_ready(source: &DiskSource, state: Option<&str>) -> ServiceError {
     let why = match state {
         Some(state) => format!("its provisioning state is '{state}'"),
-        None => "its content is not available yet".to_string(),
+        None => "its bytes are not complete (an upload to it has not ended with endGetAccess, or \
+                 its content is not recorded yet)"
+            .to_string(),
     };
     ServiceError::new(
         409,
         "Conflict",
         format!(
-            "The source {} '{}' is not ready: {why}. Retry once it has been created.",
+            "The source {} '{}' is not ready: {why}. Retry once its bytes are complete.",
             source.kind.noun(),
             source.id
         ),
