@@ -363,6 +363,13 @@ both_stores! {
         disks::create(&app, &uploading, &disks::upload_body(MIN_UPLOAD)).await;
         let write = disks::grant_sas(&app, &uploading, "Write").await;
         app.put(&version_path(&app, "1.0.3"), &from_uri(&write)).await.assert_error(409, "Conflict");
+        // The same upload named by id: its bytes are not final before endGetAccess.
+        let by_id = disks::get(&app, &uploading).await.json()["id"].as_str().unwrap().to_string();
+        app.put(&version_path(&app, "1.0.4"), &json!({"location": "westus", "properties": {"storageProfile": storage_profile(&by_id)}}))
+            .await
+            .assert_error(409, "Conflict");
+        let (versions, _) = app.list_all(&format!("{}/versions?api-version=2026-03-03", app.image_path("rg", "gallery", "ubuntu"))).await;
+        assert_eq!(versions.len(), 1, "refused creates leave nothing");
     }
 
     async fn the_api_answers_every_rule_with_its_error(backend) {

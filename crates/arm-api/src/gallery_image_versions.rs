@@ -71,7 +71,7 @@ fn not_ready(item: &SourceItem) -> ServiceError {
         409,
         "Conflict",
         format!(
-            "The source {} is still being created; retry once it has succeeded.",
+            "The source {} is still being created or uploaded; retry once it has succeeded (after endGetAccess for an upload).",
             item.location.reference()
         ),
     )
@@ -124,6 +124,26 @@ async fn blob_content(app: &App, item: &SourceItem, uri: &str) -> ApiResult<Cont
         .await?
         .filter(|content| content.region.eq_ignore_ascii_case(region))
         .ok_or_else(|| source_not_found(item))?;
+    sealed(item, content)
+}
+
+/// The content a disk or snapshot source names, which must be sealed: an upload still taking
+/// page writes (before `endGetAccess`) has no final bytes to replicate.
+async fn sealed_content(
+    app: &App,
+    item: &SourceItem,
+    content_id: &str,
+) -> ApiResult<ContentReference> {
+    let content = app
+        .store()?
+        .get_content(content_id)
+        .await?
+        .ok_or_else(|| not_ready(item))?;
+    sealed(item, content)
+}
+
+/// A content row as a source reference, with the sizes the copy will copy; 409 while unsealed.
+fn sealed(item: &SourceItem, content: gallery_store::StoredContent) -> ApiResult<ContentReference> {
     if content.manifest.is_none() {
         return Err(not_ready(item).into());
     }
@@ -181,9 +201,10 @@ async fn resolve_sources(
                 region.get_or_insert_with(|| resource.location.clone());
                 match kind {
                     SourceKind::Snapshot | SourceKind::Disk => {
-                        let content = parse_internal::<DiskInternal>(&resource)?
+                        let reference = parse_internal::<DiskInternal>(&resource)?
                             .content
                             .ok_or_else(|| not_ready(item))?;
+                        let content = sealed_content(app, item, &reference.content_id).await?;
                         let (disk, content) = source_disk(item.lun, &content, None);
                         disks.push(disk);
                         sources.push(content);
