@@ -28,7 +28,6 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use gallery_domain::ServiceError;
-use gallery_domain::api_version::ApiFamily;
 use gallery_domain::internal::{ContentCopy, ContentReference, CopyContentPayload};
 use gallery_domain::models::ProvisioningState;
 use gallery_domain::models::common::{parse_body, set_provisioning_state};
@@ -143,26 +142,6 @@ fn decision(decided: &Decided) -> Decision {
     }
 }
 
-/// The status URL of an operation, on the host the request came to, with a Compute Gallery
-/// api-version (the one the `capsOperations` route accepts).
-fn operation_url(
-    request: &ArmRequest,
-    location: &str,
-    operation_id: &str,
-    monitor: bool,
-) -> String {
-    let mut url = format!(
-        "{}/subscriptions/{}/providers/Microsoft.Compute/locations/{location}/capsOperations/{operation_id}?api-version={}",
-        request.base_url,
-        request.subscription().subscription_id,
-        ApiFamily::ComputeGallery.newest()
-    );
-    if monitor {
-        url.push_str("&monitor=true");
-    }
-    url
-}
-
 /// The answer to a write, with the document, `Azure-AsyncOperation` and `Retry-After`: 200 when the
 /// work was done within the request, 202 while a copy runs. (The disk provider's spec has no 201:
 /// the SDKs refuse one.)
@@ -181,7 +160,7 @@ fn accepted_write(
     let answer = response::with_header(
         response::json_text(status, body),
         "Azure-AsyncOperation",
-        &operation_url(request, location, operation_id, false),
+        &response::operation_status_url(request, location, operation_id, false),
     );
     response::with_header(answer, "Retry-After", response::RETRY_AFTER_SECONDS)
 }
@@ -453,23 +432,11 @@ pub(crate) async fn remove(app: &App, request: &ArmRequest, kind: DiskKind) -> A
         .delete_resource(&target(&path, &id, &key, &group_key), &operation)
         .await?
     {
-        Some(deleted) => {
-            let answer = response::with_header(
-                response::empty(StatusCode::ACCEPTED),
-                "Azure-AsyncOperation",
-                &operation_url(request, &deleted.location, &operation.operation_id, false),
-            );
-            let answer = response::with_header(
-                answer,
-                "Location",
-                &operation_url(request, &deleted.location, &operation.operation_id, true),
-            );
-            Ok(response::with_header(
-                answer,
-                "Retry-After",
-                response::RETRY_AFTER_SECONDS,
-            ))
-        }
+        Some(deleted) => Ok(response::accepted_delete(
+            request,
+            &deleted.location,
+            &operation.operation_id,
+        )),
         None => Ok(response::empty(StatusCode::NO_CONTENT)),
     }
 }

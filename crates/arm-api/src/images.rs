@@ -13,10 +13,9 @@
 //! capsOperations endpoint that serves the polling URLs does not accept; [`pollable`] makes the
 //! polling URLs carry a version it does.
 
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use gallery_domain::ServiceError;
-use gallery_domain::api_version::{self, ApiFamily};
 use gallery_domain::ids;
 use gallery_domain::internal::{
     ContentCopy, ContentReference, CopyContentPayload, DiskInternal, ImageInternal,
@@ -129,37 +128,6 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, ServiceError> {
     })
 }
 
-/// The polling URLs (`Azure-AsyncOperation`, `Location`) of a response with an api-version the
-/// capsOperations endpoint accepts: the request's when it is a Compute Gallery version too, else
-/// the newest Compute Gallery version.
-fn pollable(mut response: Response, request: &ArmRequest) -> Response {
-    let requested = &request.api_version.requested;
-    let accepted = api_version::check(
-        ApiFamily::ComputeGallery,
-        Some(requested),
-        false,
-        "locations/capsOperations",
-    )
-    .is_ok();
-    if accepted {
-        return response;
-    }
-    let from = format!("api-version={requested}");
-    let to = format!("api-version={}", ApiFamily::ComputeGallery.newest());
-    for name in ["Azure-AsyncOperation", "Location"] {
-        let rewritten = response
-            .headers()
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .map(|value| value.replace(&from, &to))
-            .and_then(|value| HeaderValue::from_str(&value).ok());
-        if let Some(value) = rewritten {
-            response.headers_mut().insert(name, value);
-        }
-    }
-    response
-}
-
 /// Images_CreateOrUpdate (PUT) and Images_Update (PATCH).
 async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<Response> {
     let path = path(request);
@@ -199,7 +167,7 @@ async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<R
         must_exist,
         job,
     };
-    let response = tracked::put(
+    tracked::put(
         app,
         request,
         plan,
@@ -253,8 +221,7 @@ async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<R
         },
         |document: Value| document,
     )
-    .await?;
-    Ok(pollable(response, request))
+    .await
 }
 
 /// Images_CreateOrUpdate: `PUT …/providers/Microsoft.Compute/images/{imageName}`.
@@ -277,8 +244,7 @@ pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
 /// Images_Delete: `DELETE …/providers/Microsoft.Compute/images/{imageName}`: 202 when it existed,
 /// 204 when it did not. Its contents are left to garbage collection.
 pub async fn delete(app: &App, request: &ArmRequest) -> ApiResult<Response> {
-    let response = tracked::delete(app, request, &path(request)).await?;
-    Ok(pollable(response, request))
+    tracked::delete(app, request, &path(request)).await
 }
 
 /// Images_ListByResourceGroup: `GET …/resourceGroups/{g}/providers/Microsoft.Compute/images`.

@@ -99,22 +99,43 @@ pub fn list_page(
     json_text(StatusCode::OK, body)
 }
 
-/// The capsOperations status URL of an operation.
+/// The api-version of an operation's status URLs: the request's when the `capsOperations` route
+/// (a Compute Gallery operation) accepts it, else the newest Compute Gallery version, since disk,
+/// snapshot and managed image requests carry other providers' versions.
+fn operation_api_version(request: &ArmRequest) -> String {
+    use gallery_domain::api_version::{self, ApiFamily};
+    let requested = &request.api_version.requested;
+    let accepted = api_version::check(
+        ApiFamily::ComputeGallery,
+        Some(requested),
+        false,
+        "locations/capsOperations",
+    )
+    .is_ok();
+    if accepted {
+        requested.clone()
+    } else {
+        ApiFamily::ComputeGallery.newest().to_string()
+    }
+}
+
+/// The capsOperations status URL of an operation, on the host the request came to.
 pub fn operation_status_url(
     request: &ArmRequest,
     location: &str,
     operation_id: &str,
     monitor: bool,
 ) -> String {
-    let path = format!(
-        "/subscriptions/{}/providers/Microsoft.Compute/locations/{location}/capsOperations/{operation_id}",
-        request.subscription().subscription_id
+    let mut url = format!(
+        "{}/subscriptions/{}/providers/Microsoft.Compute/locations/{location}/capsOperations/{operation_id}?api-version={}",
+        request.base_url,
+        request.subscription().subscription_id,
+        crate::request::encode_component(&operation_api_version(request))
     );
     if monitor {
-        request.url(&path, &[("monitor", "true")])
-    } else {
-        request.url(&path, &[])
+        url.push_str("&monitor=true");
     }
+    url
 }
 
 /// A PUT's answer: 201 (created) or 200 with the resource, `Azure-AsyncOperation` and
