@@ -19,7 +19,7 @@ use crate::gallery_image_versions::{
     target, upload_snapshot, version_body, version_path,
 };
 
-/// How the crash test runs galleryd: realistic pacing at 32 Mbit/s (4 MiB/s for the whole process),
+/// How the crash test runs galleryd: realistic pacing at 32 Mbit/s (4 MiB/s on each region pair),
 /// short leases so the restarted process takes over quickly, and garbage collection every second.
 fn crash_test_environment<'a>(
     data_dir: &'a str,
@@ -331,5 +331,195 @@ async fn a_worker_only_process_replicates_what_api_only_servers_accept() {
     let all = replicas(&app, created.json()["id"].as_str().unwrap()).await;
     assert_eq!(all.len(), 3);
     assert_replicas_hold(&app, &all, &data, &expected_checksum(&data));
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_collection_leaves_a_copy_in_flight_alone() {
+    // A copy far longer than the grace period: 10 MiB (three extents) at 2 MiB/s, garbage collected
+    // every second with a second of grace. Its first extents are finished long before the copy is.
+    let app = TestApp::start_with(Backend::Sqlite, |config| {
+        config.replication_profile = galleryd::config::ReplicationProfile::Realistic;
+        config.replication_bandwidth_mbps = 16;
+        config.gc_interval_seconds = 1;
+        config.gc_grace_seconds = 1;
+    })
+    .await;
+    gallery(&app).await;
+    let data = disks::pattern(23, 10 * MIB as usize);
+    let snapshot_id = upload_snapshot(&app, "rg", "os", &data).await;
+    let snapshot_content = contents_on_disk(&app)
+        .pop()
+        .expect("the snapshot's content");
+    // What a crash left behind, which garbage collection must take meanwhile.
+    let leftover = app
+        .data_dir
+        .join("regions/westus/contents/leftover/extents");
+    std::fs::create_dir_all(&leftover).expect("leftover directory");
+    std::fs::write(leftover.join("00000000000000000000"), b"cut off").expect("leftover extent");
+
+    let created = app
+        .put(
+            &version_path(&app, "1.0.0"),
+            &version_body(&snapshot_id, &[target("westus", 1)]),
+        )
+        .await;
+    created.assert_status(201);
+    let version_id = created.json()["id"].as_str().unwrap().to_string();
+    let mut collected_mid_copy = false;
+    for _ in 0..200 {
+        let all = replicas(&app, &version_id).await;
+        if all.iter().all(|replica| replica["state"] == "Completed") && !all.is_empty() {
+            break;
+        }
+        let copying = all.iter().any(|replica| {
+            replica["state"] == "Replicating"
+                && replica["bytesCopied"].as_i64() < replica["bytesTotal"].as_i64()
+        });
+        collected_mid_copy |= copying && !leftover.exists();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        collected_mid_copy,
+        "garbage was collected while the copy was in flight"
+    );
+    succeeded(&app, &created).await;
+    let all = replicas(&app, &version_id).await;
+    assert_replicas_hold(&app, &all, &data, &expected_checksum(&data));
+    let known = known_contents(&app, &snapshot_content, &[version_id]).await;
+    assert_eq!(
+        contents_on_disk(&app).into_iter().collect::<BTreeSet<_>>(),
+        known
+    );
+}
+
+/// The id of the resource a create answered with.
+fn created_id(response: &galleryd_tests::TestResponse) -> String {
+    response.json()["id"].as_str().expect("id").to_string()
+}
+
+/// The status of the operation `response` started, once it ended.
+async fn ended(app: &TestApp, response: &galleryd_tests::TestResponse) -> String {
+    app.wait_for_operation(response).await["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_that_cannot_be_done_still_ends_its_operation() {
+    // The API process runs no workers, so everything below is waiting when one worker (one job at
+    // a time, oldest first) starts.
+    let app = TestApp::start_with(Backend::Postgres, |config| config.workers = 0).await;
+    gallery(&app).await;
+    let data = disks::pattern(29, MIB as usize);
+    let snapshot_id = upload_snapshot(&app, "rg", "os", &data).await;
+
+    // A version deleted before its replication ran: its replication finds it being deleted.
+    let version = version_path(&app, "1.0.0");
+    let replicated = app
+        .put(
+            &version,
+            &version_body(&snapshot_id, &[target("westus", 1)]),
+        )
+        .await;
+    replicated.assert_status(201);
+    let deleted = app.delete(&version).await;
+    deleted.assert_status(202);
+
+    // A disk deleted before its copy ran.
+    let copy_body = |source: &str| serde_json::json!({"location": "westus", "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": source}}});
+    let gone = disks::disk_path(&app, "rg", "gone");
+    let gone_created = disks::create(&app, &gone, &copy_body(&snapshot_id)).await;
+    let removed = disks::call(&app, reqwest::Method::DELETE, &gone, None).await;
+    assert!(
+        matches!(removed.status, 200 | 202 | 204),
+        "{}",
+        removed.text
+    );
+
+    // A copy whose source bytes were lost: no retry can make it.
+    let before = contents_on_disk(&app);
+    let lost_id = upload_snapshot(&app, "rg", "lost", &data).await;
+    let lost_content = contents_on_disk(&app)
+        .into_iter()
+        .find(|content| !before.contains(content))
+        .expect("the second snapshot's content");
+    let (region, content_id) = lost_content.split_once('/').unwrap();
+    std::fs::remove_dir_all(crate::gallery_image_versions::content_directory(
+        &app, region, content_id,
+    ))
+    .expect("lose the snapshot's bytes");
+    let doomed = disks::disk_path(&app, "rg", "doomed");
+    let doomed_created = disks::create(&app, &doomed, &copy_body(&lost_id)).await;
+
+    // A version whose source manifest became unreadable after it was accepted: each copy fails
+    // once claimed, and the version fails after the last attempt.
+    let before = contents_on_disk(&app);
+    let garbled_id = upload_snapshot(&app, "rg", "garbled", &data).await;
+    let garbled_content = contents_on_disk(&app)
+        .into_iter()
+        .find(|content| !before.contains(content))
+        .expect("the third snapshot's content");
+    let garbled_version = version_path(&app, "1.0.1");
+    let garbled = app
+        .put(
+            &garbled_version,
+            &version_body(&garbled_id, &[target("westus", 1)]),
+        )
+        .await;
+    garbled.assert_status(201);
+    let store = app.server().app.store().expect("store");
+    let (region, content_id) = garbled_content.split_once('/').unwrap();
+    let row = store
+        .get_content(content_id)
+        .await
+        .unwrap()
+        .expect("the content row");
+    store
+        .create_content(
+            content_id,
+            region,
+            row.logical_size,
+            &row.owner_key,
+            Some(("not a manifest", row.occupied_bytes, "sha256:00")),
+        )
+        .await
+        .unwrap();
+
+    let mut worker_config = TestApp::config(&app.data_dir, app.database.as_ref());
+    worker_config.data_dir = app.data_dir.clone();
+    worker_config.workers = 1;
+    let worker = galleryd::server::run_workers_only(&worker_config)
+        .await
+        .expect("the worker process starts");
+    assert_eq!(ended(&app, &replicated).await, "Canceled");
+    assert_eq!(ended(&app, &deleted).await, "Succeeded");
+    app.get(&version)
+        .await
+        .assert_error(404, "ResourceNotFound");
+    assert_eq!(ended(&app, &gone_created).await, "Canceled");
+    let failed = app.wait_for_operation(&doomed_created).await;
+    assert_eq!(failed["status"], "Failed", "{failed}");
+    assert!(
+        failed["error"]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("not found")),
+        "{failed}"
+    );
+    let doomed_disk = disks::get(&app, &doomed).await.json();
+    assert_eq!(doomed_disk["properties"]["provisioningState"], "Failed");
+    let failed = app.wait_for_operation(&garbled).await;
+    assert_eq!(failed["status"], "Failed", "{failed}");
+    let all = replicas(&app, &created_id(&garbled)).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0]["state"], "Failed", "{all:?}");
+    assert_eq!(all[0]["copiesStarted"], 3, "{all:?}");
+    assert!(
+        all[0]["details"]
+            .as_str()
+            .is_some_and(|details| details.contains("manifest")),
+        "{all:?}"
+    );
     worker.stop().await;
 }

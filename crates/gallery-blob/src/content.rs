@@ -1,6 +1,6 @@
 //! The sparse-content model: what a sealed content is (a [`Manifest`] of extents over a logical
 //! size), how Put Page payloads are stored before sealing, and the whole-content operations that need
-//! no streaming (create empty, delete, list).
+//! no streaming (create empty, delete, list, age).
 //!
 //! A content is the bytes of one disk, snapshot or image version replica in one region. While it is
 //! written (Put Page), each payload is stored as its own object, numbered in write order; the caller
@@ -8,6 +8,7 @@
 //! extents and a [`Manifest`], which the caller keeps in its database: this crate never stores a
 //! manifest, so an object store holds only bytes and the database decides which contents exist.
 
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use futures_util::TryStreamExt;
 use object_store::ObjectStore;
@@ -128,6 +129,27 @@ pub async fn list_contents(store: &dyn ObjectStore) -> Result<Vec<String>, BlobE
     Ok(content_ids)
 }
 
+/// When an object of the content was last written; `None` when it has no object a listing shows.
+/// Garbage collection leaves an unrecorded content alone while this is recent: a write in flight may
+/// still record it.
+pub async fn last_written(
+    store: &dyn ObjectStore,
+    content_id: &str,
+) -> Result<Option<DateTime<Utc>>, BlobError> {
+    validate_content_id(content_id)?;
+    let newest = store
+        .list(Some(&BlobKey::content_prefix(content_id)))
+        .try_fold(None, |newest: Option<DateTime<Utc>>, meta| async move {
+            Ok(newest.max(Some(meta.last_modified)))
+        })
+        .await;
+    match newest {
+        Ok(newest) => Ok(newest),
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// Deletes every object under `prefix` and returns how many it deleted; objects that vanish in the
 /// meantime (a concurrent delete) are not an error.
 pub(crate) async fn delete_prefix(
@@ -218,6 +240,39 @@ mod tests {
         assert_eq!(json["occupied_bytes"], 512);
         let back: Manifest = serde_json::from_value(json).expect("manifest deserializes");
         assert_eq!(back, manifest);
+    }
+
+    #[tokio::test]
+    async fn last_written_is_the_newest_object_of_the_content() {
+        let store = object_store::memory::InMemory::new();
+        assert_eq!(last_written(&store, "nothing").await.unwrap(), None);
+        let before = Utc::now();
+        write_page(&store, "disk1", 0, bytes::Bytes::from_static(b"first"))
+            .await
+            .unwrap();
+        let first = last_written(&store, "disk1")
+            .await
+            .unwrap()
+            .expect("written");
+        assert!(first >= before);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        write_page(&store, "disk1", 1, bytes::Bytes::from_static(b"second"))
+            .await
+            .unwrap();
+        let second = last_written(&store, "disk1")
+            .await
+            .unwrap()
+            .expect("written");
+        assert!(second > first, "{second} after {first}");
+        // Another content's objects do not count.
+        write_page(&store, "disk10", 0, bytes::Bytes::from_static(b"other"))
+            .await
+            .unwrap();
+        assert_eq!(last_written(&store, "disk1").await.unwrap(), Some(second));
+        assert!(matches!(
+            last_written(&store, "../disk1").await,
+            Err(BlobError::InvalidContentId(_))
+        ));
     }
 
     #[test]

@@ -283,7 +283,7 @@ mod tests {
     const MEBIBYTE: u64 = 1024 * 1024;
 
     /// An extent larger than sealing makes (a manifest from elsewhere) still streams in parts and
-    /// reports progress every 8 MiB.
+    /// reports progress after every part.
     #[tokio::test]
     async fn a_large_extent_reports_progress_inside_the_extent() {
         let source = InMemory::new();

@@ -11,7 +11,7 @@
 //! - Contents: Put Page payloads are stored as written ([`write_page`]), then [`seal`]ed into
 //!   canonical extents with a checksum; sealed contents are read by range with holes as zeros
 //!   ([`read_range`]), copied between regions ([`copy`]), re-checked ([`verify`]), deleted
-//!   ([`delete`]) and listed for garbage collection ([`list_contents`]).
+//!   ([`delete`]) and listed for garbage collection ([`list_contents`], [`last_written`]).
 //! - [`Pacer`]: bandwidth pacing for copies under the "realistic" latency profile.
 //!
 //! Every operation on a content is idempotent, so a worker that crashed midway simply runs it
@@ -30,7 +30,7 @@ mod seal;
 
 pub use content::{
     EXTENT_MAX_BYTES, Extent, Manifest, PAGE_MAX_BYTES, PageWrite, READ_CHUNK_BYTES, delete, empty,
-    list_contents, write_page,
+    last_written, list_contents, write_page,
 };
 pub use copy::{COPY_PART_BYTES, PROGRESS_INTERVAL_BYTES, copy, verify};
 pub use error::BlobError;

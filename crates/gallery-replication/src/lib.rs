@@ -21,6 +21,8 @@ mod settle;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gallery_domain::internal::ContentCopy;
+
 pub use links::{LinkBandwidth, Links};
 pub use runner::Workers;
 
@@ -54,10 +56,11 @@ pub struct WorkerSettings {
     pub link_bandwidths: Vec<LinkBandwidth>,
     /// How often garbage collection runs (`None`: never).
     pub garbage_collection_interval: Option<Duration>,
-    /// How long a blob nothing references must stay unreferenced before it is deleted (it may
-    /// belong to a write that has not recorded it yet).
+    /// How long blobs nothing references must stay untouched before they are deleted (they may
+    /// belong to a write that has not recorded them yet).
     pub garbage_grace: Duration,
-    /// How many times a failed job is retried before its operation fails.
+    /// How many runs of a job may fail (or be cut off by a crash) before it is given up on: its
+    /// operation then fails, and so does its resource. Errors that no retry can mend give up at once.
     pub max_attempts: i32,
 }
 
@@ -101,6 +104,72 @@ impl Context {
             .map(|links| links.pacer(source, destination))
     }
 
+    /// The manifest of a sealed content; `None` when the content is gone or not sealed.
+    pub(crate) async fn sealed_manifest(
+        &self,
+        content_id: &str,
+    ) -> Result<Option<gallery_blob::Manifest>, JobError> {
+        let Some(text) = self
+            .store
+            .get_content(content_id)
+            .await?
+            .and_then(|content| content.manifest)
+        else {
+            return Ok(None);
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|error| JobError::Invalid(format!("manifest of {content_id}: {error}")))
+    }
+
+    /// Copies the sealed content `manifest` describes as `copy` says and records the copy as a
+    /// content of `owner`. The destination is recorded (unsealed) before its first blob is written,
+    /// so garbage collection never takes the copy's blobs for what a crash left behind, however long
+    /// the copy runs; it is sealed with the copy's manifest, which is returned, once every byte is
+    /// copied and checked. `progress` gets the bytes copied so far.
+    pub(crate) async fn copy_and_record(
+        &self,
+        copy: &ContentCopy,
+        manifest: &gallery_blob::Manifest,
+        owner: &str,
+        progress: &mut (dyn FnMut(u64) + Send),
+    ) -> Result<gallery_blob::Manifest, JobError> {
+        let source = self.blobs.region(&copy.source_region).await?;
+        let destination = self.blobs.region(&copy.destination_region).await?;
+        let size = |bytes: u64| i64::try_from(bytes).unwrap_or(i64::MAX);
+        self.store
+            .create_content(
+                &copy.destination_content_id,
+                &copy.destination_region,
+                size(manifest.logical_size),
+                owner,
+                None,
+            )
+            .await?;
+        let pacer = self.pacer(&copy.source_region, &copy.destination_region);
+        let copied = gallery_blob::copy(
+            source.as_ref(),
+            manifest,
+            destination.as_ref(),
+            &copy.destination_content_id,
+            pacer.as_deref(),
+            progress,
+        )
+        .await?;
+        let copied_text =
+            serde_json::to_string(&copied).map_err(|error| JobError::Invalid(error.to_string()))?;
+        self.store
+            .create_content(
+                &copy.destination_content_id,
+                &copy.destination_region,
+                size(copied.logical_size),
+                owner,
+                Some((&copied_text, size(copied.occupied_bytes), &copied.checksum)),
+            )
+            .await?;
+        Ok(copied)
+    }
+
     /// Deletes a content: its blobs in `region` first, then its row (so a crash in between leaves
     /// the row that leads to what is left).
     pub(crate) async fn delete_content(
@@ -127,6 +196,18 @@ pub(crate) enum JobError {
     /// Another worker took over (our lease expired): stop without touching anything.
     #[error("the job's lease was lost")]
     LeaseLost,
+}
+
+impl JobError {
+    /// Whether running the job again cannot help: its stored data cannot be read, or the blob store
+    /// refused for good (a missing source object, a bad region or content id, refused credentials).
+    pub(crate) fn is_permanent(&self) -> bool {
+        match self {
+            JobError::Invalid(_) => true,
+            JobError::Blob(error) => !error.is_retryable(),
+            JobError::Store(_) | JobError::LeaseLost => false,
+        }
+    }
 }
 
 /// How a job run ended.

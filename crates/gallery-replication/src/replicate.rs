@@ -10,7 +10,6 @@
 //! every replica is complete the version turns `Succeeded` and its operation ends, in one
 //! transaction, provided no newer write came in meanwhile (the newer write's own job settles it).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -18,17 +17,15 @@ use std::future::Future;
 use std::pin::Pin;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use gallery_domain::internal::{VersionInternal, replica_content_id};
+use gallery_domain::internal::{ContentCopy, VersionInternal};
 use gallery_domain::models::ProvisioningState;
 use gallery_domain::models::gallery_image_version::{self as version_model, GalleryImageVersion};
-use gallery_store::{
-    ClaimedJob, OperationEnd, OperationStatus, PlannedReplica, ReplicaState, StoredReplica,
-};
+use gallery_store::{ClaimedJob, PlannedReplica, ReplicaState, StoredReplica};
 use serde_json::Value;
 
-use crate::delete::delete_replica;
+use crate::delete::{content_id_of, delete_replica};
 use crate::runner::renew_until_lost;
-use crate::settle::{Failure, settle_resource_and_operation};
+use crate::settle::{Failure, cancel_operation, settle_resource_and_operation};
 use crate::{Context, JobError, JobOutcome};
 
 /// A replica copy that failed this many times fails the version.
@@ -120,21 +117,24 @@ fn claimable(replica: &StoredReplica, now: i64) -> bool {
 }
 
 pub(crate) async fn run(context: &Context, job: &ClaimedJob) -> Result<JobOutcome, JobError> {
-    let Some(loaded) = load(context, &job.resource_key).await? else {
-        // Deleted meanwhile: its deletion settles everything.
-        if let Some(operation_id) = &job.operation_id {
-            let end = OperationEnd {
-                operation_id,
-                status: OperationStatus::Canceled,
-                error: Some(canceled_error()),
-            };
-            context.store.end_operation(&end).await?;
+    let loaded = match load(context, &job.resource_key).await? {
+        Some(loaded)
+            if loaded.version.properties.provisioning_state != ProvisioningState::Deleting =>
+        {
+            loaded
         }
-        return Ok(JobOutcome::Finished);
+        // Deleted, or being deleted (its deletion job removes the replicas): nothing else ends
+        // this job's operation.
+        _ => {
+            cancel_operation(
+                context,
+                job,
+                "The image version was deleted before its replication finished.",
+            )
+            .await?;
+            return Ok(JobOutcome::Finished);
+        }
     };
-    if loaded.version.properties.provisioning_state.as_str() == "Deleting" {
-        return Ok(JobOutcome::Finished);
-    }
     context
         .store
         .sync_replicas(loaded.seq, &plan(&loaded))
@@ -143,28 +143,21 @@ pub(crate) async fn run(context: &Context, job: &ClaimedJob) -> Result<JobOutcom
     remove_unplanned(context, &replicas).await?;
 
     let now = gallery_store::now_millis();
-    let home_region = loaded.version.location.clone();
-    let ready: Vec<&StoredReplica> = replicas
-        .iter()
-        .filter(|replica| {
-            claimable(replica, now) && copy_source(replica, &replicas, &home_region).is_some()
-        })
-        .collect();
+    let home_region = loaded.version.location.as_str();
+    let mut ready = replicas.iter().filter_map(|replica| {
+        let source = copy_source(replica, &replicas, home_region)?;
+        claimable(replica, now).then_some((replica, source))
+    });
     // At most `concurrent_copies` copies at once. The futures are boxed as `dyn Future + Send` so
     // the compiler need not prove `Send` for every borrowed lifetime at once.
     type Copy<'a> = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send + 'a>>;
-    let mut waiting = ready.into_iter();
     let mut running: FuturesUnordered<Copy<'_>> = FuturesUnordered::new();
     loop {
         while running.len() < context.settings.concurrent_copies.max(1) {
-            let Some(replica) = waiting.next() else { break };
-            running.push(Box::pin(copy_replica(
-                context,
-                &loaded,
-                replica,
-                &replicas,
-                &home_region,
-            )));
+            let Some((replica, source)) = ready.next() else {
+                break;
+            };
+            running.push(Box::pin(copy_replica(context, &loaded, replica, source)));
         }
         match running.next().await {
             Some(Err(error)) => tracing::warn!(%error, "a replica copy failed"),
@@ -178,7 +171,7 @@ pub(crate) async fn run(context: &Context, job: &ClaimedJob) -> Result<JobOutcom
         .iter()
         .filter(|replica| replica.state != ReplicaState::Removing)
         .collect();
-    if let Some(failed) = active
+    let settled = if let Some(failed) = active
         .iter()
         .find(|replica| replica.state == ReplicaState::Failed)
     {
@@ -200,35 +193,31 @@ pub(crate) async fn run(context: &Context, job: &ClaimedJob) -> Result<JobOutcom
             ProvisioningState::Failed,
             Some(message),
         )
-        .await?;
-        return Ok(JobOutcome::Finished);
-    }
-    if active
+        .await?
+    } else if active
         .iter()
         .all(|replica| replica.state == ReplicaState::Completed)
         && replicas.len() == active.len()
     {
-        if settle(context, job, &loaded, ProvisioningState::Succeeded, None).await? {
-            return Ok(JobOutcome::Finished);
-        }
-        // A newer write changed the version: plan again from it.
+        settle(context, job, &loaded, ProvisioningState::Succeeded, None).await?
+    } else {
+        // Other workers are still copying replicas this job depends on.
         return Ok(JobOutcome::Again(
-            Duration::ZERO,
-            "the version changed while replicating".to_string(),
+            context
+                .settings
+                .poll_interval
+                .min(Duration::from_millis(200)),
+            "waiting for replicas".to_string(),
         ));
+    };
+    if settled {
+        return Ok(JobOutcome::Finished);
     }
-    // Other workers are still copying replicas this job depends on.
+    // A newer write changed the version: look again from it (its state, its replicas).
     Ok(JobOutcome::Again(
-        context
-            .settings
-            .poll_interval
-            .min(Duration::from_millis(200)),
-        "waiting for replicas".to_string(),
+        Duration::ZERO,
+        "the version changed while replicating".to_string(),
     ))
-}
-
-fn canceled_error() -> String {
-    serde_json::json!({"code": "OperationCanceled", "message": "The image version was deleted before its replication finished."}).to_string()
 }
 
 /// Deletes the blobs and rows of replicas the profile no longer has.
@@ -242,22 +231,49 @@ async fn remove_unplanned(context: &Context, replicas: &[StoredReplica]) -> Resu
     Ok(())
 }
 
-/// Claims and copies one replica, reporting progress while it runs.
+/// Claims and copies one replica from `source`. Once claimed, a copy that fails marks the replica
+/// `Failed` (the job retries it, at most [`COPY_ATTEMPTS`] copies in all, then fails the version)
+/// rather than leaving it claimed until its lease runs out.
 async fn copy_replica(
     context: &Context,
     loaded: &Loaded,
     replica: &StoredReplica,
-    all: &[StoredReplica],
-    home_region: &str,
+    source: CopySource<'_>,
+) -> Result<(), JobError> {
+    let worker = context.settings.worker_id.as_str();
+    let key = replica.key();
+    if context
+        .store
+        .claim_replica(&key, worker, context.settings.lease)
+        .await?
+        .is_none()
+    {
+        return Ok(());
+    }
+    let copied = copy_claimed(context, loaded, replica, source).await;
+    if let Err(error) = &copied
+        && !matches!(error, JobError::LeaseLost)
+    {
+        context
+            .store
+            .fail_replica(&key, worker, &error.to_string())
+            .await?;
+    }
+    copied
+}
+
+/// Copies a claimed replica, reporting progress while it runs, and records it.
+async fn copy_claimed(
+    context: &Context,
+    loaded: &Loaded,
+    replica: &StoredReplica,
+    source: CopySource<'_>,
 ) -> Result<(), JobError> {
     let worker = context.settings.worker_id.as_str();
     let lease = context.settings.lease;
     let key = replica.key();
-    let Some(_claimed) = context.store.claim_replica(&key, worker, lease).await? else {
-        return Ok(());
-    };
-    let (source_content_id, source_region) = match copy_source(replica, all, home_region) {
-        Some(CopySource::VersionSource) => {
+    let (source_content_id, source_region) = match source {
+        CopySource::VersionSource => {
             let source = loaded.internal.source(&replica.disk).ok_or_else(|| {
                 JobError::Invalid(format!(
                     "the version has no source for disk {}",
@@ -266,107 +282,49 @@ async fn copy_replica(
             })?;
             (source.content_id.clone(), source.region.clone())
         }
-        Some(CopySource::Replica(origin)) => (
-            replica_content_id(
-                origin.version_seq,
-                &origin.region,
-                origin.replica_index,
-                &origin.disk,
-            ),
-            origin.region.clone(),
-        ),
-        None => return Ok(()),
+        CopySource::Replica(origin) => (content_id_of(origin), origin.region.clone()),
     };
-    let source_content = context
-        .store
-        .get_content(&source_content_id)
+    let manifest = context
+        .sealed_manifest(&source_content_id)
         .await?
-        .and_then(|content| content.manifest)
         .ok_or_else(|| {
             JobError::Invalid(format!("the source content {source_content_id} is gone"))
-        });
-    let manifest: gallery_blob::Manifest = match source_content {
-        Ok(text) => serde_json::from_str(&text)
-            .map_err(|error| JobError::Invalid(format!("source manifest: {error}")))?,
-        Err(error) => {
-            context
-                .store
-                .fail_replica(&key, worker, &error.to_string())
-                .await?;
-            return Err(error);
-        }
+        })?;
+    let task = ContentCopy {
+        source_content_id,
+        source_region,
+        destination_content_id: content_id_of(replica),
+        destination_region: replica.region.clone(),
     };
-    let destination_id = replica_content_id(
-        replica.version_seq,
-        &replica.region,
-        replica.replica_index,
-        &replica.disk,
-    );
-    let source_store = context.blobs.region(&source_region).await?;
-    let destination_store = context.blobs.region(&replica.region).await?;
-
-    let pacer = context.pacer(&source_region, &replica.region);
-    let copied = Arc::new(AtomicU64::new(0));
-    let reported = copied.clone();
-    let copy = async {
-        let mut progress = |bytes: u64| copied.store(bytes, Ordering::Relaxed);
-        gallery_blob::copy(
-            source_store.as_ref(),
-            &manifest,
-            destination_store.as_ref(),
-            &destination_id,
-            pacer.as_deref(),
-            &mut progress,
-        )
-        .await
-    };
+    let owner = job_owner(loaded);
+    let copied = AtomicU64::new(0);
+    let mut progress = |bytes: u64| copied.store(bytes, Ordering::Relaxed);
+    let copy = context.copy_and_record(&task, &manifest, &owner, &mut progress);
     let reporting = renew_until_lost(
         Duration::from_millis(250).min(lease / 3),
         || {
-            let bytes = i64::try_from(reported.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
+            let bytes = i64::try_from(copied.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
             context
                 .store
                 .report_replica_progress(&key, worker, bytes, lease)
         },
         "cannot report replica progress",
     );
-    let result = tokio::select! {
-        result = copy => result,
+    let copied_manifest = tokio::select! {
+        result = copy => result?,
         () = reporting => return Err(JobError::LeaseLost),
     };
-    match result {
-        Ok(copied_manifest) => {
-            let manifest_text = serde_json::to_string(&copied_manifest)
-                .map_err(|error| JobError::Invalid(error.to_string()))?;
-            context
-                .store
-                .create_content(
-                    &destination_id,
-                    &replica.region,
-                    i64::try_from(copied_manifest.logical_size).unwrap_or(i64::MAX),
-                    &job_owner(loaded),
-                    Some((
-                        &manifest_text,
-                        i64::try_from(copied_manifest.occupied_bytes).unwrap_or(i64::MAX),
-                        &copied_manifest.checksum,
-                    )),
-                )
-                .await?;
-            context
-                .store
-                .complete_replica(&key, worker, &destination_id, &copied_manifest.checksum)
-                .await?;
-            tracing::debug!(region = %replica.region, index = replica.replica_index, disk = %replica.disk, "replica copied");
-            Ok(())
-        }
-        Err(error) => {
-            context
-                .store
-                .fail_replica(&key, worker, &error.to_string())
-                .await?;
-            Err(error.into())
-        }
-    }
+    context
+        .store
+        .complete_replica(
+            &key,
+            worker,
+            &task.destination_content_id,
+            &copied_manifest.checksum,
+        )
+        .await?;
+    tracing::debug!(region = %replica.region, index = replica.replica_index, disk = %replica.disk, "replica copied");
+    Ok(())
 }
 
 /// The resource key contents of this version's replicas belong to.

@@ -1,8 +1,10 @@
 //! The worker pool: claims jobs, keeps their leases alive while they run, settles them.
 //!
 //! Each of `concurrent_jobs` loops claims the oldest runnable job, runs it while a companion task
-//! renews the lease, and marks it done or schedules it again. Idle loops sleep until woken (the API
-//! wakes them after enqueuing) or until the poll interval passes (jobs enqueued by other processes).
+//! renews the lease, and marks it done or schedules it again. A job whose runs keep failing
+//! (`max_attempts` of them, or one when no retry can help) is given up on: its operation fails.
+//! Idle loops sleep until woken (the API wakes them after enqueuing) or until the poll interval
+//! passes (jobs enqueued by other processes).
 //! A lost lease means another worker took over: the job is dropped mid-flight, which is safe
 //! because every step is idempotent.
 
@@ -13,6 +15,7 @@ use gallery_store::{ClaimedJob, JobKind, NewJob};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
+use crate::settle::give_up;
 use crate::{
     Context, JobError, JobOutcome, LatencyProfile, WorkerSettings, copy_content, delete, garbage,
     replicate,
@@ -177,11 +180,18 @@ async fn run_claimed(context: &Context, job: ClaimedJob) {
             tracing::debug!(%reason, ?delay, "job runs again later");
             context
                 .store
-                .retry_job(job.job_id, worker, delay, &reason)
+                .reschedule_job(job.job_id, worker, delay)
                 .await
         }
         Err(JobError::LeaseLost) => {
             tracing::warn!("lost the job's lease; another worker continues it");
+            return;
+        }
+        Err(error) if error.is_permanent() || job.attempts >= context.settings.max_attempts => {
+            tracing::warn!(%error, attempts = job.attempts, "job failed for good; giving up");
+            if let Err(error) = give_up(context, &job, &error.to_string()).await {
+                tracing::warn!(%error, "cannot give up on a job; its lease will expire and it runs again");
+            }
             return;
         }
         Err(error) => {

@@ -1,17 +1,25 @@
 //! Settling what a job worked on: the resource's provisioning state and the job's operation, ended
-//! together in one transaction once the work behind them is done.
+//! together in one transaction once the work behind them is done; or the operation alone, canceled
+//! when the resource went away, or failed when the job is given up on.
 
 use gallery_domain::models::ProvisioningState;
 use gallery_domain::models::common::set_provisioning_state;
-use gallery_store::{ClaimedJob, OperationEnd, OperationStatus};
+use gallery_store::{ClaimedJob, JobKind, OperationEnd, OperationStatus};
 use serde_json::Value;
 
 use crate::{Context, JobError};
 
-/// Why a job's work failed: the `error` its operation ends with.
+/// Why a job's work failed (or was canceled): the `error` its operation ends with.
 pub(crate) struct Failure {
     pub code: &'static str,
     pub message: String,
+}
+
+impl Failure {
+    /// The operation's `error` object (JSON).
+    fn to_error(&self) -> String {
+        serde_json::json!({"code": self.code, "message": self.message}).to_string()
+    }
 }
 
 /// Sets `state` as the provisioning state of `document` (the job's resource as it read it, at
@@ -29,9 +37,7 @@ pub(crate) async fn settle_resource_and_operation(
     end_operation_anyway: bool,
 ) -> Result<bool, JobError> {
     set_provisioning_state(&mut document, state);
-    let error = failure.map(|failure| {
-        serde_json::json!({"code": failure.code, "message": failure.message}).to_string()
-    });
+    let error = failure.as_ref().map(Failure::to_error);
     let status = if error.is_some() {
         OperationStatus::Failed
     } else {
@@ -62,4 +68,95 @@ pub(crate) async fn settle_resource_and_operation(
         context.store.end_operation(end).await?;
     }
     Ok(settled)
+}
+
+/// Ends the job's operation `Canceled` with `message`: the resource it worked for is gone or being
+/// deleted, so nothing will settle the operation otherwise.
+pub(crate) async fn cancel_operation(
+    context: &Context,
+    job: &ClaimedJob,
+    message: &str,
+) -> Result<(), JobError> {
+    if let Some(operation_id) = &job.operation_id {
+        let reason = Failure {
+            code: "OperationCanceled",
+            message: message.to_string(),
+        };
+        let end = OperationEnd {
+            operation_id,
+            status: OperationStatus::Canceled,
+            error: Some(reason.to_error()),
+        };
+        context.store.end_operation(&end).await?;
+    }
+    Ok(())
+}
+
+/// The provisioning states a job of `kind` drives its resource out of: a job given up on fails its
+/// resource only from these (a replication never fails a version that is being deleted).
+fn states_driven_by(kind: JobKind) -> &'static [ProvisioningState] {
+    match kind {
+        JobKind::ReplicateVersion | JobKind::CopyContent => {
+            &[ProvisioningState::Creating, ProvisioningState::Updating]
+        }
+        JobKind::DeleteVersion => &[ProvisioningState::Deleting],
+        JobKind::CollectGarbage => &[],
+    }
+}
+
+/// Gives up on a job whose work cannot be done (`reason`): its resource turns `Failed` (when the
+/// job was driving its state) and its operation fails, then the job is never run again. A crash in
+/// between runs the job once more and gives up again (every step is idempotent).
+pub(crate) async fn give_up(
+    context: &Context,
+    job: &ClaimedJob,
+    reason: &str,
+) -> Result<(), JobError> {
+    let failure = Failure {
+        code: "InternalOperationError",
+        message: reason.to_string(),
+    };
+    let driven = context
+        .store
+        .get_resource(&job.resource_key)
+        .await?
+        .filter(|resource| {
+            states_driven_by(job.kind)
+                .iter()
+                .any(|state| state.as_str() == resource.provisioning_state)
+        })
+        .and_then(|resource| {
+            let document: Value = serde_json::from_str(&resource.body).ok()?;
+            Some((document, resource.revision))
+        });
+    match driven {
+        Some((document, revision)) => {
+            let end_operation_anyway = true;
+            settle_resource_and_operation(
+                context,
+                job,
+                document,
+                revision,
+                ProvisioningState::Failed,
+                Some(failure),
+                end_operation_anyway,
+            )
+            .await?;
+        }
+        None => {
+            if let Some(operation_id) = &job.operation_id {
+                let end = OperationEnd {
+                    operation_id,
+                    status: OperationStatus::Failed,
+                    error: Some(failure.to_error()),
+                };
+                context.store.end_operation(&end).await?;
+            }
+        }
+    }
+    context
+        .store
+        .fail_job(job.job_id, &context.settings.worker_id, reason)
+        .await?;
+    Ok(())
 }

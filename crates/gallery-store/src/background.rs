@@ -6,7 +6,8 @@ use gallery_domain::ServiceError;
 use crate::operations::OperationStatus;
 use crate::{Store, StoreError};
 
-/// How an operation ended, for [`Store::settle_operation`].
+/// How an operation ended, for [`Store::settle_resource`], [`Store::end_operation`] and
+/// [`Store::remove_resource`].
 #[derive(Debug, Clone)]
 pub struct OperationEnd<'a> {
     pub operation_id: &'a str,
@@ -70,8 +71,9 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a resource whose background deletion finished (it must have no children), releases
-    /// its limit and ends `operation`, in one transaction. Returns `false` when it was already gone.
+    /// Deletes a resource whose background deletion finished (it must have no children) with the
+    /// rows of its contents (whose blobs are already gone) and replicas, releases its limit and ends
+    /// `operation`, in one transaction. Returns `false` when it was already gone.
     pub async fn remove_resource(
         &self,
         resource_key: &str,
@@ -95,6 +97,8 @@ impl Store {
                     if child.is_some() {
                         return Err(ServiceError::cannot_delete_with_children().into());
                     }
+                    sqlx::query("DELETE FROM contents WHERE owner_key = $1").bind(resource_key).execute(&mut *transaction).await?;
+                    // Its replica rows go with it (ON DELETE CASCADE).
                     sqlx::query("DELETE FROM resources WHERE seq = $1").bind(seq).execute(&mut *transaction).await?;
                     if let (Some(kind), Some(shard)) = (&quota_kind, quota_shard) {
                         release_quota!(transaction, &subscription_id, &location, kind, shard, 1);
@@ -109,14 +113,5 @@ impl Store {
         });
         self.forget(resource_key);
         Ok(removed)
-    }
-
-    /// Whether an operation is still running.
-    pub async fn operation_in_progress(&self, operation_id: &str) -> Result<bool, StoreError> {
-        let status: Option<String> = read!(self, pool => sqlx::query_scalar("SELECT status FROM async_operations WHERE operation_id = $1")
-            .bind(operation_id)
-            .fetch_optional(pool)
-            .await)?;
-        Ok(status.as_deref() == Some(OperationStatus::InProgress.as_str()))
     }
 }

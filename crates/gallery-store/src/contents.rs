@@ -7,6 +7,8 @@
 //! (`owner_key`): contents of resources that no longer exist are garbage, collected with their
 //! blobs by the garbage-collection job.
 
+use std::collections::HashSet;
+
 use crate::clock::now_millis;
 use crate::{Store, StoreError};
 
@@ -176,8 +178,11 @@ impl Store {
     }
 
     /// Which of `content_ids` (found in a region's blob store) the database knows.
-    pub async fn known_contents(&self, content_ids: &[String]) -> Result<Vec<String>, StoreError> {
-        let mut known = Vec::new();
+    pub async fn known_contents(
+        &self,
+        content_ids: &[String],
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut known = HashSet::new();
         for chunk in content_ids.chunks(500) {
             let rows: Vec<String> = read!(self, pool => {
                 let mut query = String::from("SELECT content_id FROM contents WHERE content_id IN (");
@@ -188,7 +193,7 @@ impl Store {
                     query.push_str(&format!("${}", index + 1));
                 }
                 query.push(')');
-                let mut statement = sqlx::query_scalar(sqlx_query_text(&query));
+                let mut statement = sqlx::query_scalar(&query);
                 for id in chunk {
                     statement = statement.bind(id);
                 }
@@ -208,10 +213,4 @@ impl Store {
             .await)?,
         )
     }
-}
-
-/// sqlx 0.8 takes any `&str` as query text; this names the spot where text is built at run time
-/// (only from placeholders, never from input).
-fn sqlx_query_text(text: &str) -> &str {
-    text
 }

@@ -47,7 +47,9 @@ pub struct ClaimedJob {
     pub resource_key: String,
     pub operation_id: Option<String>,
     pub payload: String,
-    /// How many times the job was claimed (1 on the first run).
+    /// How many runs of the job failed or were cut off (a crash, a lost lease), counting this one:
+    /// 1 on the first run. A run that ends by rescheduling the job ([`Store::reschedule_job`]) gives
+    /// its attempt back, so waiting on other work never uses attempts up.
     pub attempts: i32,
 }
 
@@ -145,10 +147,11 @@ impl Store {
 
     /// Marks a job done.
     pub async fn finish_job(&self, job_id: i64, worker: &str) -> Result<bool, StoreError> {
-        self.settle_job(job_id, worker, "Done", None, None).await
+        self.settle_job(job_id, worker, "Done", None, None, 0).await
     }
 
-    /// Puts a job back in the queue to run again after `delay` (a retry after a failure).
+    /// Puts a job back in the queue to run again after `delay` after a failed run (the run counts
+    /// as one of the job's attempts).
     pub async fn retry_job(
         &self,
         job_id: i64,
@@ -156,33 +159,42 @@ impl Store {
         delay: Duration,
         error: &str,
     ) -> Result<bool, StoreError> {
-        self.settle_job(
-            job_id,
-            worker,
-            "Ready",
-            Some(now_millis().saturating_add(millis(delay))),
-            Some(error),
-        )
-        .await
+        let run_after = now_millis().saturating_add(millis(delay));
+        self.settle_job(job_id, worker, "Ready", Some(run_after), Some(error), 0)
+            .await
     }
 
-    /// Gives up on a job.
+    /// Puts a job back in the queue to run again after `delay` because its work is not done yet
+    /// (it waits for work elsewhere): the run gives its attempt back.
+    pub async fn reschedule_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        delay: Duration,
+    ) -> Result<bool, StoreError> {
+        let run_after = now_millis().saturating_add(millis(delay));
+        self.settle_job(job_id, worker, "Ready", Some(run_after), None, 1)
+            .await
+    }
+
+    /// Gives up on a job: it is never claimed again.
     pub async fn fail_job(
         &self,
         job_id: i64,
         worker: &str,
         error: &str,
     ) -> Result<bool, StoreError> {
-        self.settle_job(job_id, worker, "Failed", None, Some(error))
+        self.settle_job(job_id, worker, "Failed", None, Some(error), 0)
             .await
     }
 
-    /// Deletes jobs that finished (`Done`) and were enqueued more than `age` ago: the queue keeps
-    /// recent history for debugging without growing forever. Returns how many were deleted.
+    /// Deletes jobs that finished (`Done`, or `Failed` when given up on) and were enqueued more than
+    /// `age` ago: the queue keeps recent history for debugging without growing forever. Returns how
+    /// many were deleted.
     pub async fn prune_finished_jobs(&self, age: Duration) -> Result<u64, StoreError> {
         let cutoff = now_millis().saturating_sub(millis(age));
         let deleted = transaction!(self, (transaction, dialect) => {
-            sqlx::query("DELETE FROM jobs WHERE state = 'Done' AND created_at < $1")
+            sqlx::query("DELETE FROM jobs WHERE state IN ('Done', 'Failed') AND created_at < $1")
                 .bind(cutoff)
                 .execute(&mut *transaction)
                 .await?
@@ -191,6 +203,7 @@ impl Store {
         Ok(deleted)
     }
 
+    /// Ends `worker`'s run of a job in `state`, handing back `refunded_attempts` (0 or 1).
     async fn settle_job(
         &self,
         job_id: i64,
@@ -198,17 +211,20 @@ impl Store {
         state: &str,
         run_after: Option<i64>,
         error: Option<&str>,
+        refunded_attempts: i32,
     ) -> Result<bool, StoreError> {
         let settled = transaction!(self, (transaction, dialect) => {
             sqlx::query(
                 "UPDATE jobs SET state = $3, run_after = COALESCE($4, run_after), last_error = COALESCE($5, last_error), \
-                 lease_owner = NULL, lease_expires = NULL WHERE job_id = $1 AND lease_owner = $2 AND state = 'Running'",
+                 attempts = attempts - $6, lease_owner = NULL, lease_expires = NULL \
+                 WHERE job_id = $1 AND lease_owner = $2 AND state = 'Running'",
             )
             .bind(job_id)
             .bind(worker)
             .bind(state)
             .bind(run_after)
             .bind(error)
+            .bind(refunded_attempts)
             .execute(&mut *transaction)
             .await?
             .rows_affected()
@@ -267,5 +283,73 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    /// Waiting runs give their attempt back; failed runs keep it; a job given up on is never
+    /// claimed again (and is pruned like a finished one).
+    #[tokio::test]
+    async fn only_failed_runs_use_attempts_and_failed_jobs_stay_failed() {
+        let store = Store::open(&StoreLocation::SqliteMemory, &StoreOptions::default())
+            .await
+            .expect("in-memory store");
+        store
+            .enqueue_job(&NewJob {
+                kind: JobKind::ReplicateVersion,
+                resource_key: "version".to_string(),
+                operation_id: None,
+                payload: "{}".to_string(),
+            })
+            .await
+            .unwrap();
+        let lease = Duration::from_secs(30);
+        for _ in 0..3 {
+            let claimed = store
+                .claim_job("worker", lease)
+                .await
+                .unwrap()
+                .expect("a job");
+            assert_eq!(claimed.attempts, 1, "waiting runs use no attempts");
+            assert!(
+                store
+                    .reschedule_job(claimed.job_id, "worker", Duration::ZERO)
+                    .await
+                    .unwrap()
+            );
+        }
+        for attempt in 1..=2 {
+            let claimed = store
+                .claim_job("worker", lease)
+                .await
+                .unwrap()
+                .expect("a job");
+            assert_eq!(claimed.attempts, attempt);
+            assert!(
+                store
+                    .retry_job(claimed.job_id, "worker", Duration::ZERO, "broken")
+                    .await
+                    .unwrap()
+            );
+        }
+        let claimed = store
+            .claim_job("worker", lease)
+            .await
+            .unwrap()
+            .expect("a job");
+        assert_eq!(claimed.attempts, 3);
+        assert!(
+            store
+                .fail_job(claimed.job_id, "worker", "still broken")
+                .await
+                .unwrap()
+        );
+        assert!(store.claim_job("worker", lease).await.unwrap().is_none());
+        assert!(
+            !store
+                .job_pending(JobKind::ReplicateVersion, "version")
+                .await
+                .unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(store.prune_finished_jobs(Duration::ZERO).await.unwrap(), 1);
     }
 }

@@ -610,6 +610,13 @@ pub async fn delete_and_list_contents(stores: RegionStores) {
             .expect("list"),
         vec!["listed-sealed".to_owned(), "listed-unsealed".to_owned()]
     );
+    // Garbage collection ages contents by their newest object.
+    let written = gallery_blob::last_written(westus.as_ref(), "listed-unsealed")
+        .await
+        .expect("last written")
+        .expect("the content has objects");
+    let age = chrono::Utc::now().signed_duration_since(written);
+    assert!(age < chrono::Duration::minutes(5), "written {age} ago");
     assert_eq!(
         gallery_blob::delete(westus.as_ref(), "listed-sealed")
             .await
@@ -633,6 +640,12 @@ pub async fn delete_and_list_contents(stores: RegionStores) {
             .await
             .expect("list after delete"),
         Vec::<String>::new()
+    );
+    assert_eq!(
+        gallery_blob::last_written(westus.as_ref(), "listed-unsealed")
+            .await
+            .expect("last written after delete"),
+        None
     );
     assert!(matches!(
         read_all(&westus, &sealed, 512..600).await,
