@@ -228,24 +228,14 @@ async fn resolve_sources(
                         for source in parse_internal::<VersionInternal>(&resource)?.sources {
                             let content_id =
                                 replica_content_id(resource.seq, &home, 0, &source.disk);
-                            let content = app
-                                .store()?
-                                .get_content(&content_id)
-                                .await?
-                                .ok_or_else(|| not_ready(item))?;
+                            let reference = ContentReference {
+                                disk: source.disk.clone(),
+                                ..sealed_content(app, item, &content_id).await?
+                            };
                             let lun = source
                                 .disk
                                 .strip_prefix("lun")
                                 .and_then(|lun| lun.parse().ok());
-                            let reference = ContentReference {
-                                disk: source.disk.clone(),
-                                content_id: content.content_id,
-                                region: content.region,
-                                occupied_bytes: u64::try_from(content.occupied_bytes)
-                                    .unwrap_or_default(),
-                                logical_size: u64::try_from(content.logical_size)
-                                    .unwrap_or_default(),
-                            };
                             let (disk, reference) = source_disk(lun, &reference, None);
                             disks.push(disk);
                             sources.push(reference);
