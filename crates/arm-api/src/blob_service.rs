@@ -1034,11 +1034,25 @@ async fn write_page(
         .region(&content.region)
         .await
         .map_err(StorageError::from_blob)?;
-    let write_id = next_write_id();
     let length = page.len();
-    gallery_blob::write_page(objects.as_ref(), &content.content_id, write_id, page)
+    // Write ids are drawn per process; one taken by another process sharing the store is drawn
+    // again (the page objects are create-only).
+    let mut attempts = 0;
+    let write_id = loop {
+        let write_id = next_write_id();
+        match gallery_blob::write_page(
+            objects.as_ref(),
+            &content.content_id,
+            write_id,
+            page.clone(),
+        )
         .await
-        .map_err(StorageError::from_blob)?;
+        {
+            Ok(()) => break write_id,
+            Err(gallery_blob::BlobError::AlreadyExists { .. }) if attempts < 3 => attempts += 1,
+            Err(error) => return Err(StorageError::from_blob(error)),
+        }
+    };
     let recorded = app
         .store()
         .map_err(StorageError::from_api)?

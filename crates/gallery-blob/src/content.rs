@@ -79,8 +79,8 @@ pub fn empty(content_id: &str, logical_size: u64) -> Manifest {
     }
 }
 
-/// Stores the payload of one Put Page call as object `write` of the content. Writing the same
-/// `write` again replaces it (a retried request).
+/// Stores the payload of one Put Page call as a new object `write` of the content; a `write` that
+/// exists already is [`BlobError::AlreadyExists`] (the caller draws another number).
 pub async fn write_page(
     store: &dyn ObjectStore,
     content_id: &str,
@@ -98,7 +98,13 @@ pub async fn write_page(
         content_id: content_id.to_owned(),
         write,
     };
-    store.put(&key.path(), bytes.into()).await?;
+    // Create-only: two writers that drew the same number (processes sharing a store) must not
+    // overwrite each other's page; the second gets `AlreadyExists` and draws again.
+    let options = object_store::PutOptions {
+        mode: object_store::PutMode::Create,
+        ..Default::default()
+    };
+    store.put_opts(&key.path(), bytes.into(), options).await?;
     Ok(())
 }
 

@@ -48,6 +48,9 @@ pub enum BlobError {
         detail: String,
         retryable: bool,
     },
+    /// An object that must be new exists already (a page write whose number another write took).
+    #[error("blob object exists already: {path}")]
+    AlreadyExists { path: String },
     /// The object store failed (I/O, network, service error).
     #[error("blob store error: {0}")]
     Store(object_store::Error),
@@ -72,6 +75,7 @@ impl BlobError {
                     | object_store::Error::Unauthenticated { .. }
             ),
             BlobError::Io(_)
+            | BlobError::AlreadyExists { .. }
             | BlobError::ChecksumMismatch { .. }
             | BlobError::LengthMismatch { .. } => true,
             BlobError::ContainerCreation { retryable, .. } => *retryable,
@@ -86,11 +90,13 @@ impl BlobError {
 }
 
 impl From<object_store::Error> for BlobError {
-    /// A store's "not found" becomes [`BlobError::NotFound`] so callers need not look inside the
-    /// store's error; everything else stays a [`BlobError::Store`].
+    /// A store's "not found" and "already exists" become [`BlobError::NotFound`] and
+    /// [`BlobError::AlreadyExists`] so callers need not look inside the store's error; everything
+    /// else stays a [`BlobError::Store`].
     fn from(error: object_store::Error) -> Self {
         match error {
             object_store::Error::NotFound { path, .. } => BlobError::NotFound { path },
+            object_store::Error::AlreadyExists { path, .. } => BlobError::AlreadyExists { path },
             other => BlobError::Store(other),
         }
     }

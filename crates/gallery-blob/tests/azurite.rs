@@ -46,6 +46,7 @@ async fn azure_blob_backend_against_azurite() {
     common::sealing_again_gives_the_same_manifest(stores(&azurite, "reseal-")).await;
     common::empty_contents_are_zeros(stores(&azurite, "empty-")).await;
     common::delete_and_list_contents(stores(&azurite, "delete-")).await;
+    common::page_writes_never_overwrite(stores(&azurite, "create-only-")).await;
 
     // A wrong key is refused by the service when the container is created, and not retried.
     let wrong_key = RegionStores::new(BlobBackend::AzureBlob {

@@ -89,6 +89,7 @@ on_each_local_backend!(
     sealing_again_gives_the_same_manifest,
     empty_contents_are_zeros,
     delete_and_list_contents,
+    page_writes_never_overwrite,
 );
 
 #[tokio::test(start_paused = true)]

@@ -656,3 +656,30 @@ pub async fn delete_and_list_contents(stores: RegionStores) {
         Err(BlobError::InvalidContentId(_))
     ));
 }
+
+/// Page writes are create-only: a second write under a number another writer took is refused and
+/// the first write's bytes stay (writers sharing a store never overwrite each other's pages).
+pub async fn page_writes_never_overwrite(stores: RegionStores) {
+    let westus = stores.region("westus").await.expect("westus store");
+    gallery_blob::write_page(westus.as_ref(), "shared", 7, Bytes::from_static(b"first"))
+        .await
+        .expect("the first write");
+    let second =
+        gallery_blob::write_page(westus.as_ref(), "shared", 7, Bytes::from_static(b"second")).await;
+    assert!(
+        matches!(second, Err(BlobError::AlreadyExists { .. })),
+        "{second:?}"
+    );
+    let key = BlobKey::PageWrite {
+        content_id: "shared".to_owned(),
+        write: 7,
+    };
+    let kept = westus
+        .get(&key.path())
+        .await
+        .expect("the page")
+        .bytes()
+        .await
+        .expect("its bytes");
+    assert_eq!(&kept[..], b"first");
+}
