@@ -1,4 +1,4 @@
-//! `Microsoft.Compute/disks` (and, through [`crate::snapshots`], `Microsoft.Compute/snapshots`):
+//! `Microsoft.Compute/disks` (and, through [`crate::arm::handlers::snapshots`], `Microsoft.Compute/snapshots`):
 //! managed disks whose bytes galleryd keeps, so image pipelines can upload a VHD, copy it, snapshot
 //! it and build image versions from it, all offline.
 //!
@@ -42,11 +42,11 @@ use gallery_store::{
 use serde_json::{Value, json};
 
 use crate::App;
+use crate::arm::request::ArmRequest;
+use crate::arm::response;
+use crate::arm::tracked::{self, ResourcePath, WriteBody, parse_internal, parse_stored};
 use crate::blob_service;
 use crate::error::{ApiError, ApiResult};
-use crate::request::ArmRequest;
-use crate::response;
-use crate::tracked::{self, ResourcePath, WriteBody, parse_internal, parse_stored};
 
 // ----- the operations of Microsoft.Compute/disks -----
 

@@ -11,10 +11,10 @@ use gallery_store::{Decision, UniqueClaim};
 use serde_json::Value;
 
 use crate::App;
+use crate::arm::request::ArmRequest;
+use crate::arm::response;
+use crate::arm::tracked::{self, PutPlan, ResourcePath, WriteBody, parse_stored};
 use crate::error::ApiResult;
-use crate::request::ArmRequest;
-use crate::response;
-use crate::tracked::{self, PutPlan, ResourcePath, WriteBody, parse_stored};
 
 fn path(request: &ArmRequest) -> ResourcePath {
     ResourcePath::from_request(request, ids::GALLERY_TYPE, &[("galleries", "galleryName")])

@@ -17,9 +17,9 @@ use axum::http::HeaderMap;
 use gallery_domain::ServiceError;
 use gallery_domain::identity::Caller;
 
-use crate::caller;
 use crate::error::ApiError;
-use crate::tokens::{TokenProblem, is_resource_manager_audience};
+use crate::identity::caller;
+use crate::identity::tokens::{TokenProblem, is_resource_manager_audience};
 use crate::{ApiResult, App};
 
 /// How ARM requests are authenticated.

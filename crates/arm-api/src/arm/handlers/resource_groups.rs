@@ -13,10 +13,10 @@ use gallery_store::{GroupDecision, OperationStatus};
 use serde_json::Value;
 
 use crate::App;
+use crate::arm::request::ArmRequest;
+use crate::arm::response::{self, RETRY_AFTER_SECONDS};
+use crate::arm::tracked::{finished_operation, parse_stored};
 use crate::error::ApiResult;
-use crate::request::ArmRequest;
-use crate::response::{self, RETRY_AFTER_SECONDS};
-use crate::tracked::{finished_operation, parse_stored};
 
 fn group_name(request: &ArmRequest) -> &str {
     request.parameters.get("resourceGroupName")

@@ -55,9 +55,9 @@ use gallery_domain::models::disk::{DiskData, SECTOR_BYTES};
 use gallery_store::{ContentState, StoredContent};
 use ring::hmac;
 
+use crate::arm::request::{Query, encode_component};
+use crate::arm::response;
 use crate::error::ApiError;
-use crate::request::{Query, encode_component};
-use crate::response;
 use crate::{App, SharedApp};
 
 /// The storage service version galleryd answers with when a request names none.
@@ -461,8 +461,8 @@ fn blob_path(path: &str) -> Result<(String, String), StorageError> {
     else {
         return Err(invalid());
     };
-    let region = crate::routes::percent_decode(region).map_err(|_| invalid())?;
-    let blob = crate::routes::percent_decode(blob).map_err(|_| invalid())?;
+    let region = crate::arm::routes::percent_decode(region).map_err(|_| invalid())?;
+    let blob = crate::arm::routes::percent_decode(blob).map_err(|_| invalid())?;
     if region.is_empty() || blob.is_empty() {
         return Err(invalid());
     }

@@ -22,8 +22,8 @@ use axum::response::{IntoResponse, Response};
 use gallery_domain::identity::{Principal, PrincipalKind};
 use serde_json::json;
 
-use crate::dispatch::base_url;
-use crate::tokens::{TOKEN_LIFETIME_SECONDS, TokenGrant, audience_of};
+use crate::arm::dispatch::base_url;
+use crate::identity::tokens::{TOKEN_LIFETIME_SECONDS, TokenGrant, audience_of};
 use crate::{ApiError, SharedApp};
 
 /// The audiences the cloud metadata names (the CLI asks for tokens for the first).
@@ -316,7 +316,7 @@ pub async fn token(
 /// `application/x-www-form-urlencoded` pairs (the last of a repeated name wins).
 fn form_urlencoded_pairs(body: &[u8]) -> HashMap<String, String> {
     let text = String::from_utf8_lossy(body);
-    crate::request::Query::parse(Some(&text))
+    crate::arm::request::Query::parse(Some(&text))
         .into_pairs()
         .into_iter()
         .collect()
@@ -453,7 +453,7 @@ pub async fn instance_metadata_token(
 /// The token of a principal as the token endpoints sign it (also for `galleryd token` and tests),
 /// issued now, with its expiry (seconds since the epoch).
 pub fn token_for(
-    issuer: &crate::tokens::TokenIssuer,
+    issuer: &crate::identity::tokens::TokenIssuer,
     principal: &Principal,
     tenant_id: &str,
     audience: &str,

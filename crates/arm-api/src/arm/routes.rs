@@ -8,7 +8,7 @@
 use axum::http::Method;
 
 use crate::ServiceError;
-use crate::operation::OperationId;
+use crate::arm::operation::OperationId;
 
 /// One route: a method, a path template and the operation it resolves to.
 #[derive(Debug, Clone)]

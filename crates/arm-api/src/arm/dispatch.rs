@@ -14,16 +14,18 @@ use gallery_domain::ServiceError;
 use gallery_domain::api_version::{self, ApiFamily};
 use gallery_domain::identity::Caller;
 
-use crate::authentication;
-use crate::error::{ApiError, ApiResult};
-use crate::operation::OperationId;
-use crate::request::{ArmRequest, Query};
-use crate::routes::{self, RouteMatch};
-use crate::throttling::RequestKind;
-use crate::{
-    App, SharedApp, disks, galleries, gallery_image_versions, gallery_images, images, operations,
-    resource_groups, response, snapshots, subscriptions,
+use crate::arm::handlers::{
+    caps_operations, disks, galleries, gallery_image_versions, gallery_images, images,
+    resource_groups, snapshots, subscriptions,
 };
+use crate::arm::operation::OperationId;
+use crate::arm::request::{ArmRequest, Query};
+use crate::arm::response;
+use crate::arm::routes::{self, RouteMatch};
+use crate::arm::throttling::RequestKind;
+use crate::error::{ApiError, ApiResult};
+use crate::identity::authentication;
+use crate::{App, SharedApp};
 
 /// How the connection a request arrived on is secured; the server adds it to every request so that
 /// absolute URLs handed back (async operations, `nextLink`) use the same scheme.
@@ -280,7 +282,7 @@ async fn run(app: &App, request: &ArmRequest) -> ApiResult<Response> {
         GalleryImageVersionsUpdate => gallery_image_versions::update(app, request).await,
         GalleryImageVersionsGet => gallery_image_versions::get(app, request).await,
         GalleryImageVersionsDelete => gallery_image_versions::delete(app, request).await,
-        CapsOperationsGet => operations::get(app, request).await,
+        CapsOperationsGet => caps_operations::get(app, request).await,
         DisksList => disks::list(app, request).await,
         DisksListByResourceGroup => disks::list_by_resource_group(app, request).await,
         DisksCreateOrUpdate => disks::create_or_update(app, request).await,

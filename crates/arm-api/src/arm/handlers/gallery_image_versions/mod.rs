@@ -28,12 +28,12 @@ use gallery_store::{Decision, JobKind, NewJob, ReplicaState, StoredReplica, Stor
 use serde_json::Value;
 
 use crate::App;
-use crate::error::ApiResult;
-use crate::request::ArmRequest;
-use crate::response;
-use crate::tracked::{
+use crate::arm::request::ArmRequest;
+use crate::arm::response;
+use crate::arm::tracked::{
     self, JobPlan, PutPlan, ResourcePath, WriteBody, parse_internal, parse_stored,
 };
+use crate::error::ApiResult;
 
 fn path(request: &ArmRequest) -> ResourcePath {
     ResourcePath::from_request(

@@ -16,9 +16,9 @@ use gallery_store::OperationStatus;
 use serde_json::{Value, json};
 
 use crate::App;
+use crate::arm::request::ArmRequest;
+use crate::arm::response::{self, RETRY_AFTER_SECONDS};
 use crate::error::ApiResult;
-use crate::request::ArmRequest;
-use crate::response::{self, RETRY_AFTER_SECONDS};
 
 /// The longest a poll waits for an operation in progress to end (well under the `Retry-After`
 /// second a client would otherwise sleep).

@@ -198,7 +198,7 @@ pub async fn latest(
             )
             .await?;
         for resource in &page.items {
-            let version: GalleryImageVersion = crate::tracked::parse_stored(&resource.body)?;
+            let version: GalleryImageVersion = crate::arm::tracked::parse_stored(&resource.body)?;
             if let Some(candidate) = version_model::latest_candidate(&version) {
                 candidates.push((candidate, version.id.clone()));
             }
@@ -243,8 +243,8 @@ pub async fn billing(
         )
         .await?
     {
-        let version: GalleryImageVersion = crate::tracked::parse_stored(&resource.body)?;
-        let internal: VersionInternal = crate::tracked::parse_internal(&resource)?;
+        let version: GalleryImageVersion = crate::arm::tracked::parse_stored(&resource.body)?;
+        let internal: VersionInternal = crate::arm::tracked::parse_internal(&resource)?;
         let occupied: u64 = internal
             .sources
             .iter()

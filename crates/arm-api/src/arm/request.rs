@@ -7,8 +7,8 @@ use gallery_domain::ServiceError;
 use gallery_domain::api_version::AcceptedApiVersion;
 use gallery_domain::identity::{Caller, Subscription};
 
-use crate::operation::OperationId;
-use crate::routes::PathParameters;
+use crate::arm::operation::OperationId;
+use crate::arm::routes::PathParameters;
 
 /// The query string, decoded, with case-insensitive lookups (`$skipToken` and `$skiptoken` both
 /// arrive).
@@ -46,7 +46,7 @@ impl Query {
 
 fn decode_component(component: &str) -> String {
     let replaced = component.replace('+', " ");
-    crate::routes::percent_decode(&replaced).unwrap_or(replaced)
+    crate::arm::routes::percent_decode(&replaced).unwrap_or(replaced)
 }
 
 /// Encodes a query value (RFC 3986 unreserved characters stay as they are).

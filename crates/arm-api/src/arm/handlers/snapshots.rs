@@ -2,16 +2,16 @@
 //!
 //! Snapshots follow the same rules and flows as disks (creation from `Empty`, `Upload` or `Copy`,
 //! SAS access through galleryd's blob endpoint), so every handler here is the disk flow of
-//! [`crate::disks`] for [`DiskKind::Snapshot`]; the differences (SKUs, `incremental`) live in the
+//! [`crate::arm::handlers::disks`] for [`DiskKind::Snapshot`]; the differences (SKUs, `incremental`) live in the
 //! domain model.
 
 use axum::response::Response;
 use gallery_domain::models::disk::DiskKind;
 
 use crate::App;
-use crate::disks;
+use crate::arm::handlers::disks;
+use crate::arm::request::ArmRequest;
 use crate::error::ApiResult;
-use crate::request::ArmRequest;
 
 /// Snapshots_List: `GET /subscriptions/{s}/providers/Microsoft.Compute/snapshots`.
 pub async fn list(app: &App, request: &ArmRequest) -> ApiResult<Response> {

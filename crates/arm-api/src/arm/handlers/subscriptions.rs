@@ -10,9 +10,9 @@ use gallery_domain::regions;
 use serde_json::{Value, json};
 
 use crate::App;
+use crate::arm::request::ArmRequest;
+use crate::arm::response;
 use crate::error::ApiResult;
-use crate::request::ArmRequest;
-use crate::response;
 
 fn subscription_body(subscription: &Subscription) -> Value {
     json!({

@@ -19,9 +19,9 @@ use gallery_store::{
 use serde_json::Value;
 
 use crate::App;
+use crate::arm::request::ArmRequest;
+use crate::arm::response;
 use crate::error::{ApiError, ApiResult};
-use crate::request::ArmRequest;
-use crate::response;
 
 /// A resource path of the Compute provider: subscription, resource group and the chain of
 /// `(collection segment, name)` pairs, e.g. `[("galleries", "g1"), ("images", "i1")]`.

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
 
-use crate::request::ArmRequest;
+use crate::arm::request::ArmRequest;
 
 /// `Retry-After` for operations still running. Never 0: clients read 0 as "no value" and sleep 30 s.
 pub const RETRY_AFTER_SECONDS: &str = "1";
@@ -130,7 +130,7 @@ pub fn operation_status_url(
         "{}/subscriptions/{}/providers/Microsoft.Compute/locations/{location}/capsOperations/{operation_id}?api-version={}",
         request.base_url,
         request.subscription().subscription_id,
-        crate::request::encode_component(&operation_api_version(request))
+        crate::arm::request::encode_component(&operation_api_version(request))
     );
     if monitor {
         url.push_str("&monitor=true");
