@@ -10,6 +10,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gallery_domain::ErrorCode;
 use gallery_domain::ServiceError;
 use gallery_domain::api_version::{self, ApiFamily};
 use gallery_domain::identity::Caller;
@@ -96,7 +97,7 @@ fn unknown_route(segments: &[String], api_version: &str) -> ServiceError {
     }
     ServiceError::new(
         404,
-        "InvalidResourceType",
+        ErrorCode::InvalidResourceType,
         format!(
             "galleryd serves no resource at the path '/{}'.",
             segments.join("/")

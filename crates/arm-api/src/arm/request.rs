@@ -3,6 +3,7 @@
 
 use axum::body::Bytes;
 use axum::http::Method;
+use gallery_domain::ErrorCode;
 use gallery_domain::ServiceError;
 use gallery_domain::api_version::AcceptedApiVersion;
 use gallery_domain::identity::{Caller, Subscription};
@@ -111,7 +112,7 @@ impl ArmRequest {
         match self.query.get(name) {
             None => Ok(None),
             Some(value) => value.parse::<u32>().map(Some).map_err(|_| {
-                ServiceError::new(400, "InvalidQueryParameterValue", format!("The value '{value}' of the query parameter '{name}' is not a non-negative integer."))
+                ServiceError::new(400, ErrorCode::InvalidQueryParameterValue, format!("The value '{value}' of the query parameter '{name}' is not a non-negative integer."))
                     .with_target(name)
             }),
         }

@@ -10,6 +10,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use gallery_domain::ErrorCode;
 use gallery_domain::ServiceError;
 use gallery_domain::ids;
 use gallery_domain::internal::{
@@ -69,7 +70,7 @@ fn source_not_found(item: &SourceItem) -> ServiceError {
 fn not_ready(item: &SourceItem) -> ServiceError {
     ServiceError::new(
         409,
-        "Conflict",
+        ErrorCode::Conflict,
         format!(
             "The source {} is still being created or uploaded; retry once it has succeeded (after endGetAccess for an upload).",
             item.location.reference()
