@@ -10,6 +10,7 @@ use gallery_domain::identity::{Caller, Subscription};
 
 use crate::arm::operation::OperationId;
 use crate::arm::routes::PathParameters;
+use crate::arm::shaping::Shaping;
 
 /// The query string, decoded, with case-insensitive lookups (`$skipToken` and `$skiptoken` both
 /// arrive).
@@ -77,6 +78,8 @@ pub struct ArmRequest {
     /// The request path as sent (not decoded), for links back to the same collection.
     pub path: String,
     pub body: Bytes,
+    /// The `$expand` and `$select` values asked for, as the operation accepts them.
+    pub shaping: Shaping,
     /// The subscription named by the path, if the path names one (it exists: unknown ones are 404
     /// before any handler runs).
     pub subscription: Option<Subscription>,
