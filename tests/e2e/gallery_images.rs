@@ -221,7 +221,9 @@ both_stores! {
 /// Puts an image version row straight into the store (the versions API arrives with replication),
 /// so the delete rules for definitions with versions can be exercised end to end.
 async fn seed_version(app: &TestApp, group: &str, gallery: &str, image: &str, version: &str) {
-    use gallery_store::{Decision, NewOperation, OperationStatus, ParentTarget, ResourceTarget};
+    use gallery_store::{
+        Applied, Decision, NewOperation, OperationStatus, ResourceTarget, WriteScope,
+    };
     let image_id = format!(
         "/subscriptions/{}/resourceGroups/{group}/providers/Microsoft.Compute/galleries/{gallery}/images/{image}",
         app.subscription
@@ -234,12 +236,8 @@ async fn seed_version(app: &TestApp, group: &str, gallery: &str, image: &str, ve
         resource_key: &version_key,
         subscription_id: &app.subscription,
         resource_group_key: &group.to_lowercase(),
-        resource_group_name: group,
         resource_type: gallery_domain::ids::GALLERY_IMAGE_VERSION_TYPE,
-        parent: Some(ParentTarget {
-            resource_key: &image_key,
-            display_name: image,
-        }),
+        parent_key: Some(&image_key),
         quota: None,
     };
     let operation = NewOperation {
@@ -251,17 +249,24 @@ async fn seed_version(app: &TestApp, group: &str, gallery: &str, image: &str, ve
         final_status: 200,
     };
     let store = app.server().app.store().expect("store open");
-    store
-        .put_resource(&target, &operation, |_, _| {
-            Ok(Decision::new(
-                version.to_string(),
-                "westus".to_string(),
-                "Succeeded".to_string(),
-                json!({"id": version_id, "name": version}).to_string(),
-            ))
-        })
+    let decision = Decision::new(
+        version.to_string(),
+        "westus".to_string(),
+        "Succeeded".to_string(),
+        json!({"id": version_id, "name": version}).to_string(),
+    );
+    let WriteScope::Found(scope) = store
+        .read_write_scope(&target)
+        .await
+        .expect("read the scope")
+    else {
+        panic!("the image definition of a seeded version exists");
+    };
+    let applied = store
+        .apply_write(&target, &scope, &decision, &operation)
         .await
         .expect("seed a version");
+    assert!(matches!(applied, Applied::Done(_)), "{applied:?}");
 }
 
 both_stores! {

@@ -83,7 +83,9 @@ impl<'a> Source<'a> {
 /// size) an empty content, sealed or still writable, as the disk and snapshot handlers record them.
 /// Returns its id.
 async fn seed_source(app: &TestApp, group: &str, source: Source<'_>) -> String {
-    use gallery_store::{Decision, NewOperation, OperationStatus, ResourceTarget};
+    use gallery_store::{
+        Applied, Decision, NewOperation, OperationStatus, ResourceTarget, WriteScope,
+    };
     let id = source_id(app, group, source.collection, source.name);
     let key = id.to_lowercase();
     let resource_type = format!("Microsoft.Compute/{}", source.collection);
@@ -127,9 +129,8 @@ async fn seed_source(app: &TestApp, group: &str, source: Source<'_>) -> String {
         resource_key: &key,
         subscription_id: &app.subscription,
         resource_group_key: &group.to_lowercase(),
-        resource_group_name: group,
         resource_type: &resource_type,
-        parent: None,
+        parent_key: None,
         quota: None,
     };
     let operation = NewOperation {
@@ -148,20 +149,27 @@ async fn seed_source(app: &TestApp, group: &str, source: Source<'_>) -> String {
         "properties": {"provisioningState": source.state},
     })
     .to_string();
-    store
-        .put_resource(&target, &operation, |_, _| {
-            Ok(Decision {
-                internal: Some(internal.clone()),
-                ..Decision::new(
-                    source.name.to_string(),
-                    source.region.to_string(),
-                    source.state.to_string(),
-                    document.clone(),
-                )
-            })
-        })
+    let decision = Decision {
+        internal: Some(internal),
+        ..Decision::new(
+            source.name.to_string(),
+            source.region.to_string(),
+            source.state.to_string(),
+            document,
+        )
+    };
+    let WriteScope::Found(scope) = store
+        .read_write_scope(&target)
+        .await
+        .expect("read the scope")
+    else {
+        panic!("the resource group of a seeded source exists");
+    };
+    let applied = store
+        .apply_write(&target, &scope, &decision, &operation)
         .await
         .expect("seed a source");
+    assert!(matches!(applied, Applied::Done(_)), "{applied:?}");
     id
 }
 

@@ -92,6 +92,28 @@ both_stores! {
 }
 
 both_stores! {
+    async fn racing_updates_of_one_resource_all_apply(backend) {
+        let app = &TestApp::start(backend).await;
+        app.create_group("rg", "westus").await;
+        app.create_gallery("rg", "gal").await;
+        let path = app.gallery_path("rg", "gal");
+        // Writers of one resource lose races to each other and decide again: every one applies.
+        let attempts = (0..100).map(|index| {
+            let path = path.clone();
+            async move { app.patch(&path, &json!({"properties": {"description": format!("writer {index}")}})).await }
+        });
+        let responses = join_all(attempts).await;
+        let statuses: Vec<u16> = responses.iter().map(|response| response.status).collect();
+        assert!(statuses.iter().all(|status| *status == 200), "{statuses:?}");
+        let gallery = app.get(&path).await.json();
+        let description = gallery["properties"]["description"].as_str().expect("a description").to_string();
+        assert!(description.starts_with("writer "), "{description}");
+        // Every update recorded its operation, settled.
+        for response in &responses {
+            assert_eq!(app.operation_status(response).await["status"], "Succeeded");
+        }
+    }
+
     async fn refused_creates_leave_no_trace_in_the_limits(backend) {
         let app = &TestApp::start_with(backend, |config| config.max_image_definitions_per_region = 3).await;
         app.create_group("rg", "westus").await;

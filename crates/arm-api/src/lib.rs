@@ -90,6 +90,8 @@ pub struct App {
     token_issuer: tokio::sync::OnceCell<identity::tokens::TokenIssuer>,
     /// Requests per subscription over the last hour.
     pub throttle: arm::throttling::Throttle,
+    /// Where writers of one resource that lost a race take turns.
+    pub(crate) write_queues: arm::tracked::WriteQueues,
 }
 
 /// The shared application state.
@@ -109,6 +111,7 @@ impl App {
             certificate_pem: OnceLock::new(),
             token_issuer: tokio::sync::OnceCell::new(),
             throttle: arm::throttling::Throttle::default(),
+            write_queues: arm::tracked::WriteQueues::default(),
         })
     }
 

@@ -1,8 +1,6 @@
 //! What background work needs beyond reads: settling a resource and its operation together once the
 //! work behind them is done, and removing a resource whose deletion finished.
 
-use gallery_domain::ServiceError;
-
 use crate::operations::OperationStatus;
 use crate::{Store, StoreError};
 
@@ -71,9 +69,10 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a resource whose background deletion finished (it must have no children) with the
-    /// rows of its contents (whose blobs are already gone) and replicas, releases its limit and ends
-    /// `operation`, in one transaction. Returns `false` when it was already gone.
+    /// Deletes a resource whose background deletion finished with the rows of its contents (whose
+    /// blobs are already gone) and replicas, releases its limit and ends `operation`, in one
+    /// transaction. Returns `false` when it was already gone. Only resources without children are
+    /// deleted in the background (versions); the parent foreign key refuses anything else.
     pub async fn remove_resource(
         &self,
         resource_key: &str,
@@ -90,13 +89,6 @@ impl Store {
             let removed = match row {
                 None => false,
                 Some(RemovedRow { seq, subscription_id, location, quota_kind, quota_shard }) => {
-                    let child: Option<i64> = sqlx::query_scalar("SELECT seq FROM resources WHERE parent_seq = $1 LIMIT 1")
-                        .bind(seq)
-                        .fetch_optional(&mut *transaction)
-                        .await?;
-                    if child.is_some() {
-                        return Err(ServiceError::cannot_delete_with_children().into());
-                    }
                     sqlx::query("DELETE FROM contents WHERE owner_key = $1").bind(resource_key).execute(&mut *transaction).await?;
                     // Its replica rows go with it (ON DELETE CASCADE).
                     sqlx::query("DELETE FROM resources WHERE seq = $1").bind(seq).execute(&mut *transaction).await?;

@@ -15,9 +15,10 @@ use crate::{Store, StoreError};
 gallery_domain::string_enum! {
     /// What a job does.
     pub enum JobKind {
-        /// Make an image version's replicas match its publishing profile, then finish its operation.
+        /// Make a published version's replicas (of every content it is made of) match its
+        /// publishing profile, then finish its operation.
         ReplicateVersion = "ReplicateVersion",
-        /// Remove an image version's replicas, then the version, then finish its operation.
+        /// Remove a published version's replicas, then the version, then finish its operation.
         DeleteVersion = "DeleteVersion",
         /// Delete blobs and contents nothing references any more.
         CollectGarbage = "CollectGarbage",
@@ -36,6 +37,31 @@ pub struct NewJob {
     pub operation_id: Option<String>,
     /// Kind-specific JSON.
     pub payload: String,
+}
+
+/// Work a write hands to the workers: a job about the written resource that ends the write's
+/// operation (see `Decision::jobs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedJob {
+    pub kind: JobKind,
+    /// Kind-specific JSON.
+    pub payload: String,
+}
+
+impl PlannedJob {
+    /// The job to enqueue for the write of `resource_key` recorded as `operation`.
+    pub(crate) fn for_write(
+        &self,
+        resource_key: &str,
+        operation: &crate::operations::NewOperation,
+    ) -> NewJob {
+        NewJob {
+            kind: self.kind,
+            resource_key: resource_key.to_string(),
+            operation_id: Some(operation.operation_id.clone()),
+            payload: self.payload.clone(),
+        }
+    }
 }
 
 /// A job a worker holds.

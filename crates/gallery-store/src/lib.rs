@@ -1,9 +1,10 @@
 //! Persistence for galleryd: Postgres (the reference backend) and SQLite (the zero-setup default)
 //! behind one interface.
 //!
-//! Every write is one transaction that re-reads what it depends on, asks the caller's pure decision
-//! function (from `gallery-domain`) what to write, and writes it together with the async-operation
-//! row the client will poll. Uniqueness (ids, gallery names per subscription, publisher/offer/SKU per
+//! Writes go one way: the store reads what a write depends on, the caller decides (with
+//! `gallery-domain`), and the store applies the decision in one transaction, conditionally (insert
+//! if absent, update or delete only over the revision read), together with the async-operation row
+//! the client will poll; a write that lost a race says so and the caller decides again. Uniqueness (ids, gallery names per subscription, publisher/offer/SKU per
 //! gallery) is enforced by unique indexes, never by check-then-insert; limits are enforced against
 //! sharded counters updated in the same transaction, so concurrent requests cannot overshoot.
 //!
@@ -37,13 +38,13 @@ pub use background::OperationEnd;
 pub use clock::now_millis;
 pub use contents::{ContentState, StoredContent, StoredPageWrite};
 pub use error::StoreError;
-pub use jobs::{ClaimedJob, JobKind, NewJob};
+pub use jobs::{ClaimedJob, JobKind, NewJob, PlannedJob};
 pub use operations::{NewOperation, OperationStatus, StoredOperation};
 pub use replicas::{PlannedReplica, ReplicaKey, ReplicaState, StoredReplica};
 pub use resource_groups::{GroupDecision, StoredResourceGroup};
 pub use resources::{
-    Ancestry, Decision, ListScope, ParentTarget, PutOutcome, ResourceTarget, StoredResource,
-    UniqueClaim,
+    Ancestry, Applied, Decision, ListScope, PutOutcome, ResourceScope, ResourceTarget,
+    StoredResource, UniqueClaim, WriteScope,
 };
 
 /// One page of a keyset-paginated list: the items and, when more follow, the cursor of the next page

@@ -48,23 +48,47 @@ pub struct StoredOperation {
     pub final_status: u16,
 }
 
+/// The columns an operation row is inserted with, in the order [`bind_operation!`] binds them.
+macro_rules! operation_columns {
+    () => {
+        "operation_id, subscription_id, location, action, resource_id, status, started_at, ended_at, \
+         final_status"
+    };
+}
+
+/// Binds an operation's values to `$query`, in the order of [`operation_columns!`]: `$operation`
+/// (a [`NewOperation`]) recorded for the resource `$resource_id` of `$subscription_id` in
+/// `$location`.
+macro_rules! bind_operation {
+    ($query:expr, $operation:expr, $subscription_id:expr, $location:expr, $resource_id:expr) => {{
+        let operation: &$crate::operations::NewOperation = $operation;
+        $query
+            .bind(&operation.operation_id)
+            .bind($subscription_id)
+            .bind($location)
+            .bind(&operation.action)
+            .bind($resource_id)
+            .bind(operation.status.as_str())
+            .bind(&operation.started_at)
+            .bind(&operation.ended_at)
+            .bind(i32::from(operation.final_status))
+    }};
+}
+
 /// Records `$operation` inside `$transaction`.
 macro_rules! insert_operation {
     ($transaction:ident, $operation:expr, $subscription_id:expr, $location:expr, $resource_id:expr) => {{
-        let operation: &$crate::operations::NewOperation = $operation;
-        sqlx::query(
-            "INSERT INTO async_operations (operation_id, subscription_id, location, action, resource_id, status, \
-             started_at, ended_at, error, final_status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)",
+        bind_operation!(
+            sqlx::query(concat!(
+                "INSERT INTO async_operations (",
+                operation_columns!(),
+                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            )),
+            $operation,
+            $subscription_id,
+            $location,
+            $resource_id
         )
-        .bind(&operation.operation_id)
-        .bind($subscription_id)
-        .bind($location)
-        .bind(&operation.action)
-        .bind($resource_id)
-        .bind(operation.status.as_str())
-        .bind(&operation.started_at)
-        .bind(&operation.ended_at)
-        .bind(i32::from(operation.final_status))
         .execute(&mut *$transaction)
         .await?;
     }};

@@ -1,11 +1,8 @@
 //! Resource groups: ARM's containers. Deleting one removes everything in it, children first.
 
-use gallery_domain::ErrorCode;
-use gallery_domain::ServiceError;
-
 use crate::operations::NewOperation;
 use crate::resources::{HasSeq, page};
-use crate::{Page, Store, StoreError};
+use crate::{Applied, Page, Store, StoreError};
 
 /// A stored resource group.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -24,6 +21,7 @@ impl HasSeq for StoredResourceGroup {
 }
 
 /// What the caller decided to store for a resource group.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupDecision {
     pub name: String,
     pub location: String,
@@ -65,67 +63,59 @@ impl Store {
         Ok(page(rows, limit))
     }
 
-    /// Creates or updates a resource group; `decide` sees the current group, if any. Returns whether
-    /// it was created, and the stored group.
-    pub async fn put_resource_group(
+    /// Applies a decision about a resource group over `existing` (as [`Store::get_resource_group`]
+    /// read it): creates it if it was absent (only if still absent), else replaces its document
+    /// (only if unchanged since it was read). Answers whether it was created, and the stored group;
+    /// [`Applied::LostRace`] when a concurrent write got there first.
+    pub async fn apply_resource_group_write(
         &self,
         subscription_id: &str,
         name_key: &str,
-        decide: impl Fn(Option<&StoredResourceGroup>) -> Result<GroupDecision, ServiceError>,
-    ) -> Result<(bool, StoredResourceGroup), StoreError> {
-        for _attempt in 0..3 {
-            let outcome: Option<(bool, StoredResourceGroup)> = transaction!(self, (transaction, dialect) => {
-                let existing: Option<StoredResourceGroup> = sqlx::query_as::<_, StoredResourceGroup>(with_lock!(
-                    dialect,
-                    "SELECT seq, name, location, body FROM resource_groups WHERE subscription_id = $1 AND name_key = $2",
-                    "FOR UPDATE"
-                ))
-                .bind(subscription_id)
-                .bind(name_key)
-                .fetch_optional(&mut *transaction)
-                .await?;
-                let decision = decide(existing.as_ref())?;
-                match existing {
-                    Some(existing) => {
-                        sqlx::query("UPDATE resource_groups SET body = $2 WHERE seq = $1")
-                            .bind(existing.seq)
-                            .bind(&decision.body)
-                            .execute(&mut *transaction)
-                            .await?;
-                        Some((false, StoredResourceGroup { body: decision.body, ..existing }))
-                    }
-                    None => {
-                        let inserted: Option<i64> = sqlx::query_scalar(
-                            "INSERT INTO resource_groups (subscription_id, name_key, name, location, body) VALUES ($1, $2, $3, $4, $5) \
-                             ON CONFLICT DO NOTHING RETURNING seq",
-                        )
-                        .bind(subscription_id)
-                        .bind(name_key)
-                        .bind(&decision.name)
-                        .bind(&decision.location)
+        existing: Option<&StoredResourceGroup>,
+        decision: &GroupDecision,
+    ) -> Result<Applied<(bool, StoredResourceGroup)>, StoreError> {
+        Ok(transaction!(self, (transaction, dialect) => {
+            match existing {
+                Some(existing) => {
+                    let updated = sqlx::query("UPDATE resource_groups SET body = $2 WHERE seq = $1 AND body = $3")
+                        .bind(existing.seq)
                         .bind(&decision.body)
-                        .fetch_optional(&mut *transaction)
+                        .bind(&existing.body)
+                        .execute(&mut *transaction)
                         .await?;
-                        match inserted {
-                            Some(seq) => Some((
-                                true,
-                                StoredResourceGroup { seq, name: decision.name, location: decision.location, body: decision.body },
-                            )),
-                            // Created concurrently: run again as an update.
-                            None => None,
-                        }
+                    if updated.rows_affected() == 0 {
+                        return Ok(Applied::LostRace);
+                    }
+                    Applied::Done((false, StoredResourceGroup { body: decision.body.clone(), ..existing.clone() }))
+                }
+                None => {
+                    let inserted: Option<i64> = sqlx::query_scalar(
+                        "INSERT INTO resource_groups (subscription_id, name_key, name, location, body) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT DO NOTHING RETURNING seq",
+                    )
+                    .bind(subscription_id)
+                    .bind(name_key)
+                    .bind(&decision.name)
+                    .bind(&decision.location)
+                    .bind(&decision.body)
+                    .fetch_optional(&mut *transaction)
+                    .await?;
+                    match inserted {
+                        Some(seq) => Applied::Done((
+                            true,
+                            StoredResourceGroup {
+                                seq,
+                                name: decision.name.clone(),
+                                location: decision.location.clone(),
+                                body: decision.body.clone(),
+                            },
+                        )),
+                        // Created concurrently: decide again, as an update.
+                        None => return Ok(Applied::LostRace),
                     }
                 }
-            });
-            if let Some(outcome) = outcome {
-                return Ok(outcome);
             }
-        }
-        Err(StoreError::Rejected(ServiceError::new(
-            409,
-            ErrorCode::Conflict,
-            "The resource group is being changed by another request; retry the operation.",
-        )))
+        }))
     }
 
     /// Deletes a resource group and everything in it (children before parents), releasing their

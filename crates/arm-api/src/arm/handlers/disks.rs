@@ -27,8 +27,6 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use gallery_domain::ErrorCode;
-use gallery_domain::ServiceError;
 use gallery_domain::internal::{ContentCopy, ContentReference, CopyContentPayload};
 use gallery_domain::models::ProvisioningState;
 use gallery_domain::models::common::{parse_body, set_provisioning_state};
@@ -36,16 +34,17 @@ use gallery_domain::models::disk::{
     self as disk_model, AccessLevel, CopySource, CreateOption, Decided, Disk, DiskData, DiskKind,
     DiskPatchRequest, DiskRequest, DiskState, GrantAccessRequest,
 };
-use gallery_domain::names::name_key;
-use gallery_store::{
-    ContentState, Decision, JobKind, NewJob, NewOperation, ResourceTarget, StoredResource,
-};
+use gallery_domain::{ErrorCode, ServiceError};
+use gallery_store::{ContentState, Decision, JobKind, PlannedJob, StoredResource};
 use serde_json::{Value, json};
 
 use crate::App;
 use crate::arm::request::ArmRequest;
 use crate::arm::response;
-use crate::arm::tracked::{self, ResourcePath, WriteBody, parse_internal, parse_stored};
+use crate::arm::tracked::{
+    self, DecideWrite, ResourcePath, WriteAttempt, WriteBody, WritePlan, parse_internal,
+    parse_stored,
+};
 use crate::blob_service;
 use crate::error::{ApiError, ApiResult};
 
@@ -99,25 +98,6 @@ fn path(request: &ArmRequest, kind: DiskKind) -> ResourcePath {
         kind.resource_type(),
         &[(kind.collection(), kind.name_parameter())],
     )
-}
-
-/// Where a write of `path` goes: a top-level resource, counted against no limit.
-fn target<'a>(
-    path: &'a ResourcePath,
-    id: &'a str,
-    key: &'a str,
-    group_key: &'a str,
-) -> ResourceTarget<'a> {
-    ResourceTarget {
-        resource_id: id,
-        resource_key: key,
-        subscription_id: &path.subscription_id,
-        resource_group_key: group_key,
-        resource_group_name: &path.resource_group,
-        resource_type: path.resource_type,
-        parent: None,
-        quota: None,
-    }
 }
 
 /// The document and internal data of a stored disk or snapshot.
@@ -207,16 +187,6 @@ fn copy_job(source: &ContentReference, destination: &ContentReference) -> String
         }],
     };
     serde_json::to_string(&payload).unwrap_or_default()
-}
-
-/// The conflict answered when a concurrent request created or deleted the resource between the
-/// look-up that chose the operation's kind and the write.
-fn changed_meanwhile() -> ServiceError {
-    ServiceError::new(
-        409,
-        ErrorCode::Conflict,
-        "The resource is being changed by other requests; retry the operation.",
-    )
 }
 
 /// Makes the content row match the resource after a write: creates it when missing (a new `Empty`
@@ -318,6 +288,65 @@ pub(crate) async fn patch(app: &App, request: &ArmRequest, kind: DiskKind) -> Ap
     write(app, request, kind, WriteBody::Patch(body)).await
 }
 
+/// A disk or snapshot PUT or PATCH. A PUT looks up the resource a Copy names; a new Copy hands
+/// the workers its content copy.
+struct DiskWrite<'a> {
+    app: &'a App,
+    request: &'a ArmRequest,
+    path: &'a ResourcePath,
+    kind: DiskKind,
+    body: WriteBody<DiskRequest, DiskPatchRequest>,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl DecideWrite for DiskWrite<'_> {
+    async fn decide(&mut self, attempt: &WriteAttempt<'_>) -> ApiResult<Decision> {
+        let kind = self.kind;
+        let existing = attempt.existing().map(stored).transpose()?;
+        let (decided, source) = match (&self.body, &existing) {
+            (WriteBody::Patch(patch), Some((disk, data))) => {
+                (disk_model::patch(kind, (disk, data), patch.clone())?, None)
+            }
+            (WriteBody::Put(put), existing) => {
+                let source = copy_source(self.app, kind, put).await?;
+                let mut guid = tracked::new_guid;
+                let mut context = tracked::write_context(
+                    self.request,
+                    attempt.id,
+                    attempt.ancestry(),
+                    self.path.name(),
+                    self.now,
+                    &mut guid,
+                );
+                let decided = disk_model::put(
+                    kind,
+                    existing.as_ref().map(|(disk, data)| (disk, data)),
+                    put.clone(),
+                    source.as_ref(),
+                    &mut context,
+                )?;
+                (decided, source)
+            }
+            (WriteBody::Patch(_), None) => return Err(self.path.resource_not_found().into()),
+        };
+        let mut stored = decision(&decided);
+        let creating_copy = existing.is_none()
+            && decided.disk.properties.creation_data.create_option == CreateOption::Copy;
+        if creating_copy
+            && let (Some(source), Some(destination)) = (
+                source.as_ref().and_then(|source| source.content.as_ref()),
+                decided.data.content.as_ref(),
+            )
+        {
+            stored.jobs.push(PlannedJob {
+                kind: JobKind::CopyContent,
+                payload: copy_job(source, destination),
+            });
+        }
+        Ok(stored)
+    }
+}
+
 async fn write(
     app: &App,
     request: &ArmRequest,
@@ -325,89 +354,30 @@ async fn write(
     body: WriteBody<DiskRequest, DiskPatchRequest>,
 ) -> ApiResult<Response> {
     let path = path(request, kind);
-    let (id, key, group_key) = (path.id(), path.key(), name_key(&path.resource_group));
-    let store = app.store()?;
-    let source = match &body {
-        WriteBody::Put(put) => copy_source(app, kind, put).await?,
-        WriteBody::Patch(_) => None,
+    let plan = WritePlan {
+        path: &path,
+        quota: None,
+        must_exist: matches!(body, WriteBody::Patch(_)),
+        final_status: 200,
+    };
+    let mut decider = DiskWrite {
+        app,
+        request,
+        path: &path,
+        kind,
+        body,
+        now: chrono::Utc::now(),
     };
     // A new copy's operation runs until its worker ends it; every other write is done at once.
-    let exists = store.get_resource(&key).await?.is_some();
-    let copy_create = !exists && source.is_some();
-    let operation: NewOperation = if copy_create {
-        tracked::running_operation(request, 200)
-    } else {
-        tracked::finished_operation(request, 200)
-    };
-    let now = chrono::Utc::now();
-    let outcome = store
-        .put_resource(
-            &target(&path, &id, &key, &group_key),
-            &operation,
-            |ancestry, existing| {
-                let existing = existing.map(stored).transpose()?;
-                let decided = match (&body, &existing) {
-                    (WriteBody::Patch(patch), Some((disk, data))) => {
-                        disk_model::patch(kind, (disk, data), patch.clone())?
-                    }
-                    (WriteBody::Put(put), existing) => {
-                        let id = match existing {
-                            Some(_) => id.clone(),
-                            None => path.id_with_ancestry(ancestry),
-                        };
-                        let mut guid = tracked::new_guid;
-                        let mut context = tracked::write_context(
-                            request,
-                            &id,
-                            ancestry,
-                            path.name(),
-                            now,
-                            &mut guid,
-                        );
-                        disk_model::put(
-                            kind,
-                            existing.as_ref().map(|(disk, data)| (disk, data)),
-                            put.clone(),
-                            source.as_ref(),
-                            &mut context,
-                        )?
-                    }
-                    (WriteBody::Patch(_), None) => return Err(path.resource_not_found()),
-                };
-                let creating_copy = existing.is_none()
-                    && decided.disk.properties.creation_data.create_option == CreateOption::Copy;
-                if creating_copy != copy_create {
-                    return Err(changed_meanwhile());
-                }
-                let mut stored = decision(&decided);
-                if creating_copy
-                    && let (Some(source), Some(destination)) = (
-                        source.as_ref().and_then(|source| source.content.as_ref()),
-                        decided.data.content.as_ref(),
-                    )
-                {
-                    stored.jobs.push(NewJob {
-                        kind: JobKind::CopyContent,
-                        resource_key: key.clone(),
-                        operation_id: Some(operation.operation_id.clone()),
-                        payload: copy_job(source, destination),
-                    });
-                }
-                Ok(stored)
-            },
-        )
-        .await?;
-    if copy_create {
-        app.wake_workers();
-    }
-    let (disk, data) = stored(&outcome.resource)?;
-    reconcile_content(app, &key, &disk, &data).await?;
+    let written = tracked::write(app, request, &plan, &mut decider).await?;
+    let (disk, data) = stored(&written.resource)?;
+    reconcile_content(app, &path.key(), &disk, &data).await?;
     Ok(accepted_write(
         request,
-        copy_create,
-        write_view(&outcome.resource.body, outcome.created)?,
-        &outcome.resource.location,
-        &operation.operation_id,
+        written.running,
+        write_view(&written.resource.body, written.created)?,
+        &written.resource.location,
+        &written.operation_id,
     ))
 }
 
@@ -420,26 +390,11 @@ pub(crate) async fn read(app: &App, request: &ArmRequest, kind: DiskKind) -> Api
 /// `_Delete`: 202 with the operation's URLs, 204 when there was nothing to delete; refused while a
 /// SAS is active. The content's bytes are collected by the garbage collector (their owner is gone).
 pub(crate) async fn remove(app: &App, request: &ArmRequest, kind: DiskKind) -> ApiResult<Response> {
-    let path = path(request, kind);
-    let (id, key, group_key) = (path.id(), path.key(), name_key(&path.resource_group));
-    let store = app.store()?;
-    let Some(current) = tracked::get_for_delete(app, &path).await? else {
-        return Ok(response::empty(StatusCode::NO_CONTENT));
-    };
-    let (disk, _) = stored(&current)?;
-    disk_model::check_delete_allowed(kind, &disk)?;
-    let operation = tracked::finished_operation(request, 204);
-    match store
-        .delete_resource(&target(&path, &id, &key, &group_key), &operation)
-        .await?
-    {
-        Some(deleted) => Ok(response::accepted_delete(
-            request,
-            &deleted.location,
-            &operation.operation_id,
-        )),
-        None => Ok(response::empty(StatusCode::NO_CONTENT)),
-    }
+    tracked::delete(app, request, &path(request, kind), |current| {
+        let (disk, _) = stored(current)?;
+        disk_model::check_delete_allowed(kind, &disk)
+    })
+    .await
 }
 
 /// `_ListByResourceGroup`.
@@ -460,30 +415,40 @@ pub(crate) async fn list_in_subscription(
     tracked::list_in_subscription(app, request, kind.resource_type(), None).await
 }
 
+/// An access change (grant, revocation, seal) of an existing disk or snapshot.
+struct AccessWrite<'a, Change> {
+    path: &'a ResourcePath,
+    change: Change,
+}
+
+impl<Change> DecideWrite for AccessWrite<'_, Change>
+where
+    Change: Fn((&Disk, &DiskData)) -> Result<Decided, ServiceError> + Send,
+{
+    async fn decide(&mut self, attempt: &WriteAttempt<'_>) -> ApiResult<Decision> {
+        let Some(existing) = attempt.existing() else {
+            return Err(self.path.resource_not_found().into());
+        };
+        let (disk, data) = stored(existing)?;
+        Ok(decision(&(self.change)((&disk, &data))?))
+    }
+}
+
 /// Writes the outcome of an access change (grant, revocation, seal) over the existing resource.
 async fn write_access(
     app: &App,
     request: &ArmRequest,
     path: &ResourcePath,
-    decide: impl Fn((&Disk, &DiskData)) -> Result<Decided, ServiceError>,
+    change: impl Fn((&Disk, &DiskData)) -> Result<Decided, ServiceError> + Send,
 ) -> ApiResult<(Disk, DiskData)> {
-    let (id, key, group_key) = (path.id(), path.key(), name_key(&path.resource_group));
-    let operation = tracked::finished_operation(request, 200);
-    let outcome = app
-        .store()?
-        .put_resource(
-            &target(path, &id, &key, &group_key),
-            &operation,
-            |_ancestry, existing| {
-                let Some(existing) = existing else {
-                    return Err(path.resource_not_found());
-                };
-                let (disk, data) = stored(existing)?;
-                Ok(decision(&decide((&disk, &data))?))
-            },
-        )
-        .await?;
-    Ok(stored(&outcome.resource)?)
+    let plan = WritePlan {
+        path,
+        quota: None,
+        must_exist: true,
+        final_status: 200,
+    };
+    let written = tracked::write(app, request, &plan, &mut AccessWrite { path, change }).await?;
+    Ok(stored(&written.resource)?)
 }
 
 /// `_GrantAccess`: 200 `{"accessSAS": …}` at once.

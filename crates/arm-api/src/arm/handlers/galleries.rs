@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use gallery_domain::ServiceError;
 use gallery_domain::ids;
 use gallery_domain::limits::QuotaKind;
 use gallery_domain::models::gallery::{self, Gallery, GalleryRequest};
@@ -13,7 +14,9 @@ use crate::App;
 use crate::arm::request::ArmRequest;
 use crate::arm::response;
 use crate::arm::shaping::{Expansion, Selection};
-use crate::arm::tracked::{self, PutPlan, ResourcePath, WriteBody, parse_stored};
+use crate::arm::tracked::{
+    self, DecideWrite, ResourcePath, WriteAttempt, WriteBody, WritePlan, parse_stored,
+};
 use crate::error::ApiResult;
 
 fn path(request: &ArmRequest) -> ResourcePath {
@@ -37,62 +40,71 @@ fn default_view(document: Value) -> Value {
     }
 }
 
-fn decision(gallery: &Gallery, subscription_id: &str) -> Decision {
-    let gallery_name = gallery.name.clone();
-    let subscription = subscription_id.to_string();
-    Decision {
-        unique: Some(UniqueClaim {
-            scope: format!("galleries:{subscription_id}"),
-            key: name_key(&gallery.name),
-            on_conflict: Box::new(move |_holder| {
-                gallery::name_not_unique(&gallery_name, &subscription)
+/// A gallery PUT or PATCH, decided by the gallery rules.
+struct GalleryWrite<'a> {
+    request: &'a ArmRequest,
+    path: &'a ResourcePath,
+    body: WriteBody<GalleryRequest>,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl DecideWrite for GalleryWrite<'_> {
+    async fn decide(&mut self, attempt: &WriteAttempt<'_>) -> ApiResult<Decision> {
+        let existing: Option<Gallery> = attempt.existing_document()?;
+        let mut guid = tracked::new_guid;
+        let mut context = tracked::write_context(
+            self.request,
+            attempt.id,
+            attempt.ancestry(),
+            self.path.name(),
+            self.now,
+            &mut guid,
+        );
+        let gallery = match (&self.body, &existing) {
+            (WriteBody::Patch(patch), Some(existing)) => {
+                gallery::patch(existing, patch.clone(), &mut context)?
+            }
+            (WriteBody::Put(put), existing) => {
+                gallery::put(existing.as_ref(), put.clone(), &mut context)?
+            }
+            (WriteBody::Patch(_), None) => return Err(self.path.resource_not_found().into()),
+        };
+        let subscription_id = &self.path.subscription_id;
+        Ok(Decision {
+            unique: Some(UniqueClaim {
+                scope: format!("galleries:{subscription_id}"),
+                key: name_key(&gallery.name),
             }),
-        }),
-        ..Decision::new(
-            gallery.name.clone(),
-            gallery.location.clone(),
-            gallery.properties.provisioning_state.as_str().to_string(),
-            serde_json::to_string(gallery).unwrap_or_default(),
-        )
+            ..Decision::new(
+                gallery.name.clone(),
+                gallery.location.clone(),
+                gallery.properties.provisioning_state.as_str().to_string(),
+                tracked::to_json(&gallery)?,
+            )
+        })
+    }
+
+    fn claim_taken(&self, _holder: &str) -> ServiceError {
+        gallery::name_not_unique(self.path.name(), &self.path.subscription_id)
     }
 }
 
 /// Galleries_CreateOrUpdate (PUT) and Galleries_Update (PATCH).
 async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<Response> {
     let path = path(request);
-    let body: WriteBody<GalleryRequest> = WriteBody::parse(request, must_exist)?;
-    let now = chrono::Utc::now();
-    let plan = PutPlan {
+    let plan = WritePlan {
         path: &path,
         quota: Some(QuotaKind::Galleries),
         must_exist,
-        job: None,
+        final_status: 200,
     };
-    tracked::put(
-        app,
+    let mut decider = GalleryWrite {
         request,
-        plan,
-        |id, ancestry, existing| {
-            let existing: Option<Gallery> = existing
-                .map(|resource| parse_stored(&resource.body))
-                .transpose()?;
-            let mut guid = tracked::new_guid;
-            let mut context =
-                tracked::write_context(request, id, ancestry, path.name(), now, &mut guid);
-            let gallery = match (&body, &existing) {
-                (WriteBody::Patch(patch), Some(existing)) => {
-                    gallery::patch(existing, patch.clone(), &mut context)?
-                }
-                (WriteBody::Put(put), existing) => {
-                    gallery::put(existing.as_ref(), put.clone(), &mut context)?
-                }
-                (WriteBody::Patch(_), None) => return Err(path.resource_not_found()),
-            };
-            Ok(decision(&gallery, &path.subscription_id))
-        },
-        default_view,
-    )
-    .await
+        path: &path,
+        body: WriteBody::parse(request, must_exist)?,
+        now: chrono::Utc::now(),
+    };
+    tracked::put(app, request, &plan, &mut decider, default_view).await
 }
 
 /// Galleries_CreateOrUpdate: `PUT …/galleries/{galleryName}`.
@@ -121,7 +133,7 @@ pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
 
 /// Galleries_Delete: `DELETE …/galleries/{galleryName}` (409 while it has image definitions).
 pub async fn delete(app: &App, request: &ArmRequest) -> ApiResult<Response> {
-    tracked::delete(app, request, &path(request)).await
+    tracked::delete(app, request, &path(request), |_| Ok(())).await
 }
 
 /// Galleries_ListByResourceGroup: `GET …/resourceGroups/{g}/providers/Microsoft.Compute/galleries`.

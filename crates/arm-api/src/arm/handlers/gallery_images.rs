@@ -3,15 +3,18 @@
 use axum::response::Response;
 use gallery_domain::ids;
 use gallery_domain::limits::QuotaKind;
-use gallery_domain::models::gallery_image::{self, GalleryImage, GalleryImageRequest};
+use gallery_domain::models::gallery_image::{
+    self, GalleryImage, GalleryImageIdentifier, GalleryImageRequest,
+};
 use gallery_domain::names::validate_image_definition_name;
+use gallery_domain::{ErrorCode, ServiceError};
 use gallery_store::{Decision, UniqueClaim};
 use serde_json::Value;
 
 use crate::App;
 use crate::arm::request::ArmRequest;
 use crate::arm::response;
-use crate::arm::tracked::{self, PutPlan, ResourcePath, WriteBody, parse_stored};
+use crate::arm::tracked::{self, DecideWrite, ResourcePath, WriteAttempt, WriteBody, WritePlan};
 use crate::error::ApiResult;
 
 fn path(request: &ArmRequest) -> ResourcePath {
@@ -22,60 +25,89 @@ fn path(request: &ArmRequest) -> ResourcePath {
     )
 }
 
-fn decision(image: &GalleryImage, gallery_key: String) -> Decision {
-    let identifier = image.properties.identifier.clone();
-    Decision {
-        unique: Some(UniqueClaim {
-            scope: format!("images:{gallery_key}"),
-            key: gallery_image::identifier_key(&identifier),
-            on_conflict: Box::new(move |holder| {
-                gallery_image::identifier_taken(holder, &identifier)
+/// An image definition PUT or PATCH, decided by the image definition rules.
+struct ImageDefinitionWrite<'a> {
+    request: &'a ArmRequest,
+    path: &'a ResourcePath,
+    body: WriteBody<GalleryImageRequest>,
+    now: chrono::DateTime<chrono::Utc>,
+    /// The publisher/offer/SKU the last decision claimed (for the 409 when it is taken).
+    identifier: Option<GalleryImageIdentifier>,
+}
+
+impl DecideWrite for ImageDefinitionWrite<'_> {
+    async fn decide(&mut self, attempt: &WriteAttempt<'_>) -> ApiResult<Decision> {
+        let existing: Option<GalleryImage> = attempt.existing_document()?;
+        let mut guid = tracked::new_guid;
+        let context = tracked::write_context(
+            self.request,
+            attempt.id,
+            attempt.ancestry(),
+            self.path.name(),
+            self.now,
+            &mut guid,
+        );
+        let image = match (&self.body, &existing) {
+            (WriteBody::Patch(patch), Some(existing)) => {
+                gallery_image::patch(existing, patch.clone(), &context)?
+            }
+            (WriteBody::Put(put), existing) => {
+                gallery_image::put(existing.as_ref(), put.clone(), &context)?
+            }
+            (WriteBody::Patch(_), None) => return Err(self.path.resource_not_found().into()),
+        };
+        let gallery_key = self
+            .path
+            .parent()
+            .map(|parent| parent.key())
+            .unwrap_or_default();
+        let identifier = image.properties.identifier.clone();
+        let decision = Decision {
+            unique: Some(UniqueClaim {
+                scope: format!("images:{gallery_key}"),
+                key: gallery_image::identifier_key(&identifier),
             }),
-        }),
-        ..Decision::new(
-            image.name.clone(),
-            image.location.clone(),
-            image.properties.provisioning_state.as_str().to_string(),
-            serde_json::to_string(image).unwrap_or_default(),
-        )
+            ..Decision::new(
+                image.name.clone(),
+                image.location.clone(),
+                image.properties.provisioning_state.as_str().to_string(),
+                tracked::to_json(&image)?,
+            )
+        };
+        self.identifier = Some(identifier);
+        Ok(decision)
+    }
+
+    fn claim_taken(&self, holder: &str) -> ServiceError {
+        match &self.identifier {
+            Some(identifier) => gallery_image::identifier_taken(holder, identifier),
+            None => ServiceError::new(
+                409,
+                ErrorCode::Conflict,
+                format!("The image definition conflicts with '{holder}'."),
+            ),
+        }
     }
 }
 
 async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<Response> {
     let path = path(request);
-    let gallery_key = path.parent().map(|parent| parent.key()).unwrap_or_default();
-    let body: WriteBody<GalleryImageRequest> = WriteBody::parse(request, must_exist)?;
-    let now = chrono::Utc::now();
-    let plan = PutPlan {
+    let plan = WritePlan {
         path: &path,
         quota: Some(QuotaKind::ImageDefinitions),
         must_exist,
-        job: None,
+        final_status: 200,
     };
-    tracked::put(
-        app,
+    let mut decider = ImageDefinitionWrite {
         request,
-        plan,
-        |id, ancestry, existing| {
-            let existing: Option<GalleryImage> = existing
-                .map(|resource| parse_stored(&resource.body))
-                .transpose()?;
-            let mut guid = tracked::new_guid;
-            let context =
-                tracked::write_context(request, id, ancestry, path.name(), now, &mut guid);
-            let image = match (&body, &existing) {
-                (WriteBody::Patch(patch), Some(existing)) => {
-                    gallery_image::patch(existing, patch.clone(), &context)?
-                }
-                (WriteBody::Put(put), existing) => {
-                    gallery_image::put(existing.as_ref(), put.clone(), &context)?
-                }
-                (WriteBody::Patch(_), None) => return Err(path.resource_not_found()),
-            };
-            Ok(decision(&image, gallery_key.clone()))
-        },
-        |document: Value| document,
-    )
+        path: &path,
+        body: WriteBody::parse(request, must_exist)?,
+        now: chrono::Utc::now(),
+        identifier: None,
+    };
+    tracked::put(app, request, &plan, &mut decider, |document: Value| {
+        document
+    })
     .await
 }
 
@@ -102,7 +134,7 @@ pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
 /// GalleryImages_Delete: `DELETE …/galleries/{g}/images/{galleryImageName}` (409 while it has
 /// versions).
 pub async fn delete(app: &App, request: &ArmRequest) -> ApiResult<Response> {
-    tracked::delete(app, request, &path(request)).await
+    tracked::delete(app, request, &path(request), |_| Ok(())).await
 }
 
 /// GalleryImages_ListByGallery: `GET …/galleries/{g}/images`.

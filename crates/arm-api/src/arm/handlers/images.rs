@@ -15,8 +15,6 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use gallery_domain::ErrorCode;
-use gallery_domain::ServiceError;
 use gallery_domain::ids;
 use gallery_domain::internal::{
     ContentCopy, ContentReference, CopyContentPayload, DiskInternal, ImageInternal,
@@ -25,16 +23,15 @@ use gallery_domain::models::ProvisioningState;
 use gallery_domain::models::image::{
     self as image_model, IMAGE_TYPE, Image, ImageRequest, SourceSize,
 };
-use gallery_domain::names::name_key;
 use gallery_domain::regions;
-use gallery_store::{ContentState, Decision, JobKind};
+use gallery_store::{ContentState, Decision, JobKind, PlannedJob};
 use serde_json::Value;
 
 use crate::App;
 use crate::arm::request::ArmRequest;
 use crate::arm::response;
 use crate::arm::tracked::{
-    self, JobPlan, PutPlan, ResourcePath, WriteBody, parse_internal, parse_stored,
+    self, DecideWrite, ResourcePath, WriteAttempt, WriteBody, WritePlan, parse_internal,
 };
 use crate::error::ApiResult;
 
@@ -117,111 +114,94 @@ async fn resolve_sources(
     Ok(creation)
 }
 
-/// Serializes galleryd's own data; a failure here is a bug, reported as a 500 without details.
-fn to_json(value: &impl serde::Serialize) -> Result<String, ServiceError> {
-    serde_json::to_string(value).map_err(|error| {
-        tracing::error!(%error, "internal data does not serialize");
-        ServiceError::new(
-            500,
-            ErrorCode::InternalServerError,
-            "galleryd failed to record the image.",
-        )
-    })
+/// A managed image PUT or PATCH. A create resolves its sources first and hands the workers a
+/// content copy; an image still being created takes no changes.
+struct ImageWrite<'a> {
+    app: &'a App,
+    request: &'a ArmRequest,
+    path: &'a ResourcePath,
+    body: WriteBody<ImageRequest>,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl DecideWrite for ImageWrite<'_> {
+    async fn decide(&mut self, attempt: &WriteAttempt<'_>) -> ApiResult<Decision> {
+        if let Some(resource) = attempt.existing()
+            && resource.provisioning_state == ProvisioningState::Creating.as_str()
+        {
+            return Err(
+                image_model::image_busy(&resource.name, &resource.provisioning_state).into(),
+            );
+        }
+        // Sources are resolved for creates only (they cannot change afterwards).
+        let creation = match (&self.body, attempt.existing()) {
+            (WriteBody::Put(body), None) => {
+                Some(resolve_sources(self.app, self.request, body).await?)
+            }
+            _ => None,
+        };
+        let stored: Option<Image> = attempt.existing_document()?;
+        let mut guid = tracked::new_guid;
+        let context = tracked::write_context(
+            self.request,
+            attempt.id,
+            attempt.ancestry(),
+            self.path.name(),
+            self.now,
+            &mut guid,
+        );
+        let image = match (&self.body, &stored) {
+            (WriteBody::Patch(patch), Some(stored)) => {
+                image_model::patch(stored, patch.clone(), &context)?
+            }
+            (WriteBody::Put(put), stored) => image_model::put(
+                stored.as_ref(),
+                put.clone(),
+                &context,
+                creation.as_ref().map(|creation| creation.sizes.as_slice()),
+            )?,
+            (WriteBody::Patch(_), None) => return Err(self.path.resource_not_found().into()),
+        };
+        let mut decision = Decision::new(
+            image.name.clone(),
+            image.location.clone(),
+            image.properties.provisioning_state.as_str().to_string(),
+            tracked::to_json(&image)?,
+        );
+        match (creation, attempt.existing()) {
+            (Some(creation), _) => {
+                decision.internal = Some(tracked::to_json(&creation.internal)?);
+                decision.jobs.push(PlannedJob {
+                    kind: JobKind::CopyContent,
+                    payload: tracked::to_json(&creation.copies)?,
+                });
+            }
+            (None, Some(resource)) => decision.internal = resource.internal.clone(),
+            (None, None) => {}
+        }
+        Ok(decision)
+    }
 }
 
 /// Images_CreateOrUpdate (PUT) and Images_Update (PATCH).
 async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<Response> {
     let path = path(request);
-    let body: WriteBody<ImageRequest> = WriteBody::parse(request, must_exist)?;
-    let store = app.store()?;
-    // Sources are resolved for creates only (they cannot change afterwards), before the write.
-    let creation = match &body {
-        WriteBody::Put(body) if store.get_resource(&path.key()).await?.is_none() => {
-            if store
-                .get_resource_group(&path.subscription_id, &name_key(&path.resource_group))
-                .await?
-                .is_none()
-            {
-                return Err(ServiceError::resource_group_not_found(&path.resource_group).into());
-            }
-            Some(resolve_sources(app, request, body).await?)
-        }
-        _ => None,
-    };
-    let internal = creation
-        .as_ref()
-        .map(|creation| to_json(&creation.internal))
-        .transpose()?;
-    let job = creation
-        .as_ref()
-        .map(|creation| {
-            to_json(&creation.copies).map(|payload| JobPlan {
-                kind: JobKind::CopyContent,
-                payload,
-            })
-        })
-        .transpose()?;
-    let now = chrono::Utc::now();
-    let plan = PutPlan {
+    let plan = WritePlan {
         path: &path,
         quota: None,
         must_exist,
-        job,
+        final_status: 200,
     };
-    tracked::put(
+    let mut decider = ImageWrite {
         app,
         request,
-        plan,
-        |id, ancestry, existing| {
-            // The image appeared or vanished since the sources were (not) resolved: retry.
-            match (existing, &creation, &body) {
-                (Some(_), Some(_), _) | (None, None, WriteBody::Put(_)) => {
-                    return Err(image_model::changed_meanwhile(path.name()));
-                }
-                (Some(resource), None, _)
-                    if resource.provisioning_state == ProvisioningState::Creating.as_str() =>
-                {
-                    return Err(image_model::image_busy(
-                        &resource.name,
-                        &resource.provisioning_state,
-                    ));
-                }
-                _ => {}
-            }
-            let stored: Option<Image> = existing
-                .map(|resource| parse_stored(&resource.body))
-                .transpose()?;
-            let mut guid = tracked::new_guid;
-            let context =
-                tracked::write_context(request, id, ancestry, path.name(), now, &mut guid);
-            let image = match (&body, &stored) {
-                (WriteBody::Patch(patch), Some(stored)) => {
-                    image_model::patch(stored, patch.clone(), &context)?
-                }
-                (WriteBody::Put(put), stored) => image_model::put(
-                    stored.as_ref(),
-                    put.clone(),
-                    &context,
-                    creation.as_ref().map(|creation| creation.sizes.as_slice()),
-                )?,
-                (WriteBody::Patch(_), None) => return Err(path.resource_not_found()),
-            };
-            let internal = match existing {
-                None => internal.clone(),
-                Some(resource) => resource.internal.clone(),
-            };
-            Ok(Decision {
-                internal,
-                ..Decision::new(
-                    image.name.clone(),
-                    image.location.clone(),
-                    image.properties.provisioning_state.as_str().to_string(),
-                    to_json(&image)?,
-                )
-            })
-        },
-        |document: Value| document,
-    )
+        path: &path,
+        body: WriteBody::parse(request, must_exist)?,
+        now: chrono::Utc::now(),
+    };
+    tracked::put(app, request, &plan, &mut decider, |document: Value| {
+        document
+    })
     .await
 }
 
@@ -245,7 +225,7 @@ pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
 /// Images_Delete: `DELETE …/providers/Microsoft.Compute/images/{imageName}`: 202 when it existed,
 /// 204 when it did not. Its contents are left to garbage collection.
 pub async fn delete(app: &App, request: &ArmRequest) -> ApiResult<Response> {
-    tracked::delete(app, request, &path(request)).await
+    tracked::delete(app, request, &path(request), |_| Ok(())).await
 }
 
 /// Images_ListByResourceGroup: `GET …/resourceGroups/{g}/providers/Microsoft.Compute/images`.

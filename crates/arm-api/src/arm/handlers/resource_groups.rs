@@ -10,13 +10,13 @@ use gallery_domain::models::resource_group::{
     self, ResourceGroup, ResourceGroupPatch, ResourceGroupRequest,
 };
 use gallery_domain::names::{name_key, validate_resource_group_name};
-use gallery_store::{GroupDecision, OperationStatus};
+use gallery_store::{Applied, GroupDecision, OperationStatus, StoredResourceGroup};
 use serde_json::Value;
 
 use crate::App;
 use crate::arm::request::ArmRequest;
 use crate::arm::response::{self, RETRY_AFTER_SECONDS};
-use crate::arm::tracked::{finished_operation, parse_stored};
+use crate::arm::tracked::{RaceRetries, finished_operation, parse_stored};
 use crate::error::ApiResult;
 
 fn group_name(request: &ArmRequest) -> &str {
@@ -31,31 +31,57 @@ fn decision(group: &ResourceGroup) -> GroupDecision {
     }
 }
 
+/// Writes a resource group the one-way: read it, let `decide` say what to store, apply that over
+/// what was read; read and decide again after a lost race. Answers whether it was created.
+async fn write_group(
+    app: &App,
+    request: &ArmRequest,
+    decide: impl Fn(Option<&StoredResourceGroup>) -> Result<GroupDecision, ServiceError>,
+) -> ApiResult<(bool, StoredResourceGroup)> {
+    let store = app.store()?;
+    let subscription_id = &request.subscription().subscription_id;
+    let key = name_key(group_name(request));
+    let mut retries = RaceRetries::new(
+        &app.write_queues,
+        &format!("{subscription_id}/{key}"),
+        "The resource group is being changed by another request; retry the operation.",
+    );
+    loop {
+        let existing = store.get_resource_group(subscription_id, &key).await?;
+        let decision = decide(existing.as_ref())?;
+        match store
+            .apply_resource_group_write(subscription_id, &key, existing.as_ref(), &decision)
+            .await?
+        {
+            Applied::Done(written) => return Ok(written),
+            Applied::LostRace | Applied::ClaimTaken { .. } => retries.lost_race().await?,
+        }
+    }
+}
+
 /// ResourceGroups_CreateOrUpdate: `PUT /subscriptions/{s}/resourcegroups/{name}` (201 or 200).
 pub async fn create_or_update(app: &App, request: &ArmRequest) -> ApiResult<Response> {
     let name = group_name(request);
     validate_resource_group_name(name)?;
     let body: ResourceGroupRequest = parse_body(&request.body)?;
     let subscription = request.subscription();
-    let (created, stored) = app
-        .store()?
-        .put_resource_group(&subscription.subscription_id, &name_key(name), |existing| {
-            let existing: Option<ResourceGroup> = existing
-                .map(|group| parse_stored(&group.body))
-                .transpose()?;
-            let request = ResourceGroupRequest {
-                location: body.location.clone(),
-                tags: body.tags.clone(),
-                managed_by: body.managed_by.clone(),
-            };
-            Ok(decision(&resource_group::put(
-                existing.as_ref(),
-                request,
-                subscription,
-                name,
-            )?))
-        })
-        .await?;
+    let (created, stored) = write_group(app, request, |existing| {
+        let existing: Option<ResourceGroup> = existing
+            .map(|group| parse_stored(&group.body))
+            .transpose()?;
+        let request = ResourceGroupRequest {
+            location: body.location.clone(),
+            tags: body.tags.clone(),
+            managed_by: body.managed_by.clone(),
+        };
+        Ok(decision(&resource_group::put(
+            existing.as_ref(),
+            request,
+            subscription,
+            name,
+        )?))
+    })
+    .await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -98,19 +124,15 @@ pub async fn check_existence(app: &App, request: &ArmRequest) -> ApiResult<Respo
 pub async fn update(app: &App, request: &ArmRequest) -> ApiResult<Response> {
     let name = group_name(request);
     let body: Value = parse_body(&request.body)?;
-    let subscription = request.subscription();
-    let (_, stored) = app
-        .store()?
-        .put_resource_group(&subscription.subscription_id, &name_key(name), |existing| {
-            let existing: ResourceGroup = match existing {
-                Some(group) => parse_stored(&group.body)?,
-                None => return Err(ServiceError::resource_group_not_found(name)),
-            };
-            let patch: ResourceGroupPatch =
-                gallery_domain::models::common::from_value(body.clone())?;
-            Ok(decision(&resource_group::patch(&existing, patch)?))
-        })
-        .await?;
+    let (_, stored) = write_group(app, request, |existing| {
+        let existing: ResourceGroup = match existing {
+            Some(group) => parse_stored(&group.body)?,
+            None => return Err(ServiceError::resource_group_not_found(name)),
+        };
+        let patch: ResourceGroupPatch = gallery_domain::models::common::from_value(body.clone())?;
+        Ok(decision(&resource_group::patch(&existing, patch)?))
+    })
+    .await?;
     Ok(response::json_text(StatusCode::OK, stored.body))
 }
 

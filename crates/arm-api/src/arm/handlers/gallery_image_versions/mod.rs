@@ -1,12 +1,12 @@
 //! `Microsoft.Compute/galleries/images/versions`: the five image version operations of the spec.
 //!
-//! A version is what gets replicated. Creating one resolves its source (a managed image, snapshot,
-//! disk, another gallery image version, or a blob on galleryd's blob endpoint) to the contents that
-//! hold its bytes, lets the domain rules decide the document, and records it `Creating` together with
-//! its operation (in progress) and a replication job, in one transaction; the workers copy the
-//! replicas and settle both. Updates go `Updating` the same way; deletes go `Deleting`, and the
-//! worker removes every replica before the version. `$expand=ReplicationStatus` reports per-region
-//! progress from the replica rows (the publishing core's status view).
+//! A version is what gets replicated. Creating one resolves its source ([`sources`]: a managed
+//! image, snapshot, disk, another gallery image version, or a blob on galleryd's blob endpoint) to
+//! the contents that hold its bytes, lets the domain rules decide the document, and records it
+//! `Creating` together with its operation (in progress) and a replication job, in one transaction;
+//! the workers copy the replicas and settle both. Updates go `Updating` the same way; deletes go
+//! `Deleting`, and the worker removes every replica before the version. `$expand=ReplicationStatus`
+//! reports per-region progress from the replica rows (the publishing core's status view).
 
 mod sources;
 
@@ -19,17 +19,19 @@ use gallery_domain::models::gallery_image_version::{
     self as version_model, GalleryImageVersion, GalleryImageVersionRequest, VersionRules,
 };
 use gallery_domain::publishing::{
-    PublishedContents, PublishingRules, ReplicaProgress, replication, replication_status,
+    PublishingRules, ReplicaProgress, replication, replication_status,
 };
 use gallery_domain::version_name::VersionName;
-use gallery_store::{Decision, JobKind, NewJob};
+use gallery_store::{Decision, JobKind, PlannedJob};
 use serde_json::Value;
 
 use crate::App;
 use crate::arm::request::ArmRequest;
 use crate::arm::response;
 use crate::arm::shaping::Expansion;
-use crate::arm::tracked::{self, JobPlan, PutPlan, ResourcePath, WriteBody, parse_stored};
+use crate::arm::tracked::{
+    self, DecideWrite, ResourcePath, WriteAttempt, WriteBody, WritePlan, parse_stored,
+};
 use crate::error::ApiResult;
 
 fn path(request: &ArmRequest) -> ResourcePath {
@@ -54,85 +56,115 @@ fn rules(app: &App) -> VersionRules {
     }
 }
 
-/// The document a decision stores: the decided version, `Creating` or `Updating` until the workers
-/// settle it.
+/// The document a decision stores: the decided version, in `state` until the workers settle it,
+/// with a job for them.
 fn decision(
     version: &GalleryImageVersion,
     state: ProvisioningState,
     internal: Option<String>,
-) -> Decision {
+    job: JobKind,
+) -> ApiResult<Decision> {
     let mut version = version.clone();
     version.properties.provisioning_state = state;
-    Decision {
+    Ok(Decision {
         internal,
+        jobs: vec![PlannedJob {
+            kind: job,
+            payload: "{}".to_string(),
+        }],
         ..Decision::new(
             version.name.clone(),
             version.location.clone(),
             state.as_str().to_string(),
-            serde_json::to_string(&version).unwrap_or_default(),
+            tracked::to_json(&version)?,
         )
+    })
+}
+
+/// An image version PUT or PATCH. A create resolves its sources first (they cannot change
+/// afterwards); every write hands the workers a replication.
+struct VersionWrite<'a> {
+    app: &'a App,
+    request: &'a ArmRequest,
+    path: &'a ResourcePath,
+    body: WriteBody<GalleryImageVersionRequest>,
+    rules: VersionRules,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl DecideWrite for VersionWrite<'_> {
+    async fn decide(&mut self, attempt: &WriteAttempt<'_>) -> ApiResult<Decision> {
+        let stored: Option<GalleryImageVersion> = attempt.existing_document()?;
+        let (resolved, contents) = match (&self.body, &stored) {
+            (WriteBody::Put(body), None) => {
+                let (resolved, contents) = sources::resolve_sources(self.app, body).await?;
+                (resolved, Some(tracked::to_json(&contents)?))
+            }
+            _ => (None, None),
+        };
+        let mut guid = tracked::new_guid;
+        let context = tracked::write_context(
+            self.request,
+            attempt.id,
+            attempt.ancestry(),
+            self.path.name(),
+            self.now,
+            &mut guid,
+        );
+        let version = match (&self.body, &stored) {
+            (WriteBody::Patch(patch), Some(stored)) => {
+                version_model::patch(stored, patch.clone(), &context, &self.rules)?
+            }
+            (WriteBody::Put(put), stored) => version_model::put(
+                stored.as_ref(),
+                put.clone(),
+                &context,
+                resolved.as_ref(),
+                &self.rules,
+            )?,
+            (WriteBody::Patch(_), None) => return Err(self.path.resource_not_found().into()),
+        };
+        match attempt.existing() {
+            None => decision(
+                &version,
+                ProvisioningState::Creating,
+                contents,
+                JobKind::ReplicateVersion,
+            ),
+            Some(resource) => decision(
+                &version,
+                ProvisioningState::Updating,
+                resource.internal.clone(),
+                JobKind::ReplicateVersion,
+            ),
+        }
     }
 }
 
 async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<Response> {
     let path = path(request);
-    let rules = rules(app);
     let body: WriteBody<GalleryImageVersionRequest> = WriteBody::parse(request, must_exist)?;
-    // Sources are resolved for creates only (they cannot change afterwards).
-    let exists = app.store()?.get_resource(&path.key()).await?.is_some();
-    let (resolved, sources) = match (&body, exists) {
-        (WriteBody::Put(body), false) => {
-            VersionName::parse(path.name())?;
-            sources::resolve_sources(app, body).await?
-        }
-        _ => (None, PublishedContents::default()),
-    };
-    let new_internal = serde_json::to_string(&sources).ok();
-    let now = chrono::Utc::now();
-    let plan = PutPlan {
+    if let WriteBody::Put(_) = body {
+        // Names are checked before anything is looked up (a version's name never changes).
+        VersionName::parse(path.name())?;
+    }
+    let plan = WritePlan {
         path: &path,
         quota: Some(QuotaKind::ImageVersions),
         must_exist,
-        job: Some(JobPlan {
-            kind: JobKind::ReplicateVersion,
-            payload: "{}".to_string(),
-        }),
+        final_status: 200,
     };
-    tracked::put(
+    let mut decider = VersionWrite {
         app,
         request,
-        plan,
-        |id, ancestry, existing| {
-            let stored: Option<GalleryImageVersion> = existing
-                .map(|resource| parse_stored(&resource.body))
-                .transpose()?;
-            let mut guid = tracked::new_guid;
-            let context =
-                tracked::write_context(request, id, ancestry, path.name(), now, &mut guid);
-            let version = match (&body, &stored) {
-                (WriteBody::Patch(patch), Some(stored)) => {
-                    version_model::patch(stored, patch.clone(), &context, &rules)?
-                }
-                (WriteBody::Put(put), stored) => version_model::put(
-                    stored.as_ref(),
-                    put.clone(),
-                    &context,
-                    resolved.as_ref(),
-                    &rules,
-                )?,
-                (WriteBody::Patch(_), None) => return Err(path.resource_not_found()),
-            };
-            Ok(match existing {
-                None => decision(&version, ProvisioningState::Creating, new_internal.clone()),
-                Some(resource) => decision(
-                    &version,
-                    ProvisioningState::Updating,
-                    resource.internal.clone(),
-                ),
-            })
-        },
-        |document: Value| document,
-    )
+        path: &path,
+        body,
+        rules: rules(app),
+        now: chrono::Utc::now(),
+    };
+    tracked::put(app, request, &plan, &mut decider, |document: Value| {
+        document
+    })
     .await
 }
 
@@ -186,63 +218,50 @@ pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
     Ok(response::json(StatusCode::OK, &document))
 }
 
+/// The deletion of a version: marked `Deleting` (if its safety profile allows it now), with a job
+/// that removes every replica and then the version.
+struct VersionDeletion<'a> {
+    path: &'a ResourcePath,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl DecideWrite for VersionDeletion<'_> {
+    async fn decide(&mut self, attempt: &WriteAttempt<'_>) -> ApiResult<Decision> {
+        let Some(existing) = attempt.existing() else {
+            return Err(self.path.resource_not_found().into());
+        };
+        let version: GalleryImageVersion = parse_stored(&existing.body)?;
+        version_model::check_delete_allowed(&version, self.now)?;
+        decision(
+            &version,
+            ProvisioningState::Deleting,
+            existing.internal.clone(),
+            JobKind::DeleteVersion,
+        )
+    }
+}
+
 /// GalleryImageVersions_Delete: 202 while the workers remove every replica, then the version.
 pub async fn delete(app: &App, request: &ArmRequest) -> ApiResult<Response> {
     let path = path(request);
-    let store = app.store()?;
-    let Some(current) = tracked::get_for_delete(app, &path).await? else {
+    if tracked::get_for_delete(app, &path).await?.is_none() {
         return Ok(response::empty(StatusCode::NO_CONTENT));
-    };
-    let version: GalleryImageVersion = parse_stored(&current.body)?;
-    version_model::check_delete_allowed(&version, chrono::Utc::now())?;
-    let id = path.id();
-    let key = path.key();
-    let parent = path.parent();
-    let parent_key = parent.as_ref().map(ResourcePath::key).unwrap_or_default();
-    let parent_name = parent
-        .as_ref()
-        .map(ResourcePath::display_name)
-        .unwrap_or_default();
-    let target = gallery_store::ResourceTarget {
-        resource_id: &id,
-        resource_key: &key,
-        subscription_id: &path.subscription_id,
-        resource_group_key: &gallery_domain::names::name_key(&path.resource_group),
-        resource_group_name: &path.resource_group,
-        resource_type: path.resource_type,
-        parent: Some(gallery_store::ParentTarget {
-            resource_key: &parent_key,
-            display_name: &parent_name,
-        }),
+    }
+    let plan = WritePlan {
+        path: &path,
         quota: None,
+        must_exist: true,
+        final_status: 204,
     };
-    let operation = tracked::running_operation(request, 204);
-    let outcome = store
-        .put_resource(&target, &operation, |_ancestry, existing| {
-            let Some(existing) = existing else {
-                return Err(path.resource_not_found());
-            };
-            let mut version: GalleryImageVersion = parse_stored(&existing.body)?;
-            version.properties.provisioning_state = ProvisioningState::Deleting;
-            let mut decided = decision(
-                &version,
-                ProvisioningState::Deleting,
-                existing.internal.clone(),
-            );
-            decided.jobs.push(NewJob {
-                kind: JobKind::DeleteVersion,
-                resource_key: key.clone(),
-                operation_id: Some(operation.operation_id.clone()),
-                payload: "{}".to_string(),
-            });
-            Ok(decided)
-        })
-        .await?;
-    app.wake_workers();
+    let mut decider = VersionDeletion {
+        path: &path,
+        now: chrono::Utc::now(),
+    };
+    let written = tracked::write(app, request, &plan, &mut decider).await?;
     Ok(response::accepted_delete(
         request,
-        &outcome.resource.location,
-        &operation.operation_id,
+        &written.resource.location,
+        &written.operation_id,
     ))
 }
 
