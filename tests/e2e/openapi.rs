@@ -557,10 +557,10 @@ async fn documented_arm_operations_are_served() {
 }
 
 /// Why `body` does not have what `schema` requires: the `required` members of objects, through
-/// `oneOf`, arrays and the properties present (empty when it does).
+/// `oneOf`/`anyOf`, arrays and the properties present (empty when it does).
 fn missing_required(document: &Value, schema: &Value, body: &Value, at: &str) -> Vec<String> {
     let schema = resolve(document, schema);
-    if let Some(choices) = schema["oneOf"].as_array() {
+    if let Some(choices) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
         let failures: Vec<Vec<String>> = choices
             .iter()
             .map(|choice| missing_required(document, choice, body, at))

@@ -195,6 +195,15 @@ impl StorageError {
         )
     }
 
+    fn body_too_large() -> StorageError {
+        StorageError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestBodyTooLarge",
+            "The request body is too large and exceeds the maximum permissible limit.",
+        )
+        .detail("MaxLimit", PAGE_MAX_BYTES.to_string())
+    }
+
     fn blob_not_found() -> StorageError {
         StorageError::new(
             StatusCode::NOT_FOUND,
@@ -299,7 +308,7 @@ impl StorageError {
 
     fn from_api(error: ApiError) -> StorageError {
         let retryable = match &error {
-            ApiError::NotReady => true,
+            ApiError::NotReady | ApiError::DatabaseUnavailable => true,
             ApiError::Store(store) => store.is_unavailable(),
             ApiError::Service(service) => service.status == 503,
             ApiError::Unauthenticated { .. } | ApiError::Throttled { .. } => false,
@@ -371,7 +380,9 @@ pub async fn handle(State(app): State<SharedApp>, request: Request) -> Response 
     let mut response = match serve(&app, &parts, &mut body).await {
         Ok(response) => response,
         Err(error) => {
-            if let Some(body) = body.take() {
+            if let Some(body) = body.take()
+                && worth_draining(&parts.headers)
+            {
                 drain(body).await;
             }
             error.into_response(&request_id, parts.method == Method::HEAD)
@@ -394,6 +405,20 @@ pub async fn handle(State(app): State<SharedApp>, request: Request) -> Response 
         headers.insert(header::DATE, value);
     }
     response
+}
+
+/// Whether a refused request's body is worth reading before answering: not when it announces more
+/// than [`DISCARD_AT_MOST`] (a client announcing 449 GB must get its 403 or 413 at once, not after
+/// galleryd waited for bytes it will drop), and not when the client waits for `100 Continue` before
+/// sending it (reading would invite the body). Without draining, the connection closes after the
+/// answer.
+fn worth_draining(headers: &HeaderMap) -> bool {
+    let expects_continue = header_text(headers, "expect")
+        .is_some_and(|expect| expect.eq_ignore_ascii_case("100-continue"));
+    let too_long = header_text(headers, "content-length")
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .is_some_and(|length| length > DISCARD_AT_MOST as u64);
+    !expects_continue && !too_long
 }
 
 /// Reads and drops what is left of a refused request's body (up to a bound), so that a client still
@@ -430,6 +455,9 @@ async fn serve(
     };
     let content = authorize(app, &query, &region, &blob, needed).await?;
     let headers = &parts.headers;
+    if parts.method == Method::PUT {
+        refuse_oversized_body(headers)?;
+    }
     match (&parts.method, comp.as_deref()) {
         (&Method::GET, None) => get_blob(app, headers, &content).await,
         (&Method::HEAD, None) => blob_properties(headers, &content),
@@ -469,6 +497,88 @@ fn blob_path(path: &str) -> Result<(String, String), StorageError> {
     Ok((region, blob))
 }
 
+/// The fields of a blob SAS, as a request carries them (not yet verified).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SasFields<'a> {
+    signature: &'a str,
+    permission: &'a str,
+    expiry: &'a str,
+    grant_id: &'a str,
+}
+
+impl<'a> SasFields<'a> {
+    /// The SAS fields of a query; 403 when one is missing or the signed resource is not a blob.
+    fn parse(query: &'a Query) -> Result<SasFields<'a>, StorageError> {
+        let signature = query.get("sig").filter(|value| !value.is_empty()).ok_or_else(|| {
+            StorageError::authentication(
+                "The request carries no SAS signature (sig): galleryd's blob endpoint accepts the SAS URLs that beginGetAccess hands out.",
+            )
+        })?;
+        let field = |name: &'static str| {
+            query
+                .get(name)
+                .filter(|value| !value.is_empty())
+                .ok_or_else(|| {
+                    StorageError::authentication(format!("The SAS token has no '{name}' field."))
+                })
+        };
+        let (permission, expiry, grant_id) = (field("sp")?, field("se")?, field("si")?);
+        if query.get("sr").is_some_and(|resource| resource != "b") {
+            return Err(StorageError::authentication(
+                "The signed resource (sr) of a blob SAS must be 'b'.",
+            ));
+        }
+        Ok(SasFields {
+            signature,
+            permission,
+            expiry,
+            grant_id,
+        })
+    }
+
+    /// Checks the signature (under `key`, over these fields and the blob's path), the expiry (at
+    /// `now`) and that the permission covers `needed` (`r` or `w`).
+    fn verify(
+        &self,
+        key: &[u8],
+        region: &str,
+        blob: &str,
+        needed: char,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let resource = format!("{ROOT}/{region}/{blob}");
+        let signed = string_to_sign(self.permission, self.expiry, self.grant_id, &resource);
+        let mismatch = || {
+            StorageError::authentication(format!(
+                "Signature did not match. String to sign used was {signed}"
+            ))
+        };
+        let signature = base64::engine::general_purpose::STANDARD
+            .decode(self.signature.as_bytes())
+            .map_err(|_| mismatch())?;
+        hmac::verify(&signing_key(key), signed.as_bytes(), &signature).map_err(|_| mismatch())?;
+        let expires = DateTime::parse_from_rfc3339(self.expiry)
+            .map_err(|_| {
+                StorageError::authentication(format!(
+                    "The signed expiry time (se) '{}' is not a valid date-time.",
+                    self.expiry
+                ))
+            })?
+            .with_timezone(&Utc);
+        if now >= expires {
+            return Err(StorageError::authentication(format!(
+                "Signed expiry time [{}] must be after signed start time [{}]",
+                http_date(expires),
+                http_date(now)
+            )));
+        }
+        if !self.permission.contains(needed) {
+            return Err(StorageError::permission_mismatch());
+        }
+        Ok(())
+    }
+}
+
 /// Checks the SAS of a request for `needed` (`r` or `w`) and returns the content it opens.
 async fn authorize(
     app: &App,
@@ -477,58 +587,13 @@ async fn authorize(
     blob: &str,
     needed: char,
 ) -> Result<StoredContent, StorageError> {
-    let signature = query.get("sig").filter(|value| !value.is_empty()).ok_or_else(|| {
-        StorageError::authentication(
-            "The request carries no SAS signature (sig): galleryd's blob endpoint accepts the SAS URLs that beginGetAccess hands out.",
-        )
-    })?;
-    let field = |name: &'static str| {
-        query
-            .get(name)
-            .filter(|value| !value.is_empty())
-            .ok_or_else(|| {
-                StorageError::authentication(format!("The SAS token has no '{name}' field."))
-            })
-    };
-    let (permission, expiry, grant_id) = (field("sp")?, field("se")?, field("si")?);
-    if query.get("sr").is_some_and(|resource| resource != "b") {
-        return Err(StorageError::authentication(
-            "The signed resource (sr) of a blob SAS must be 'b'.",
-        ));
-    }
+    let fields = SasFields::parse(query)?;
     let key = app
         .blob_signing_key()
         .await
         .map_err(StorageError::from_api)?;
-    let resource = format!("{ROOT}/{region}/{blob}");
-    let signed = string_to_sign(permission, expiry, grant_id, &resource);
-    let mismatch = || {
-        StorageError::authentication(format!(
-            "Signature did not match. String to sign used was {signed}"
-        ))
-    };
-    let signature = base64::engine::general_purpose::STANDARD
-        .decode(signature.as_bytes())
-        .map_err(|_| mismatch())?;
-    hmac::verify(&signing_key(key), signed.as_bytes(), &signature).map_err(|_| mismatch())?;
-    let now = Utc::now();
-    let expires = DateTime::parse_from_rfc3339(expiry)
-        .map_err(|_| {
-            StorageError::authentication(format!(
-                "The signed expiry time (se) '{expiry}' is not a valid date-time."
-            ))
-        })?
-        .with_timezone(&Utc);
-    if now >= expires {
-        return Err(StorageError::authentication(format!(
-            "Signed expiry time [{}] must be after signed start time [{}]",
-            http_date(expires),
-            http_date(now)
-        )));
-    }
-    if !permission.contains(needed) {
-        return Err(StorageError::permission_mismatch());
-    }
+    fields.verify(key, region, blob, needed, Utc::now())?;
+    let grant_id = fields.grant_id;
     let store = app.store().map_err(StorageError::from_api)?;
     let content = store
         .get_content(blob)
@@ -659,14 +724,16 @@ struct RangeRequest {
 
 /// The range a request names, if any.
 fn requested_range(headers: &HeaderMap) -> Result<Option<RangeRequest>, StorageError> {
-    let (name, value) = match (
-        header_text(headers, "x-ms-range"),
-        header_text(headers, "range"),
-    ) {
+    let (name, raw) = match (headers.get("x-ms-range"), headers.get("range")) {
         (Some(value), _) => ("x-ms-range", value),
         (None, Some(value)) => ("Range", value),
         (None, None) => return Ok(None),
     };
+    // A range that is not ASCII text is refused, not mistaken for no range at all (which would
+    // serve the whole blob).
+    let value = raw.to_str().map_err(|_| {
+        StorageError::invalid_header(name, &String::from_utf8_lossy(raw.as_bytes()))
+    })?;
     let invalid = || StorageError::invalid_header(name, value);
     let spec = value.trim().strip_prefix("bytes=").ok_or_else(invalid)?;
     let (start, end) = spec.split_once('-').ok_or_else(invalid)?;
@@ -836,6 +903,15 @@ fn content_length(headers: &HeaderMap) -> Result<Option<u64>, StorageError> {
     }
 }
 
+/// 413 before any byte of the body is read when the request announces more than one page: no
+/// write of the blob endpoint takes a longer body.
+fn refuse_oversized_body(headers: &HeaderMap) -> Result<(), StorageError> {
+    match content_length(headers)? {
+        Some(declared) if declared > PAGE_MAX_BYTES => Err(StorageError::body_too_large()),
+        _ => Ok(()),
+    }
+}
+
 /// Put Blob: a no-op create of the page blob an upload disk already is.
 fn put_blob(headers: &HeaderMap, content: &StoredContent) -> Result<Response, StorageError> {
     let blob_type = header_text(headers, "x-ms-blob-type")
@@ -944,12 +1020,7 @@ async fn put_page(
         }
     } else {
         if length > PAGE_MAX_BYTES {
-            return Err(StorageError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestBodyTooLarge",
-                "The request body is too large and exceeds the maximum permissible limit.",
-            )
-            .detail("MaxLimit", PAGE_MAX_BYTES.to_string()));
+            return Err(StorageError::body_too_large());
         }
         let declared = declared.ok_or_else(|| {
             StorageError::new(
@@ -1148,3 +1219,7 @@ mod tests {
         assert!(requested_range(&headers).is_err());
     }
 }
+
+#[cfg(test)]
+#[path = "blob_service_properties.rs"]
+mod properties;

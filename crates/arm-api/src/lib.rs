@@ -15,6 +15,7 @@ pub mod admin;
 pub mod authentication;
 mod blob_service;
 mod caller;
+pub mod database_outage;
 pub mod dispatch;
 pub mod error;
 mod headers;
@@ -26,6 +27,9 @@ pub mod throttling;
 pub mod token_endpoints;
 pub mod tokens;
 mod tracked;
+
+#[cfg(test)]
+mod parser_properties;
 
 mod disks;
 mod galleries;
@@ -106,6 +110,8 @@ pub struct App {
     token_issuer: tokio::sync::OnceCell<tokens::TokenIssuer>,
     /// Requests per subscription over the last hour.
     pub throttle: throttling::Throttle,
+    /// Whether the database is known to be unreachable (requests then answer 503 at once).
+    pub database_outage: Arc<database_outage::DatabaseOutage>,
 }
 
 /// The shared application state.
@@ -125,6 +131,7 @@ impl App {
             certificate_pem: OnceLock::new(),
             token_issuer: tokio::sync::OnceCell::new(),
             throttle: throttling::Throttle::default(),
+            database_outage: Arc::default(),
         })
     }
 
@@ -192,9 +199,19 @@ impl App {
         let _ = self.store.set(store);
     }
 
-    /// The store, or 503 while galleryd is starting.
+    /// The store, or 503 while galleryd is starting or while the database is known to be
+    /// unreachable (see [`database_outage`]).
     pub fn store(&self) -> Result<&Store, ApiError> {
-        self.store.get().ok_or(ApiError::NotReady)
+        let store = self.store.get().ok_or(ApiError::NotReady)?;
+        if self.database_outage.is_down() {
+            return Err(ApiError::DatabaseUnavailable);
+        }
+        Ok(store)
+    }
+
+    /// The store once opened, whether or not the database answers (for probing it).
+    pub fn opened_store(&self) -> Option<&Store> {
+        self.store.get()
     }
 
     /// A subscription galleryd serves, by id (ignoring case).
@@ -305,6 +322,10 @@ fn routes(app: SharedApp) -> Router {
         .route("/{tenant}/discovery/v2.0/keys", get(token_endpoints::keys))
         .route("/{tenant}/discovery/keys", get(token_endpoints::keys))
         .fallback(dispatch::dispatch)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            database_outage::notice_outages,
+        ))
         .layer(axum::middleware::from_fn(headers::arm_headers))
         .with_state(app)
 }

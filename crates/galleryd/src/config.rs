@@ -414,6 +414,16 @@ pub struct Config {
         global = true
     )]
     pub shutdown_grace_seconds: u64,
+
+    /// Seconds a client has to send a request's headers before its connection is closed
+    /// (slow-loris clients).
+    #[arg(long, env = "GALLERYD_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub header_read_timeout_seconds: u64,
+
+    /// Seconds a request body may go without a byte arriving before the request is refused (408)
+    /// and its connection closed.
+    #[arg(long, env = "GALLERYD_BODY_READ_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub body_read_timeout_seconds: u64,
 }
 
 impl Default for Config {

@@ -25,8 +25,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
+use tower::Layer;
+use tower_http::timeout::RequestBodyTimeout;
 
 use crate::config::{Config, ConfigError};
+use crate::timeouts::ConnectionTimeouts;
 use crate::tls::{self, TlsError};
 
 /// Why galleryd could not start.
@@ -166,6 +169,7 @@ impl Server {
             TlsAcceptor::from(tls.server_config.clone()),
             shutdown_signal,
             grace,
+            ConnectionTimeouts::from_config(config),
         ));
         tracing::info!(https = %endpoints["https"].as_str().unwrap_or_default(), http = %endpoints["http"].as_str().unwrap_or_default(), "listening");
         match &tls.trust_path {
@@ -244,21 +248,23 @@ async fn serve(
     acceptor: TlsAcceptor,
     mut shutdown: watch::Receiver<bool>,
     grace: Duration,
+    timeouts: ConnectionTimeouts,
 ) {
     let https_router = router.clone().layer(axum::Extension(Scheme::Https));
     let http_router = router.layer(axum::Extension(Scheme::Http));
     let graceful = GracefulShutdown::new();
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let builder = timeouts.connection_builder();
+    let body_timeout = timeouts.body_layer();
     loop {
         tokio::select! {
             accepted = listeners.https.accept() => {
                 if let Some(stream) = accepted_stream(accepted).await {
-                    spawn_connection(stream, Some(acceptor.clone()), https_router.clone(), &builder, &graceful);
+                    spawn_connection(stream, Some(acceptor.clone()), body_timeout.layer(https_router.clone()), &builder, &graceful);
                 }
             }
             accepted = listeners.http.accept() => {
                 if let Some(stream) = accepted_stream(accepted).await {
-                    spawn_connection(stream, None, http_router.clone(), &builder, &graceful);
+                    spawn_connection(stream, None, body_timeout.layer(http_router.clone()), &builder, &graceful);
                 }
             }
             _ = shutdown.changed() => break,
@@ -293,7 +299,7 @@ async fn accepted_stream(accepted: std::io::Result<(TcpStream, SocketAddr)>) -> 
 fn spawn_connection(
     stream: TcpStream,
     acceptor: Option<TlsAcceptor>,
-    router: Router,
+    router: RequestBodyTimeout<Router>,
     builder: &auto::Builder<TokioExecutor>,
     graceful: &GracefulShutdown,
 ) {
