@@ -5,6 +5,7 @@ mod api_process_killed;
 mod arm_conventions;
 mod azure_blob_backend;
 mod blob_service;
+mod blob_store_full;
 mod consistency;
 mod database_outage;
 mod disks;

@@ -12,7 +12,7 @@ fuzzed too, and the stage checks that every documented operation was exercised.
 
 Environment:
   GALLERYD_BINARY           the galleryd executable (default <repo>/target/debug/galleryd).
-  GALLERYD_FUZZ_EXAMPLES    generated cases per operation in the fuzzing phase (default 40).
+  GALLERYD_FUZZ_EXAMPLES    generated cases per operation in the fuzzing phase (default 10).
   GALLERYD_FUZZ_MIN_CASES   the fewest cases a run must send (default 5000).
   GALLERYD_FUZZ_SEED        a seed, to replay a run (default: random, printed).
 
@@ -165,7 +165,7 @@ def read_report(path: Path) -> tuple[Counter, list[str]]:
 
 
 def test_generated_requests_get_documented_answers(tmp_path: Path) -> None:
-    examples = int(os.environ.get("GALLERYD_FUZZ_EXAMPLES", "40"))
+    examples = int(os.environ.get("GALLERYD_FUZZ_EXAMPLES", "10"))
     minimum = int(os.environ.get("GALLERYD_FUZZ_MIN_CASES", "5000"))
     seed_value = int(os.environ.get("GALLERYD_FUZZ_SEED") or random.randrange(2**31))
     print(f"fuzz: seed {seed_value} (GALLERYD_FUZZ_SEED={seed_value} replays it), {examples} examples per operation")

@@ -101,8 +101,11 @@ impl Server {
             max_replicas_per_region: config.max_replicas_per_region,
             max_image_size_gb: config.max_image_size_gb,
         };
-        let blobs =
-            gallery_blob::RegionStores::new(config.blob_backend()?).map_err(StartError::Blob)?;
+        let blobs = gallery_blob::RegionStores::with_capacities(
+            config.blob_backend()?,
+            config.region_capacity_bytes(),
+        )
+        .map_err(StartError::Blob)?;
         let location = config.store_location()?;
         let tls = match (&config.tls_cert, &config.tls_key) {
             (Some(certificate), Some(key)) => tls::from_files(certificate, key)?,
@@ -362,8 +365,11 @@ impl WorkersOnly {
 
 /// Starts only replication workers on the configured database and blob stores.
 pub async fn run_workers_only(config: &Config) -> Result<WorkersOnly, StartError> {
-    let blobs =
-        gallery_blob::RegionStores::new(config.blob_backend()?).map_err(StartError::Blob)?;
+    let blobs = gallery_blob::RegionStores::with_capacities(
+        config.blob_backend()?,
+        config.region_capacity_bytes(),
+    )
+    .map_err(StartError::Blob)?;
     let options = StoreOptions {
         max_connections: config.database_max_connections,
         document_cache_capacity: 0,
