@@ -10,7 +10,8 @@
 //! (listed once) and those written through it since, less those deleted. Writes reserve their bytes
 //! before they reach the inner store (every part of a multipart upload too), so two copies at once
 //! cannot both squeeze into the last free bytes; a failed or aborted write gives its reservation
-//! back. An object rewritten in place counts once, at its new size.
+//! back. An object rewritten in place counts once, at its new size (a multipart upload reserves
+//! every part, as it cannot know what it replaces until it completes).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -223,14 +224,16 @@ impl ObjectStore for CapacityLimitedStore {
         options: PutOptions,
     ) -> object_store::Result<PutResult> {
         let bytes = payload.content_length() as u64;
-        self.ledger.reserve(bytes)?;
+        // Rewriting an object needs only what it grows by.
+        let needed = bytes.saturating_sub(self.ledger.size_of(location).unwrap_or(0));
+        self.ledger.reserve(needed)?;
         match self.inner.put_opts(location, payload, options).await {
             Ok(result) => {
-                self.ledger.commit(location, bytes, bytes);
+                self.ledger.commit(location, needed, bytes);
                 Ok(result)
             }
             Err(error) => {
-                self.ledger.release(bytes);
+                self.ledger.release(needed);
                 Err(error)
             }
         }
