@@ -13,6 +13,7 @@ mod examples;
 mod galleries;
 mod gallery_image_versions;
 mod gallery_images;
+mod generated_input;
 mod identity;
 mod images;
 mod limits;
