@@ -31,6 +31,8 @@ struct Attempt {
     code: String,
     retry_after: Option<String>,
     text: String,
+    /// How long the answer took.
+    took: Duration,
 }
 
 fn client() -> reqwest::Client {
@@ -58,6 +60,7 @@ async fn write_until(
             app.image_path("rg", "gallery", &name)
         );
         let body = TestApp::image_body("publisher", &format!("offer-{name}"), "sku");
+        let started = Instant::now();
         let response = client
             .put(&url)
             .json(&body)
@@ -81,6 +84,7 @@ async fn write_until(
             code,
             retry_after,
             text,
+            took: started.elapsed(),
         });
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -292,9 +296,20 @@ async fn postgres_going_away_under_load_gives_503s_and_galleryd_recovers_by_itse
     // And galleryd keeps serving.
     app.create_image("rg", "gallery", "after", "publisher", "after", "sku")
         .await;
+    let slowest_refusal = attempts
+        .iter()
+        .filter(|attempt| attempt.status == 503)
+        .map(|attempt| attempt.took)
+        .max()
+        .unwrap_or_default();
+    let slowest_ready = ready_while_down
+        .iter()
+        .map(|(_, took)| *took)
+        .max()
+        .unwrap_or_default();
     println!(
         "database outage: {} writes ({} acknowledged, {} refused with 503, {} of them before the restore), {} reads; \
-         ready again {} ms after the restore, first write {} ms after it",
+         slowest 503 {} ms, slowest ready while down {} ms; ready again {} ms after the restore, first write {} ms after it",
         attempts.len(),
         attempts
             .iter()
@@ -303,6 +318,8 @@ async fn postgres_going_away_under_load_gives_503s_and_galleryd_recovers_by_itse
         refused,
         acknowledged_before_restore,
         reads.len(),
+        slowest_refusal.as_millis(),
+        slowest_ready.as_millis(),
         ready_after.as_millis(),
         first_write_after.as_millis(),
     );
