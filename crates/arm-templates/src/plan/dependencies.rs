@@ -20,6 +20,7 @@ enum Mention {
 }
 
 pub(super) fn resolve(plan: &mut Plan) -> Result<(), TemplateError> {
+    check_duplicates(plan)?;
     let index = lookup_index(plan);
     let mentions = collect_mentions(plan)?;
     let mut all: Vec<Vec<usize>> = Vec::with_capacity(plan.resources.len());
@@ -229,4 +230,22 @@ fn on_cycle(plan: &Plan, start: usize) -> bool {
         }
     }
     false
+}
+
+/// Two deployed instances with one id: `The resource '…' at line … is defined multiple times in a template.`
+fn check_duplicates(plan: &Plan) -> Result<(), TemplateError> {
+    let mut seen: HashSet<String> = HashSet::new();
+    for instance in plan.resources.iter().filter(|instance| instance.condition != super::Condition::False) {
+        if !seen.insert(instance.resource_id.to_ascii_lowercase()) {
+            return Err(TemplateError::validation(
+                format!(
+                    "The resource '{}/{}' at line '{}' and column '{}' is defined multiple times in a template. Please see https://aka.ms/arm-template/#resources for usage details.",
+                    instance.resource_type, instance.name, instance.position.line, instance.position.column
+                ),
+                instance.position,
+            )
+            .with_path(instance.path.clone()));
+        }
+    }
+    Ok(())
 }

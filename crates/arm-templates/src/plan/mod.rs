@@ -17,7 +17,6 @@ pub use world::OuterScope;
 
 use crate::context::DeploymentContext;
 use crate::error::{ErrorCode, Failure, TemplateError};
-use crate::evaluator::{Evaluator, Phase};
 use crate::jsonc::Position;
 use crate::template::Template;
 use crate::template::parameters::{check_value, display_type};
@@ -146,18 +145,23 @@ impl Template {
 
     fn prepare_with(&self, context: &DeploymentContext, supplied: &Value, outer: Option<&OuterScope>) -> Result<Plan, TemplateError> {
         let deployment = deployment_value(self, context, supplied);
+        let supplied = match outer {
+            Some(_) => vec![None; self.parameters.len()],
+            None => self.supplied_values(supplied)?,
+        };
         let world = PrepareWorld {
             template: self,
             context,
             outer,
-            parameters: RefCell::new(Vec::new()),
+            supplied,
+            parameters: RefCell::new(vec![VariableState::Pending; self.parameters.len()]),
             variables: RefCell::new(vec![VariableState::Pending; self.variables.len()]),
             guid_counter: RefCell::new(0),
             deployment: deployment.clone(),
         };
         let parameters = match outer {
             Some(_) => Vec::new(),
-            None => self.evaluate_parameters(&world, supplied)?,
+            None => self.evaluate_parameters(&world)?,
         };
         let variables = match outer {
             Some(outer) => outer.variables.clone(),
@@ -186,32 +190,31 @@ impl Template {
         Ok(plan)
     }
 
-    fn evaluate_parameters(&self, world: &PrepareWorld<'_>, supplied: &Value) -> Result<Vec<EvaluatedParameter>, TemplateError> {
+    /// The supplied literal values by declaration index; unknown names and Key Vault references fail.
+    fn supplied_values(&self, supplied: &Value) -> Result<Vec<Option<Value>>, TemplateError> {
         let supplied = match supplied {
             Value::Object(map) => map.clone(),
             Value::Null => Map::new(),
             _ => return Err(TemplateError::validation("The deployment parameters must be a JSON object.", Position::default())),
         };
-        let unknown: Vec<&String> = supplied
+        let unknown: Vec<&str> = supplied
             .keys()
             .filter(|key| !self.parameters.iter().any(|parameter| parameter.name.eq_ignore_ascii_case(key)))
+            .map(String::as_str)
             .collect();
         if !unknown.is_empty() {
-            let names: Vec<&str> = unknown.iter().map(|key| key.as_str()).collect();
             let supported: Vec<&str> = self.parameters.iter().map(|parameter| parameter.name.as_str()).collect();
             return Err(TemplateError::validation(
                 format!(
                     "The template parameters '{}' in the parameters file are not valid; they are not present in the original template and can therefore not be provided at deployment time. The only supported parameters for this template are '{}'. Please see https://aka.ms/arm-pass-parameter-values for usage details.",
-                    names.join(", "),
+                    unknown.join(", "),
                     supported.join(", ")
                 ),
                 Position::default(),
             ));
         }
-        let mut evaluated = Vec::with_capacity(self.parameters.len());
+        let mut values = Vec::with_capacity(self.parameters.len());
         for definition in &self.parameters {
-            let at = format!("at line '{}' and column '{}'", definition.position.line, definition.position.column);
-            let path = format!("parameters.{}", definition.name);
             let provided = supplied.iter().find(|(key, _)| key.eq_ignore_ascii_case(&definition.name)).map(|(_, entry)| entry);
             if let Some(entry) = provided
                 && entry.get("value").is_none()
@@ -222,28 +225,26 @@ impl Template {
                     format!("The parameter '{}' is a Key Vault reference. galleryd does not emulate Key Vault: pass the value itself.", definition.name),
                 )
                 .at(definition.position)
-                .with_path(path));
+                .with_path(format!("parameters.{}", definition.name)));
             }
-            let literal = provided.and_then(|entry| entry.get("value")).filter(|value| !value.is_null()).cloned();
-            let value = match (literal, &definition.default) {
-                (Some(value), _) => value,
-                (None, Some(default)) => {
-                    let mut evaluator = Evaluator::new(world, Phase::ParameterDefault);
-                    evaluator.evaluate_value(default).map_err(|failure| expression_error(failure, definition.position, &path))?
-                }
-                (None, None) if definition.declaration.get("nullable") == Some(&Value::Bool(true)) => Value::Null,
-                (None, None) => {
-                    return Err(TemplateError::validation(
-                        format!("The value for the template parameter '{}' {at} is not provided. Please see https://aka.ms/resource-manager-parameter-files for usage details.", definition.name),
-                        definition.position,
-                    )
-                    .with_path(path));
-                }
+            values.push(provided.and_then(|entry| entry.get("value")).filter(|value| !value.is_null()).cloned());
+        }
+        Ok(values)
+    }
+
+    fn evaluate_parameters(&self, world: &PrepareWorld<'_>) -> Result<Vec<EvaluatedParameter>, TemplateError> {
+        let mut evaluated = Vec::with_capacity(self.parameters.len());
+        for (index, definition) in self.parameters.iter().enumerate() {
+            let path = format!("parameters.{}", definition.name);
+            let missing = world.supplied[index].is_none() && definition.default.is_none() && definition.declaration.get("nullable") != Some(&Value::Bool(true));
+            let value = match crate::evaluator::World::parameter(world, &definition.name) {
+                Ok(value) => value,
+                Err(Failure::Invalid(detail)) if missing => return Err(TemplateError::validation(detail, definition.position).with_path(path)),
+                Err(failure) => return Err(expression_error(failure, definition.position, &path)),
             };
-            let subject = format!("the template parameter '{}' {at}", definition.name);
+            let subject = format!("the template parameter '{}' at line '{}' and column '{}'", definition.name, definition.position.line, definition.position.column);
             check_value(&value, &definition.declaration, &self.definitions, &subject, 0)
                 .map_err(|detail| TemplateError::validation(detail, definition.position).with_path(path.clone()))?;
-            world.parameters.borrow_mut().push((definition.name.clone(), value.clone()));
             let declared = definition.type_lower(&self.definitions);
             evaluated.push(EvaluatedParameter {
                 name: definition.name.clone(),

@@ -48,13 +48,34 @@ pub(crate) struct PrepareWorld<'t> {
     pub template: &'t Template,
     pub context: &'t DeploymentContext,
     pub outer: Option<&'t OuterScope>,
-    pub parameters: RefCell<Vec<(String, Value)>>,
+    /// The supplied literal values (`{name: {value}}` entries already unwrapped), by declaration index.
+    pub supplied: Vec<Option<Value>>,
+    pub parameters: RefCell<Vec<VariableState>>,
     pub variables: RefCell<Vec<VariableState>>,
     pub guid_counter: RefCell<u64>,
     pub deployment: Value,
 }
 
 impl PrepareWorld<'_> {
+    /// A parameter's value: the supplied literal, else its default (an expression over other
+    /// parameters, evaluated in the parameter-default phase), else null when nullable.
+    fn resolve_parameter(&self, index: usize) -> EvalResult<Value> {
+        let definition = &self.template.parameters[index];
+        if let Some(value) = &self.supplied[index] {
+            return Ok(value.clone());
+        }
+        if let Some(default) = &definition.default {
+            return Evaluator::new(self, Phase::ParameterDefault).evaluate_value(default);
+        }
+        if definition.declaration.get("nullable") == Some(&Value::Bool(true)) {
+            return Ok(Value::Null);
+        }
+        invalid(format!(
+            "The value for the template parameter '{}' at line '{}' and column '{}' is not provided. Please see https://aka.ms/resource-manager-parameter-files for usage details.",
+            definition.name, definition.position.line, definition.position.column
+        ))
+    }
+
     fn evaluate_variable(&self, index: usize) -> EvalResult<Value> {
         let definition = &self.template.variables[index];
         let mut evaluator = Evaluator::new(self, Phase::Variables);
@@ -83,7 +104,25 @@ impl World for PrepareWorld<'_> {
         if let Some(outer) = self.outer {
             return lookup(&outer.parameters, name).cloned().map_or_else(|| parameter_not_found(name), Ok);
         }
-        lookup(&self.parameters.borrow(), name).cloned().map_or_else(|| parameter_not_found(name), Ok)
+        let Some(index) = self.template.parameters.iter().position(|parameter| parameter.name.eq_ignore_ascii_case(name)) else {
+            return parameter_not_found(name);
+        };
+        let state = self.parameters.borrow()[index].clone();
+        match state {
+            VariableState::Done(value) => Ok(value),
+            VariableState::InProgress => invalid(format!(
+                "The template parameter '{name}' is not valid: its default value references itself through a circular chain of parameters."
+            )),
+            VariableState::Pending => {
+                self.parameters.borrow_mut()[index] = VariableState::InProgress;
+                let result = self.resolve_parameter(index);
+                self.parameters.borrow_mut()[index] = match &result {
+                    Ok(value) => VariableState::Done(value.clone()),
+                    Err(_) => VariableState::Pending,
+                };
+                result
+            }
+        }
     }
 
     fn variable(&self, name: &str) -> EvalResult<Value> {
