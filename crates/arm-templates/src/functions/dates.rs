@@ -129,8 +129,8 @@ pub(crate) fn add_duration(base: DateTime<FixedOffset>, text: &str) -> EvalResul
     } else {
         base.checked_sub_months(Months::new((months).unsigned_abs() as u32))
     };
-    let milliseconds = (seconds * 1000.0).round() as i64 * sign;
-    match shifted.and_then(|time| time.checked_add_signed(Duration::milliseconds(milliseconds))) {
+    let milliseconds = ((seconds * 1000.0).round() as i64).saturating_mul(sign);
+    match shifted.and_then(|time| time.checked_add_signed(Duration::try_milliseconds(milliseconds)?)) {
         Some(time) => Ok(time),
         None => bad(),
     }

@@ -7,6 +7,9 @@ use crate::error::{EvalResult, invalid};
 use crate::value::format_argument;
 use serde_json::Value;
 
+/// Widest alignment or precision accepted (keeps output bounded; .NET's own limits are far larger).
+const MAX_WIDTH: usize = 1_000;
+
 /// Formats `pattern` with `arguments` as .NET's `string.Format` does.
 pub fn format_composite(pattern: &str, arguments: &[Value]) -> EvalResult<String> {
     let characters: Vec<char> = pattern.chars().collect();
@@ -45,6 +48,9 @@ pub fn format_composite(pattern: &str, arguments: &[Value]) -> EvalResult<String
                 let Ok(width) = alignment.trim().parse::<i64>() else {
                     return bad();
                 };
+                if width.unsigned_abs() > MAX_WIDTH as u64 {
+                    return bad();
+                }
                 let length = text.chars().count() as i64;
                 let padding = " ".repeat((width.unsigned_abs() as i64 - length).max(0) as usize);
                 text = if width < 0 { text + &padding } else { padding + &text };
@@ -87,7 +93,7 @@ fn format_number(value: f64, integer: Option<i64>, format: &str) -> String {
     if !standard {
         return custom_number(value, format);
     }
-    let precision = precision_text.parse::<usize>().ok();
+    let precision = precision_text.parse::<usize>().ok().map(|precision| precision.min(MAX_WIDTH));
     match specifier {
         'D' | 'd' => match integer {
             Some(integer) => {

@@ -93,15 +93,17 @@ pub(super) fn call(name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
                 return invalid(format!("The template language function 'cidrSubnet' subnet index '{index}' is out of range."));
             }
             let size_bits = network.bits - new_prefix as u32;
-            let start = network.address + ((index as u128).checked_shl(size_bits).unwrap_or(0));
-            Value::String(format!("{}/{new_prefix}", network.text(start)))
+            let offset = if size_bits >= 128 { 0 } else { (index as u128) << size_bits };
+            Value::String(format!("{}/{new_prefix}", network.text(network.address | offset)))
         }
         "cidrhost" => {
             expect_count("cidrHost", values.len(), 2, 2)?;
             let network = Network::parse("cidrHost", string_at("cidrHost", values, 0)?)?;
             let index = integer_at("cidrHost", values, 1)?;
-            let hosts = network.last() - network.address;
-            if index < 0 || (index as u128).saturating_add(1) >= hosts.max(1) && network.prefix < network.bits - 1 {
+            // Hosts are numbered from the first usable address; IPv4 keeps the broadcast address out.
+            let span = network.last() - network.address;
+            let usable = if network.bits == 32 { span.saturating_sub(1) } else { span };
+            if index < 0 || index as u128 >= usable {
                 return invalid(format!("The template language function 'cidrHost' host index '{index}' is out of range."));
             }
             Value::String(network.text(network.address + 1 + index as u128))

@@ -158,7 +158,20 @@ impl Template {
             variables: RefCell::new(vec![VariableState::Pending; self.variables.len()]),
             guid_counter: RefCell::new(0),
             deployment: deployment.clone(),
+            nesting: std::cell::Cell::new(0),
         };
+        if outer.is_none() {
+            let names: Vec<&str> = self.parameters.iter().map(|parameter| parameter.name.as_str()).collect();
+            let defaults: Vec<Option<&Value>> = self.parameters.iter().map(|parameter| parameter.default.as_ref()).collect();
+            for index in world::static_order(&names, &defaults, "parameters") {
+                let _ = crate::evaluator::World::parameter(&world, names[index]);
+            }
+            let names: Vec<&str> = self.variables.iter().map(|variable| variable.name.as_str()).collect();
+            let values: Vec<Option<&Value>> = self.variables.iter().map(|variable| Some(variable.copy.as_ref().unwrap_or(&variable.value))).collect();
+            for index in world::static_order(&names, &values, "variables") {
+                let _ = crate::evaluator::World::variable(&world, names[index]);
+            }
+        }
         let parameters = match outer {
             Some(_) => Vec::new(),
             None => self.evaluate_parameters(&world)?,

@@ -54,6 +54,76 @@ pub(crate) struct PrepareWorld<'t> {
     pub variables: RefCell<Vec<VariableState>>,
     pub guid_counter: RefCell<u64>,
     pub deployment: Value,
+    /// How many parameter or variable evaluations are in progress inside each other.
+    pub nesting: std::cell::Cell<usize>,
+}
+
+/// Deepest chain of parameters/variables evaluated inside each other on demand. Declarations are
+/// evaluated in the order their static references imply (see [`static_order`]), so only names
+/// computed at run time (`variables(concat('a', 'b'))`) can nest; the bound keeps the stack safe.
+const MAX_NESTING: usize = 32;
+
+/// The order to evaluate declarations in so that each one's literal references
+/// (`function('name')`) come first; cycles are left for the evaluation to report.
+pub(crate) fn static_order(names: &[&str], values: &[Option<&Value>], function: &str) -> Vec<usize> {
+    let lower: Vec<String> = names.iter().map(|name| name.to_ascii_lowercase()).collect();
+    let references: Vec<Vec<usize>> = values
+        .iter()
+        .map(|value| {
+            let mut found = Vec::new();
+            if let Some(value) = value {
+                collect_references(value, function, &mut |name| {
+                    if let Some(index) = lower.iter().position(|candidate| *candidate == name) {
+                        found.push(index);
+                    }
+                });
+            }
+            found
+        })
+        .collect();
+    let mut order = Vec::with_capacity(names.len());
+    let mut visited = vec![false; names.len()];
+    for start in 0..names.len() {
+        let mut stack = vec![(start, 0usize)];
+        while let Some((index, next)) = stack.pop() {
+            if next == 0 {
+                if visited[index] {
+                    continue;
+                }
+                visited[index] = true;
+            }
+            if let Some(dependency) = references[index].get(next) {
+                stack.push((index, next + 1));
+                if !visited[*dependency] {
+                    stack.push((*dependency, 0));
+                }
+            } else {
+                order.push(index);
+            }
+        }
+    }
+    order
+}
+
+fn collect_references(value: &Value, function: &str, found: &mut dyn FnMut(String)) {
+    match value {
+        Value::String(text) => {
+            if let crate::expression::StringKind::Expression(source) = crate::expression::classify(text)
+                && let Ok(parsed) = crate::expression::parse(source)
+            {
+                parsed.visit_calls(&mut |name, arguments| {
+                    if name.eq_ignore_ascii_case(function)
+                        && let [crate::expression::Expression::String(target)] = arguments
+                    {
+                        found(target.to_ascii_lowercase());
+                    }
+                });
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| collect_references(item, function, found)),
+        Value::Object(map) => map.values().for_each(|item| collect_references(item, function, found)),
+        _ => {}
+    }
 }
 
 impl PrepareWorld<'_> {
@@ -114,8 +184,13 @@ impl World for PrepareWorld<'_> {
                 "The template parameter '{name}' is not valid: its default value references itself through a circular chain of parameters."
             )),
             VariableState::Pending => {
+                if self.nesting.get() >= MAX_NESTING {
+                    return invalid(format!("The template parameter '{name}' is nested more than '{MAX_NESTING}' levels deep in other parameters."));
+                }
                 self.parameters.borrow_mut()[index] = VariableState::InProgress;
+                self.nesting.set(self.nesting.get() + 1);
                 let result = self.resolve_parameter(index);
+                self.nesting.set(self.nesting.get() - 1);
                 self.parameters.borrow_mut()[index] = match &result {
                     Ok(value) => VariableState::Done(value.clone()),
                     Err(_) => VariableState::Pending,
@@ -139,8 +214,13 @@ impl World for PrepareWorld<'_> {
                 "The template variable '{name}' is not valid: the variable references itself through a circular chain of variables."
             )),
             VariableState::Pending => {
+                if self.nesting.get() >= MAX_NESTING {
+                    return invalid(format!("The template variable '{name}' is nested more than '{MAX_NESTING}' levels deep in other variables."));
+                }
                 self.variables.borrow_mut()[index] = VariableState::InProgress;
+                self.nesting.set(self.nesting.get() + 1);
                 let result = self.evaluate_variable(index);
+                self.nesting.set(self.nesting.get() - 1);
                 self.variables.borrow_mut()[index] = match &result {
                     Ok(value) => VariableState::Done(value.clone()),
                     Err(_) => VariableState::Pending,
