@@ -124,12 +124,18 @@ impl DeploymentContext {
     }
 
     pub fn resource_group_name(&self) -> Option<&str> {
-        self.resource_group.as_ref().map(|group| group.name.as_str())
+        self.resource_group
+            .as_ref()
+            .map(|group| group.name.as_str())
     }
 
     /// The id of the scope itself (`/subscriptions/s/resourceGroups/rg`, `/subscriptions/s`, …).
     pub fn scope_id(&self) -> String {
-        match (self.subscription_id(), self.resource_group_name(), &self.management_group) {
+        match (
+            self.subscription_id(),
+            self.resource_group_name(),
+            &self.management_group,
+        ) {
             (Some(subscription), Some(group), _) => {
                 format!("/subscriptions/{subscription}/resourceGroups/{group}")
             }
@@ -194,13 +200,17 @@ impl DeployedResources {
 
     /// Records a resource's GET body.
     pub fn insert_resource(&mut self, resource_id: &str, body: Value) {
-        self.resources.insert(resource_id.to_ascii_lowercase(), body);
+        self.resources
+            .insert(resource_id.to_ascii_lowercase(), body);
     }
 
     /// Records a `list*` action's response.
     pub fn insert_list_result(&mut self, resource_id: &str, action: &str, body: Value) {
         self.list_results.insert(
-            (resource_id.to_ascii_lowercase(), action.to_ascii_lowercase()),
+            (
+                resource_id.to_ascii_lowercase(),
+                action.to_ascii_lowercase(),
+            ),
             body,
         );
     }

@@ -77,7 +77,10 @@ impl TemplateError {
     pub(crate) fn validation(detail: impl AsRef<str>, position: Position) -> Self {
         TemplateError::new(
             ErrorCode::InvalidTemplate,
-            format!("Deployment template validation failed: '{}'.", detail.as_ref()),
+            format!(
+                "Deployment template validation failed: '{}'.",
+                detail.as_ref()
+            ),
         )
         .at(position)
     }

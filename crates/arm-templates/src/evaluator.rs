@@ -133,7 +133,11 @@ impl<'w> Evaluator<'w> {
         }
     }
 
-    fn expand_property_copies(&mut self, loops: &Value, result: &mut Map<String, Value>) -> EvalResult<()> {
+    fn expand_property_copies(
+        &mut self,
+        loops: &Value,
+        result: &mut Map<String, Value>,
+    ) -> EvalResult<()> {
         let Value::Array(loops) = loops else {
             return Ok(());
         };
@@ -163,7 +167,11 @@ impl<'w> Evaluator<'w> {
     /// Evaluates a `copy.count` (an integer 0–800, literal or expression).
     pub fn copy_count(&mut self, count: Option<&Value>, loop_name: &str) -> EvalResult<i64> {
         let evaluated = match count {
-            None => return invalid(format!("The copy '{loop_name}' must have a 'count' property.")),
+            None => {
+                return invalid(format!(
+                    "The copy '{loop_name}' must have a 'count' property."
+                ));
+            }
             Some(count) => self.evaluate_value(count)?,
         };
         let Some(count) = value::as_integer(&evaluated) else {
@@ -210,7 +218,10 @@ impl<'w> Evaluator<'w> {
 
     /// Evaluates every argument.
     pub fn evaluate_arguments(&mut self, arguments: &[Expression]) -> EvalResult<Vec<Value>> {
-        arguments.iter().map(|argument| self.evaluate(argument)).collect()
+        arguments
+            .iter()
+            .map(|argument| self.evaluate(argument))
+            .collect()
     }
 
     /// Fails unless the current phase allows a deployment-time function (`reference`, `list*`).

@@ -181,7 +181,8 @@ fn tokenize(source: &str) -> Result<Vec<Token>, String> {
                     index += 1;
                 }
                 let text: String = characters[start..index].iter().collect();
-                if index < characters.len() && characters[index] == '.'
+                if index < characters.len()
+                    && characters[index] == '.'
                     && characters.get(index + 1).is_some_and(char::is_ascii_digit)
                 {
                     return Err(format!(
@@ -363,9 +364,18 @@ mod tests {
 
     #[test]
     fn classifies_strings() {
-        assert_eq!(classify("[concat('a')]"), StringKind::Expression("concat('a')"));
-        assert_eq!(classify("[[escaped]"), StringKind::Literal("[escaped]".into()));
-        assert_eq!(classify("[test] value"), StringKind::Literal("[test] value".into()));
+        assert_eq!(
+            classify("[concat('a')]"),
+            StringKind::Expression("concat('a')")
+        );
+        assert_eq!(
+            classify("[[escaped]"),
+            StringKind::Literal("[escaped]".into())
+        );
+        assert_eq!(
+            classify("[test] value"),
+            StringKind::Literal("[test] value".into())
+        );
         assert_eq!(classify("plain"), StringKind::Literal("plain".into()));
         assert_eq!(classify("[]"), StringKind::Expression(""));
     }
@@ -399,7 +409,10 @@ mod tests {
         );
         assert_eq!(
             parse("sys.parseCidr('10.0.0.0/8')").unwrap(),
-            call("sys.parseCidr", vec![Expression::String("10.0.0.0/8".into())])
+            call(
+                "sys.parseCidr",
+                vec![Expression::String("10.0.0.0/8".into())]
+            )
         );
     }
 
@@ -409,7 +422,11 @@ mod tests {
             parse("concat('ai-', uniqueString(resourceGroup().id)").unwrap_err(),
             "Unable to parse language expression 'concat('ai-', uniqueString(resourceGroup().id)': expected token 'RightParenthesis' and actual 'EndOfData'."
         );
-        assert!(parse("").unwrap_err().contains("expected token 'Identifier' and actual 'EndOfData'"));
+        assert!(
+            parse("")
+                .unwrap_err()
+                .contains("expected token 'Identifier' and actual 'EndOfData'")
+        );
         assert!(parse("a() b()").is_err());
         assert!(parse("'open").is_err());
         assert!(parse("1.5").is_err());

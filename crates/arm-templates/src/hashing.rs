@@ -124,9 +124,15 @@ mod tests {
     #[test]
     fn guid_matches_azure_vectors() {
         assert_eq!(guid(&["test"]), "d6a5baf1-8b9b-542a-8525-2982f1f98a0c");
-        assert_eq!(guid(&["hello", "world"]), "a5b868f8-11fe-567a-ace0-e77cc87f104e");
+        assert_eq!(
+            guid(&["hello", "world"]),
+            "a5b868f8-11fe-567a-ace0-e77cc87f104e"
+        );
         assert_eq!(guid(&["abc"]), "a9b46cc2-65a6-5559-9f14-7091827ab32f");
-        assert_eq!(guid(&["foo", "bar"]), "5153061a-20ce-546e-8e3a-7b6a1d0eb119");
+        assert_eq!(
+            guid(&["foo", "bar"]),
+            "5153061a-20ce-546e-8e3a-7b6a1d0eb119"
+        );
         assert_eq!(
             guid(&["test", "test2", "test3"]),
             "43ca56fb-e844-5667-aabf-b316c27c09cc"

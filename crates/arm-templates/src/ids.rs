@@ -4,7 +4,9 @@
 /// Splits `Microsoft.Compute/galleries/images/` into the namespace and the type segments
 /// (a trailing or doubled `/` is tolerated, as Azure does).
 pub fn split_type(resource_type: &str) -> (&str, Vec<&str>) {
-    let mut segments = resource_type.split('/').filter(|segment| !segment.is_empty());
+    let mut segments = resource_type
+        .split('/')
+        .filter(|segment| !segment.is_empty());
     let namespace = segments.next().unwrap_or("");
     (namespace, segments.collect())
 }
@@ -14,11 +16,17 @@ pub fn split_type(resource_type: &str) -> (&str, Vec<&str>) {
 pub fn build_id(scope: &str, typed: &(String, Vec<String>)) -> String {
     let (resource_type, names) = typed;
     let (namespace, types) = split_type(resource_type);
-    if namespace.eq_ignore_ascii_case("Microsoft.Resources") && types.len() == 1 && names.len() == 1 {
-        if types[0].eq_ignore_ascii_case("resourceGroups") && scope.starts_with("/subscriptions/") && !scope.contains("/resourceGroups/") {
+    if namespace.eq_ignore_ascii_case("Microsoft.Resources") && types.len() == 1 && names.len() == 1
+    {
+        if types[0].eq_ignore_ascii_case("resourceGroups")
+            && scope.starts_with("/subscriptions/")
+            && !scope.contains("/resourceGroups/")
+        {
             return format!("{scope}/resourceGroups/{}", names[0]);
         }
-        if types[0].eq_ignore_ascii_case("subscriptions") && (scope.is_empty() || scope.starts_with("/providers/Microsoft.Management")) {
+        if types[0].eq_ignore_ascii_case("subscriptions")
+            && (scope.is_empty() || scope.starts_with("/providers/Microsoft.Management"))
+        {
             return format!("/subscriptions/{}", names[0]);
         }
     }
@@ -40,7 +48,9 @@ pub fn type_and_name(id: &str) -> (String, String) {
     let Some(position) = id.to_ascii_lowercase().rfind("/providers/") else {
         let segments: Vec<&str> = id.split('/').filter(|s| !s.is_empty()).collect();
         return match segments.as_slice() {
-            [.., "resourceGroups" | "resourcegroups", name] => ("Microsoft.Resources/resourceGroups".into(), (*name).into()),
+            [.., "resourceGroups" | "resourcegroups", name] => {
+                ("Microsoft.Resources/resourceGroups".into(), (*name).into())
+            }
             ["subscriptions", name] => ("Microsoft.Resources/subscriptions".into(), (*name).into()),
             _ => (String::new(), String::new()),
         };
@@ -85,13 +95,31 @@ mod tests {
     fn ids_round_trip() {
         let id = build_id(
             "/subscriptions/s/resourceGroups/rg",
-            &("Microsoft.Compute/galleries/images/".into(), vec!["g".into(), "i".into()]),
+            &(
+                "Microsoft.Compute/galleries/images/".into(),
+                vec!["g".into(), "i".into()],
+            ),
         );
-        assert_eq!(id, "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i");
-        assert_eq!(type_and_name(&id), ("Microsoft.Compute/galleries/images".into(), "g/i".into()));
-        assert_eq!(subscription_and_group(&id), (Some("s".into()), Some("rg".into())));
         assert_eq!(
-            build_id("/subscriptions/s", &("Microsoft.Resources/resourceGroups".into(), vec!["rg".into()])),
+            id,
+            "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i"
+        );
+        assert_eq!(
+            type_and_name(&id),
+            ("Microsoft.Compute/galleries/images".into(), "g/i".into())
+        );
+        assert_eq!(
+            subscription_and_group(&id),
+            (Some("s".into()), Some("rg".into()))
+        );
+        assert_eq!(
+            build_id(
+                "/subscriptions/s",
+                &(
+                    "Microsoft.Resources/resourceGroups".into(),
+                    vec!["rg".into()]
+                )
+            ),
             "/subscriptions/s/resourceGroups/rg"
         );
     }

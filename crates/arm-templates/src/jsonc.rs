@@ -106,7 +106,11 @@ impl Node {
         properties
             .iter()
             .find(|(key, _)| key == name)
-            .or_else(|| properties.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)))
+            .or_else(|| {
+                properties
+                    .iter()
+                    .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            })
             .map(|(_, node)| node)
     }
 
@@ -133,8 +137,7 @@ pub fn parse(text: &str) -> Result<Node, JsonSyntaxError> {
     reader.skip_trivia()?;
     if reader.offset < reader.chars.len() {
         return Err(reader.error(
-            "Additional text encountered after finished reading JSON content: "
-                .to_string()
+            "Additional text encountered after finished reading JSON content: ".to_string()
                 + &reader.chars[reader.offset].to_string()
                 + ".",
         ));
@@ -238,7 +241,9 @@ impl Reader {
                         self.bump();
                         loop {
                             match self.bump() {
-                                None => return Err(self.error("Unexpected end while parsing comment.")),
+                                None => {
+                                    return Err(self.error("Unexpected end while parsing comment."));
+                                }
                                 Some('*') if self.peek() == Some('/') => {
                                     self.bump();
                                     break;
@@ -329,13 +334,15 @@ impl Reader {
             }
             let key = match self.peek() {
                 Some(quote @ ('"' | '\'')) => self.string(quote)?,
-                Some(character) if character.is_alphabetic() || character == '_' || character == '$' => {
+                Some(character)
+                    if character.is_alphabetic() || character == '_' || character == '$' =>
+                {
                     self.word()
                 }
                 Some(other) => {
-                    return Err(self.error(format!(
-                        "Invalid property identifier character: {other}."
-                    )));
+                    return Err(
+                        self.error(format!("Invalid property identifier character: {other}."))
+                    );
                 }
                 None => return Err(self.error("Unexpected end when reading JSON.")),
             };
@@ -411,9 +418,9 @@ impl Reader {
         let mut text = String::new();
         loop {
             let Some(character) = self.bump() else {
-                return Err(self.error(format!(
-                    "Unterminated string. Expected delimiter: {quote}."
-                )));
+                return Err(
+                    self.error(format!("Unterminated string. Expected delimiter: {quote}."))
+                );
             };
             if character == quote {
                 return Ok(text);
@@ -423,9 +430,9 @@ impl Reader {
                 continue;
             }
             let Some(escaped) = self.bump() else {
-                return Err(self.error(format!(
-                    "Unterminated string. Expected delimiter: {quote}."
-                )));
+                return Err(
+                    self.error(format!("Unterminated string. Expected delimiter: {quote}."))
+                );
             };
             match escaped {
                 'b' => text.push('\u{8}'),
@@ -442,7 +449,8 @@ impl Reader {
                         self.bump();
                         self.bump();
                         let low = self.hex4()?;
-                        let combined = 0x10000 + ((unit - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF);
+                        let combined =
+                            0x10000 + ((unit - 0xD800) << 10) + (low.wrapping_sub(0xDC00) & 0x3FF);
                         text.push(char::from_u32(combined).unwrap_or('\u{fffd}'));
                     } else {
                         text.push(char::from_u32(unit).unwrap_or('\u{fffd}'));

@@ -66,7 +66,9 @@ pub fn find_key(map: &Map<String, Value>, name: &str) -> Option<String> {
     if map.contains_key(name) {
         return Some(name.to_string());
     }
-    map.keys().find(|key| key.eq_ignore_ascii_case(name)).cloned()
+    map.keys()
+        .find(|key| key.eq_ignore_ascii_case(name))
+        .cloned()
 }
 
 /// `value.name` as the expression language resolves it.

@@ -13,28 +13,146 @@ use proptest::test_runner::Config;
 use serde_json::{Value, json};
 
 fn config() -> Config {
-    let cases = std::env::var("ARM_TEMPLATES_FUZZ_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(256);
-    Config { cases, failure_persistence: None, ..Config::default() }
+    let cases = std::env::var("ARM_TEMPLATES_FUZZ_CASES")
+        .ok()
+        .and_then(|cases| cases.parse().ok())
+        .unwrap_or(256);
+    Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    }
 }
 
 const FUNCTIONS: &[&str] = &[
-    "array", "concat", "contains", "createArray", "createObject", "empty", "first", "last", "indexOf", "lastIndexOf",
-    "intersection", "union", "length", "max", "min", "range", "skip", "take", "flatten", "items", "objectKeys", "json",
-    "null", "shallowMerge", "tryGet", "indexFromEnd", "coalesce", "equals", "greater", "less", "base64",
-    "base64ToString", "dataUri", "dataUriToString", "endsWith", "startsWith", "guid", "uniqueString", "join", "padLeft",
-    "replace", "split", "string", "substring", "toLower", "toUpper", "trim", "uri", "uriComponent",
-    "uriComponentToString", "format", "add", "sub", "mul", "div", "mod", "float", "int", "and", "or", "not", "bool",
-    "true", "false", "if", "sys.parseCidr", "cidrSubnet", "cidrHost", "utcNow", "newGuid", "dateTimeAdd",
-    "dateTimeFromEpoch", "dateTimeToEpoch", "deployment", "environment", "parameters", "variables", "copyIndex",
-    "resourceGroup", "subscription", "tenant", "managementGroup", "resourceId", "subscriptionResourceId",
-    "tenantResourceId", "extensionResourceId", "reference", "references", "listKeys", "pickZones", "filter", "map",
-    "reduce", "sort", "toObject", "groupBy", "mapValues", "lambda", "lambdaVariables", "nope", "ns.udf",
+    "array",
+    "concat",
+    "contains",
+    "createArray",
+    "createObject",
+    "empty",
+    "first",
+    "last",
+    "indexOf",
+    "lastIndexOf",
+    "intersection",
+    "union",
+    "length",
+    "max",
+    "min",
+    "range",
+    "skip",
+    "take",
+    "flatten",
+    "items",
+    "objectKeys",
+    "json",
+    "null",
+    "shallowMerge",
+    "tryGet",
+    "indexFromEnd",
+    "coalesce",
+    "equals",
+    "greater",
+    "less",
+    "base64",
+    "base64ToString",
+    "dataUri",
+    "dataUriToString",
+    "endsWith",
+    "startsWith",
+    "guid",
+    "uniqueString",
+    "join",
+    "padLeft",
+    "replace",
+    "split",
+    "string",
+    "substring",
+    "toLower",
+    "toUpper",
+    "trim",
+    "uri",
+    "uriComponent",
+    "uriComponentToString",
+    "format",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "mod",
+    "float",
+    "int",
+    "and",
+    "or",
+    "not",
+    "bool",
+    "true",
+    "false",
+    "if",
+    "sys.parseCidr",
+    "cidrSubnet",
+    "cidrHost",
+    "utcNow",
+    "newGuid",
+    "dateTimeAdd",
+    "dateTimeFromEpoch",
+    "dateTimeToEpoch",
+    "deployment",
+    "environment",
+    "parameters",
+    "variables",
+    "copyIndex",
+    "resourceGroup",
+    "subscription",
+    "tenant",
+    "managementGroup",
+    "resourceId",
+    "subscriptionResourceId",
+    "tenantResourceId",
+    "extensionResourceId",
+    "reference",
+    "references",
+    "listKeys",
+    "pickZones",
+    "filter",
+    "map",
+    "reduce",
+    "sort",
+    "toObject",
+    "groupBy",
+    "mapValues",
+    "lambda",
+    "lambdaVariables",
+    "nope",
+    "ns.udf",
 ];
 
 const STRINGS: &[&str] = &[
-    "", "a", "A,b;c", "10.0.0.0/8", "fdad::/48", "2020-04-07 14:53:14Z", "P1Y2M", "-PT9H", "{0:N2} {1,-5}", "{\"a\":[1,{}]}",
-    "null", "http://contoso.com/a/", "x", "Microsoft.Compute/galleries", "Microsoft.Compute/galleries/images/", "Full",
-    "data:;base64,SGk=", "%41%zz", "0", "-5", "yyyy-MM-dd'T'HH:mm:ss.fffK", "p", "v", "it''s",
+    "",
+    "a",
+    "A,b;c",
+    "10.0.0.0/8",
+    "fdad::/48",
+    "2020-04-07 14:53:14Z",
+    "P1Y2M",
+    "-PT9H",
+    "{0:N2} {1,-5}",
+    "{\"a\":[1,{}]}",
+    "null",
+    "http://contoso.com/a/",
+    "x",
+    "Microsoft.Compute/galleries",
+    "Microsoft.Compute/galleries/images/",
+    "Full",
+    "data:;base64,SGk=",
+    "%41%zz",
+    "0",
+    "-5",
+    "yyyy-MM-dd'T'HH:mm:ss.fffK",
+    "p",
+    "v",
+    "it''s",
 ];
 
 fn expression_strategy() -> impl Strategy<Value = String> {
@@ -47,9 +165,16 @@ fn expression_strategy() -> impl Strategy<Value = String> {
     ];
     leaf.prop_recursive(6, 64, 4, |inner| {
         prop_oneof![
-            (prop::sample::select(FUNCTIONS), prop::collection::vec(inner.clone(), 0..4))
+            (
+                prop::sample::select(FUNCTIONS),
+                prop::collection::vec(inner.clone(), 0..4)
+            )
                 .prop_map(|(name, arguments)| format!("{name}({})", arguments.join(", "))),
-            (inner.clone(), prop::sample::select(&["a", "name", "id", "value", "outputs"][..])).prop_map(|(target, property)| format!("{target}.{property}")),
+            (
+                inner.clone(),
+                prop::sample::select(&["a", "name", "id", "value", "outputs"][..])
+            )
+                .prop_map(|(target, property)| format!("{target}.{property}")),
             (inner.clone(), inner.clone()).prop_map(|(target, index)| format!("{target}[{index}]")),
             inner.prop_map(|body| format!("lambda('x', {body})")),
         ]
@@ -72,8 +197,12 @@ fn template_with(expression: &str) -> Value {
 
 /// Prepares and evaluates everything; only panics would fail the test.
 fn exercise(template: &Value) {
-    let Ok(template) = Template::from_value(template) else { return };
-    let Ok(plan) = template.prepare(&common::context(), &json!({})) else { return };
+    let Ok(template) = Template::from_value(template) else {
+        return;
+    };
+    let Ok(plan) = template.prepare(&common::context(), &json!({})) else {
+        return;
+    };
     for index in 0..plan.resources().len() {
         let _ = plan.evaluate_resource(index, &NothingDeployed);
     }
@@ -151,11 +280,22 @@ fn deep_nesting_and_long_chains_are_errors_or_values_not_crashes() {
     assert_eq!(common::evaluate(&nested), json!(41));
     let mut variables = serde_json::Map::new();
     for index in 0..500 {
-        variables.insert(format!("v{index}"), json!(format!("[add(variables('v{}'), 1)]", index + 1)));
+        variables.insert(
+            format!("v{index}"),
+            json!(format!("[add(variables('v{}'), 1)]", index + 1)),
+        );
     }
     variables.insert("v500".into(), json!(0));
-    let plan = common::prepare(common::rg_template(json!({"variables": variables})), json!({})).unwrap();
-    let v0 = plan.variables().iter().find(|(name, _)| name == "v0").unwrap();
+    let plan = common::prepare(
+        common::rg_template(json!({"variables": variables})),
+        json!({}),
+    )
+    .unwrap();
+    let v0 = plan
+        .variables()
+        .iter()
+        .find(|(name, _)| name == "v0")
+        .unwrap();
     assert_eq!(v0.1, json!(500));
     let deep_json = format!("{}{}", "[".repeat(300), "]".repeat(300));
     assert!(Template::parse(&deep_json).is_err());

@@ -6,16 +6,19 @@ mod common;
 
 use common::{GROUP, SUBSCRIPTION, prepare_text, simulate};
 use serde_json::{Value, json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-const RAW_PREFIX: &str = "https://raw.githubusercontent.com/Azure/azure-quickstart-templates/master/";
+const RAW_PREFIX: &str =
+    "https://raw.githubusercontent.com/Azure/azure-quickstart-templates/master/";
 
 fn checkout() -> Option<PathBuf> {
     let root = PathBuf::from(std::env::var_os("GALLERYD_QUICKSTART_TEMPLATES")?);
-    root.join("quickstarts/microsoft.compute/sig-create/azuredeploy.json").exists().then_some(root)
+    root.join("quickstarts/microsoft.compute/sig-create/azuredeploy.json")
+        .exists()
+        .then_some(root)
 }
 
-fn read(root: &PathBuf, path: &str) -> String {
+fn read(root: &Path, path: &str) -> String {
     std::fs::read_to_string(root.join(path)).unwrap_or_else(|error| panic!("{path}: {error}"))
 }
 
@@ -30,20 +33,47 @@ fn outputs(simulated: &common::Simulated) -> serde_json::Map<String, Value> {
 #[test]
 fn gallery_quickstarts_deploy_unmodified() {
     let Some(root) = checkout() else {
-        eprintln!("skipping: set GALLERYD_QUICKSTART_TEMPLATES to a checkout of Azure/azure-quickstart-templates");
+        eprintln!(
+            "skipping: set GALLERYD_QUICKSTART_TEMPLATES to a checkout of Azure/azure-quickstart-templates"
+        );
         return;
     };
-    let load = |uri: &str| read(&root, uri.strip_prefix(RAW_PREFIX).unwrap_or_else(|| panic!("unexpected link {uri}")));
+    let load = |uri: &str| {
+        read(
+            &root,
+            uri.strip_prefix(RAW_PREFIX)
+                .unwrap_or_else(|| panic!("unexpected link {uri}")),
+        )
+    };
 
-    let plan = prepare_text(&read(&root, "quickstarts/microsoft.compute/sig-create/azuredeploy.json"), json!({"galleryName": {"value": "myGallery"}})).unwrap();
+    let plan = prepare_text(
+        &read(
+            &root,
+            "quickstarts/microsoft.compute/sig-create/azuredeploy.json",
+        ),
+        json!({"galleryName": {"value": "myGallery"}}),
+    )
+    .unwrap();
     let run = simulate(&plan, &load);
-    assert_eq!(run.bodies, [(group_id("Microsoft.Compute/galleries/myGallery"), json!({"location": "westus", "properties": {"description": "My Private Gallery"}}))]);
+    assert_eq!(
+        run.bodies,
+        [(
+            group_id("Microsoft.Compute/galleries/myGallery"),
+            json!({"location": "westus", "properties": {"description": "My Private Gallery"}})
+        )]
+    );
 
     let plan = prepare_text(&read(&root, "quickstarts/microsoft.compute/sig-image-definition-create/prereqs/prereq.azuredeploy.json"), json!({})).unwrap();
     let run = simulate(&plan, &load);
-    let gallery = arm_templates::hashing::unique_string(&[&format!("/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}")]);
+    let gallery = arm_templates::hashing::unique_string(&[&format!(
+        "/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}"
+    )]);
     assert_eq!(outputs(&run)["galleryName"], json!(gallery));
-    assert!(run.bodies.iter().any(|(id, _)| *id == group_id(&format!("Microsoft.Compute/galleries/{gallery}"))));
+    assert!(
+        run.bodies
+            .iter()
+            .any(|(id, _)| *id == group_id(&format!("Microsoft.Compute/galleries/{gallery}")))
+    );
 
     let plan = prepare_text(
         &read(&root, "quickstarts/microsoft.compute/sig-image-definition-create/azuredeploy.json"),
@@ -51,24 +81,53 @@ fn gallery_quickstarts_deploy_unmodified() {
     )
     .unwrap();
     let run = simulate(&plan, &load);
-    assert_eq!(run.bodies[0].0, group_id(&format!("Microsoft.Compute/galleries/{gallery}/images/myImage")));
-    assert_eq!(run.bodies[0].1["properties"]["identifier"], json!({"publisher": "myPublisher", "offer": "myOffer", "sku": "mySku"}));
+    assert_eq!(
+        run.bodies[0].0,
+        group_id(&format!(
+            "Microsoft.Compute/galleries/{gallery}/images/myImage"
+        ))
+    );
+    assert_eq!(
+        run.bodies[0].1["properties"]["identifier"],
+        json!({"publisher": "myPublisher", "offer": "myOffer", "sku": "mySku"})
+    );
 
     let plan = prepare_text(
         &read(&root, "quickstarts/microsoft.compute/sig-image-version-create/prereqs/prereq.azuredeploy.json"),
         json!({"galleryName": {"value": "g"}, "galleryImageDefinitionName": {"value": "i"}}),
     )
     .unwrap();
-    let names: Vec<&str> = plan.resources().iter().map(|instance| instance.name.as_str()).collect();
+    let names: Vec<&str> = plan
+        .resources()
+        .iter()
+        .map(|instance| instance.name.as_str())
+        .collect();
     assert_eq!(names[..2], ["g", "g/i"]);
-    assert_eq!(plan.resources()[1].depends_on, [0], "the child waits for its gallery by id, not implicitly");
-    assert_eq!(plan.resources()[3].depends_on, [2], "the image waits for its disk");
+    assert_eq!(
+        plan.resources()[1].depends_on,
+        [0],
+        "the child waits for its gallery by id, not implicitly"
+    );
+    assert_eq!(
+        plan.resources()[3].depends_on,
+        [2],
+        "the image waits for its disk"
+    );
     let run = simulate(&plan, &load);
-    let image_id = outputs(&run)["managedImageID"].as_str().unwrap().to_string();
-    assert_eq!(image_id, group_id(&format!("Microsoft.Compute/images/managedimage{gallery}")));
+    let image_id = outputs(&run)["managedImageID"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        image_id,
+        group_id(&format!("Microsoft.Compute/images/managedimage{gallery}"))
+    );
 
     let plan = prepare_text(
-        &read(&root, "quickstarts/microsoft.compute/sig-image-version-create/azuredeploy.json"),
+        &read(
+            &root,
+            "quickstarts/microsoft.compute/sig-image-version-create/azuredeploy.json",
+        ),
         json!({
             "existingManagedImageID": {"value": image_id},
             "existingGalleryName": {"value": "g"},
@@ -78,7 +137,16 @@ fn gallery_quickstarts_deploy_unmodified() {
     )
     .unwrap();
     let run = simulate(&plan, &load);
-    assert_eq!(run.bodies[0].0, group_id("Microsoft.Compute/galleries/g/images/i/versions/1.0.0"));
-    assert_eq!(run.bodies[0].1["properties"]["publishingProfile"]["targetRegions"], json!([{"name": "westus"}]));
-    assert_eq!(outputs(&run)["existingGalleryImageDefinitionName"], json!("i"));
+    assert_eq!(
+        run.bodies[0].0,
+        group_id("Microsoft.Compute/galleries/g/images/i/versions/1.0.0")
+    );
+    assert_eq!(
+        run.bodies[0].1["properties"]["publishingProfile"]["targetRegions"],
+        json!([{"name": "westus"}])
+    );
+    assert_eq!(
+        outputs(&run)["existingGalleryImageDefinitionName"],
+        json!("i")
+    );
 }

@@ -42,7 +42,11 @@ pub(super) fn call(name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
                     item.cloned().unwrap_or(Value::Null)
                 }
                 Value::String(text) => {
-                    let character = if first { text.chars().next() } else { text.chars().last() };
+                    let character = if first {
+                        text.chars().next()
+                    } else {
+                        text.chars().last()
+                    };
                     Value::String(character.map(String::from).unwrap_or_default())
                 }
                 Value::Null => Value::Null,
@@ -59,7 +63,11 @@ pub(super) fn call(name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
                         .enumerate()
                         .filter(|(_, item)| deep_equal(item, &values[1]))
                         .map(|(index, _)| index as i64);
-                    let found = if last { positions.last() } else { positions.next() };
+                    let found = if last {
+                        positions.next_back()
+                    } else {
+                        positions.next()
+                    };
                     Value::from(found.unwrap_or(-1))
                 }
                 Value::String(_) => return Ok(None),
@@ -89,10 +97,17 @@ pub(super) fn call(name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
             let start = integer_at("range", values, 0)?;
             let length = integer_at("range", values, 1)?;
             if !(0..=10_000).contains(&length) {
-                return invalid("The template language function 'range' expects its second parameter to be a non-negative integer no greater than '10000'.");
+                return invalid(
+                    "The template language function 'range' expects its second parameter to be a non-negative integer no greater than '10000'.",
+                );
             }
-            if start.checked_add(length).is_none_or(|end| end > i64::from(i32::MAX) + 1) {
-                return invalid("The template language function 'range' expects the sum of its parameters to be no greater than '2147483647'.");
+            if start
+                .checked_add(length)
+                .is_none_or(|end| end > i64::from(i32::MAX) + 1)
+            {
+                return invalid(
+                    "The template language function 'range' expects the sum of its parameters to be no greater than '2147483647'.",
+                );
             }
             Value::Array((start..start + length).map(Value::from).collect())
         }
@@ -103,7 +118,11 @@ pub(super) fn call(name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
             match &values[0] {
                 Value::Array(items) => {
                     let split = amount.min(items.len());
-                    Value::Array(if skip { items[split..].to_vec() } else { items[..split].to_vec() })
+                    Value::Array(if skip {
+                        items[split..].to_vec()
+                    } else {
+                        items[..split].to_vec()
+                    })
                 }
                 Value::String(text) => Value::String(if skip {
                     text.chars().skip(amount).collect()
@@ -170,7 +189,9 @@ pub(super) fn call(name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
             for key in &values[1..] {
                 current = match (&current, key) {
                     (Value::Object(map), Value::String(name)) => {
-                        crate::value::get_property(map, name).cloned().unwrap_or(Value::Null)
+                        crate::value::get_property(map, name)
+                            .cloned()
+                            .unwrap_or(Value::Null)
                     }
                     (Value::Array(items), Value::Number(_)) => crate::value::as_integer(key)
                         .filter(|index| *index >= 0)
@@ -202,7 +223,11 @@ pub(super) fn call(name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
 
 fn concat(values: &[Value]) -> EvalResult<Value> {
     expect_count("concat", values.len(), 1, usize::MAX)?;
-    if values.iter().all(|value| value.is_array() || value.is_null()) && values.iter().any(Value::is_array) {
+    if values
+        .iter()
+        .all(|value| value.is_array() || value.is_null())
+        && values.iter().any(Value::is_array)
+    {
         let mut items = Vec::new();
         for value in values {
             if let Value::Array(inner) = value {
@@ -237,8 +262,10 @@ pub(super) fn contains(container: &Value, item: &Value) -> EvalResult<bool> {
 }
 
 fn create_object(values: &[Value]) -> EvalResult<Value> {
-    if values.len() % 2 != 0 {
-        return invalid("The template language function 'createObject' must have an even number of parameters.");
+    if !values.len().is_multiple_of(2) {
+        return invalid(
+            "The template language function 'createObject' must have an even number of parameters.",
+        );
     }
     let mut map = Map::new();
     for (index, pair) in values.chunks(2).enumerate() {
@@ -262,9 +289,9 @@ fn intersection(values: &[Value]) -> EvalResult<Value> {
             }
             for item in first {
                 let everywhere = values[1..].iter().all(|other| {
-                    other
-                        .as_array()
-                        .is_some_and(|items| items.iter().any(|candidate| deep_equal(candidate, item)))
+                    other.as_array().is_some_and(|items| {
+                        items.iter().any(|candidate| deep_equal(candidate, item))
+                    })
                 });
                 if everywhere && !result.iter().any(|kept| deep_equal(kept, item)) {
                     result.push(item.clone());
@@ -331,7 +358,9 @@ fn union(values: &[Value]) -> EvalResult<Value> {
 fn merge_objects(target: &mut Map<String, Value>, source: &Map<String, Value>) {
     for (key, value) in source {
         match (target.get_mut(key), value) {
-            (Some(Value::Object(existing)), Value::Object(incoming)) => merge_objects(existing, incoming),
+            (Some(Value::Object(existing)), Value::Object(incoming)) => {
+                merge_objects(existing, incoming)
+            }
             _ => {
                 target.insert(key.clone(), value.clone());
             }
@@ -346,7 +375,9 @@ fn extreme(name: &str, values: &[Value]) -> EvalResult<Value> {
         _ => values,
     };
     if items.is_empty() {
-        return invalid(format!("The template language function '{name}' expects at least one value."));
+        return invalid(format!(
+            "The template language function '{name}' expects at least one value."
+        ));
     }
     let mut best: Option<i64> = None;
     for item in items {

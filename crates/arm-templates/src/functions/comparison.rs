@@ -11,7 +11,11 @@ pub(super) fn call(name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
     let result = match name {
         "coalesce" => {
             expect_count("coalesce", values.len(), 1, usize::MAX)?;
-            values.iter().find(|value| !value.is_null()).cloned().unwrap_or(Value::Null)
+            values
+                .iter()
+                .find(|value| !value.is_null())
+                .cloned()
+                .unwrap_or(Value::Null)
         }
         "equals" => {
             expect_count("equals", values.len(), 2, 2)?;
@@ -42,7 +46,9 @@ fn compare(name: &str, left: &Value, right: &Value) -> EvalResult<Ordering> {
                 .partial_cmp(&b.as_f64())
                 .unwrap_or(Ordering::Equal),
         }),
-        (Value::String(_) | Value::Number(_), other) => wrong_type(name, 1, crate::value::type_name(left), other),
+        (Value::String(_) | Value::Number(_), other) => {
+            wrong_type(name, 1, crate::value::type_name(left), other)
+        }
         (other, _) => wrong_type(name, 0, "Integer or String", other),
     }
 }

@@ -5,23 +5,41 @@
 use super::{expect_count, integer_at, string_at};
 use crate::error::{EvalResult, invalid};
 use crate::evaluator::{Evaluator, Phase, not_expected};
-use chrono::{DateTime, Datelike, Duration, FixedOffset, Months, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, Months, NaiveDate, NaiveDateTime, TimeZone,
+    Timelike, Utc,
+};
 use serde_json::Value;
 
-pub(super) fn call(evaluator: &mut Evaluator<'_>, name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
+pub(super) fn call(
+    evaluator: &mut Evaluator<'_>,
+    name: &str,
+    values: &[Value],
+) -> EvalResult<Option<Value>> {
     let count = values.len();
     let result = match name {
         "utcnow" => {
             if evaluator.phase != Phase::ParameterDefault {
-                return invalid("The template function 'utcNow' is not expected at this location. The function can only be used with parameter default values. Please see https://aka.ms/arm-template-expressions for usage details.");
+                return invalid(
+                    "The template function 'utcNow' is not expected at this location. The function can only be used with parameter default values. Please see https://aka.ms/arm-template-expressions for usage details.",
+                );
             }
             expect_count("utcNow", count, 0, 1)?;
-            let format = if count == 1 { string_at("utcNow", values, 0)? } else { "yyyyMMddTHHmmssZ" };
-            Value::String(format_date(&evaluator.world.context().now.fixed_offset(), format))
+            let format = if count == 1 {
+                string_at("utcNow", values, 0)?
+            } else {
+                "yyyyMMddTHHmmssZ"
+            };
+            Value::String(format_date(
+                &evaluator.world.context().now.fixed_offset(),
+                format,
+            ))
         }
         "newguid" => {
             if evaluator.phase != Phase::ParameterDefault {
-                return invalid("The template function 'newGuid' is not expected at this location. The function can only be used with parameter default values. Please see https://aka.ms/arm-template-expressions for usage details.");
+                return invalid(
+                    "The template function 'newGuid' is not expected at this location. The function can only be used with parameter default values. Please see https://aka.ms/arm-template-expressions for usage details.",
+                );
             }
             expect_count("newGuid", count, 0, 0)?;
             Value::String(evaluator.world.new_guid())
@@ -40,13 +58,18 @@ pub(super) fn call(evaluator: &mut Evaluator<'_>, name: &str, values: &[Value]) 
             expect_count("dateTimeFromEpoch", count, 1, 1)?;
             let seconds = integer_at("dateTimeFromEpoch", values, 0)?;
             let Some(time) = Utc.timestamp_opt(seconds, 0).single() else {
-                return invalid(format!("The template language function 'dateTimeFromEpoch' value '{seconds}' is out of range."));
+                return invalid(format!(
+                    "The template language function 'dateTimeFromEpoch' value '{seconds}' is out of range."
+                ));
             };
             Value::String(time.format("%Y-%m-%dT%H:%M:%SZ").to_string())
         }
         "datetimetoepoch" => {
             expect_count("dateTimeToEpoch", count, 1, 1)?;
-            Value::from(parse_date("dateTimeToEpoch", string_at("dateTimeToEpoch", values, 0)?)?.timestamp())
+            Value::from(
+                parse_date("dateTimeToEpoch", string_at("dateTimeToEpoch", values, 0)?)?
+                    .timestamp(),
+            )
         }
         "utcnowtime" => return not_expected("utcNowTime"),
         _ => return Ok(None),
@@ -71,14 +94,22 @@ pub(crate) fn parse_date(function: &str, text: &str) -> EvalResult<DateTime<Fixe
         }
     }
     if let Ok(date) = NaiveDate::parse_from_str(without_zone, "%Y-%m-%d") {
-        return Ok(date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().fixed_offset());
+        return Ok(date
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc()
+            .fixed_offset());
     }
     for pattern in ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y"] {
         if let Ok(parsed) = NaiveDateTime::parse_from_str(trimmed, pattern) {
             return Ok(parsed.and_utc().fixed_offset());
         }
         if let Ok(date) = NaiveDate::parse_from_str(trimmed, pattern) {
-            return Ok(date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().fixed_offset());
+            return Ok(date
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default()
+                .and_utc()
+                .fixed_offset());
         }
     }
     invalid(format!(
@@ -87,8 +118,15 @@ pub(crate) fn parse_date(function: &str, text: &str) -> EvalResult<DateTime<Fixe
 }
 
 /// Adds an ISO 8601 duration (`P1Y2M3DT4H5M6S`, `-P1D`, `PT1H`, `P2W`).
-pub(crate) fn add_duration(base: DateTime<FixedOffset>, text: &str) -> EvalResult<DateTime<FixedOffset>> {
-    let bad = || invalid::<DateTime<FixedOffset>>(format!("The template language function 'dateTimeAdd' expects its second parameter to be a valid ISO 8601 duration. The provided value is '{text}'."));
+pub(crate) fn add_duration(
+    base: DateTime<FixedOffset>,
+    text: &str,
+) -> EvalResult<DateTime<FixedOffset>> {
+    let bad = || {
+        invalid::<DateTime<FixedOffset>>(format!(
+            "The template language function 'dateTimeAdd' expects its second parameter to be a valid ISO 8601 duration. The provided value is '{text}'."
+        ))
+    };
     let (negative, rest) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
@@ -96,13 +134,18 @@ pub(crate) fn add_duration(base: DateTime<FixedOffset>, text: &str) -> EvalResul
     let Some(rest) = rest.strip_prefix('P').or_else(|| rest.strip_prefix('p')) else {
         return bad();
     };
-    let (mut months, mut seconds, mut in_time, mut number, mut any) = (0i64, 0f64, false, String::new(), false);
+    let (mut months, mut seconds, mut in_time, mut number, mut any) =
+        (0i64, 0f64, false, String::new(), false);
     for character in rest.chars() {
         match character.to_ascii_uppercase() {
             'T' => in_time = true,
-            digit if digit.is_ascii_digit() || digit == '.' || digit == ',' => number.push(if digit == ',' { '.' } else { digit }),
+            digit if digit.is_ascii_digit() || digit == '.' || digit == ',' => {
+                number.push(if digit == ',' { '.' } else { digit })
+            }
             unit => {
-                let Ok(amount) = number.parse::<f64>() else { return bad() };
+                let Ok(amount) = number.parse::<f64>() else {
+                    return bad();
+                };
                 number.clear();
                 any = true;
                 match (unit, in_time) {
@@ -130,14 +173,37 @@ pub(crate) fn add_duration(base: DateTime<FixedOffset>, text: &str) -> EvalResul
         base.checked_sub_months(Months::new((months).unsigned_abs() as u32))
     };
     let milliseconds = ((seconds * 1000.0).round() as i64).saturating_mul(sign);
-    match shifted.and_then(|time| time.checked_add_signed(Duration::try_milliseconds(milliseconds)?)) {
+    match shifted
+        .and_then(|time| time.checked_add_signed(Duration::try_milliseconds(milliseconds)?))
+    {
         Some(time) => Ok(time),
         None => bad(),
     }
 }
 
-const MONTHS: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const DAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
 
 /// Formats a time with a .NET standard (`u`, `o`, `s`, `d`, `D`, `t`, `T`, `g`, `G`, `r`, `f`, `F`,
 /// `M`, `Y`) or custom (`yyyy-MM-dd HH:mm:ss`, …) date format string, en-US conventions.
@@ -203,13 +269,32 @@ pub(crate) fn format_date(time: &DateTime<FixedOffset>, format: &str) -> String 
                 3 => DAYS[time.weekday().num_days_from_monday() as usize][..3].to_string(),
                 _ => DAYS[time.weekday().num_days_from_monday() as usize].to_string(),
             }),
-            'H' => output.push_str(&if run == 1 { time.hour().to_string() } else { format!("{:02}", time.hour()) }),
+            'H' => output.push_str(&if run == 1 {
+                time.hour().to_string()
+            } else {
+                format!("{:02}", time.hour())
+            }),
             'h' => {
-                let hour = match time.hour() % 12 { 0 => 12, hour => hour };
-                output.push_str(&if run == 1 { hour.to_string() } else { format!("{hour:02}") });
+                let hour = match time.hour() % 12 {
+                    0 => 12,
+                    hour => hour,
+                };
+                output.push_str(&if run == 1 {
+                    hour.to_string()
+                } else {
+                    format!("{hour:02}")
+                });
             }
-            'm' => output.push_str(&if run == 1 { time.minute().to_string() } else { format!("{:02}", time.minute()) }),
-            's' => output.push_str(&if run == 1 { time.second().to_string() } else { format!("{:02}", time.second()) }),
+            'm' => output.push_str(&if run == 1 {
+                time.minute().to_string()
+            } else {
+                format!("{:02}", time.minute())
+            }),
+            's' => output.push_str(&if run == 1 {
+                time.second().to_string()
+            } else {
+                format!("{:02}", time.second())
+            }),
             'f' | 'F' => {
                 let digits = format!("{:09}", time.nanosecond() % 1_000_000_000);
                 let mut fraction = digits[..run.min(7).min(9)].to_string();
@@ -256,15 +341,27 @@ mod tests {
     #[test]
     fn learn_examples() {
         let base = parse_date("dateTimeAdd", "2020-04-07 14:53:14Z").unwrap();
-        assert_eq!(format_date(&add_duration(base, "P3Y").unwrap(), "G"), "4/7/2023 2:53:14 PM");
-        assert_eq!(format_date(&add_duration(base, "-PT9H").unwrap(), "G"), "4/7/2020 5:53:14 AM");
-        assert_eq!(format_date(&add_duration(base, "PT1H").unwrap(), "yyyy-MM-ddTHH:mm:ssZ"), "2020-04-07T15:53:14Z");
+        assert_eq!(
+            format_date(&add_duration(base, "P3Y").unwrap(), "G"),
+            "4/7/2023 2:53:14 PM"
+        );
+        assert_eq!(
+            format_date(&add_duration(base, "-PT9H").unwrap(), "G"),
+            "4/7/2020 5:53:14 AM"
+        );
+        assert_eq!(
+            format_date(&add_duration(base, "PT1H").unwrap(), "yyyy-MM-ddTHH:mm:ssZ"),
+            "2020-04-07T15:53:14Z"
+        );
         let now = parse_date("utcNow", "2019-03-05T17:53:18.5417297Z").unwrap();
         assert_eq!(format_date(&now, "yyyyMMddTHHmmssZ"), "20190305T175318Z");
         assert_eq!(format_date(&now, "u"), "2019-03-05 17:53:18Z");
         assert_eq!(format_date(&now, "d"), "3/5/2019");
         assert!(add_duration(base, "P").is_err());
         assert!(add_duration(base, "3Y").is_err());
-        assert_eq!(parse_date("x", "2023-05-02T15:16:13Z").unwrap().timestamp(), 1683040573);
+        assert_eq!(
+            parse_date("x", "2023-05-02T15:16:13Z").unwrap().timestamp(),
+            1683040573
+        );
     }
 }

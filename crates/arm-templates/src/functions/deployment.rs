@@ -7,7 +7,11 @@ use crate::error::{EvalResult, invalid};
 use crate::evaluator::{Evaluator, Phase, not_expected};
 use serde_json::{Value, json};
 
-pub(super) fn call(evaluator: &mut Evaluator<'_>, name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
+pub(super) fn call(
+    evaluator: &mut Evaluator<'_>,
+    name: &str,
+    values: &[Value],
+) -> EvalResult<Option<Value>> {
     let count = values.len();
     let result = match name {
         "deployment" => {
@@ -22,9 +26,14 @@ pub(super) fn call(evaluator: &mut Evaluator<'_>, name: &str, values: &[Value]) 
             expect_count("parameters", count, 1, 1)?;
             let parameter = string_at("parameters", values, 0)?;
             if let Some(arguments) = &evaluator.function_arguments {
-                return match arguments.iter().find(|(name, _)| name.eq_ignore_ascii_case(parameter)) {
+                return match arguments
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(parameter))
+                {
                     Some((_, value)) => Ok(Some(value.clone())),
-                    None => invalid(format!("The template parameter '{parameter}' is not found. Please see https://aka.ms/arm-functions for usage details.")),
+                    None => invalid(format!(
+                        "The template parameter '{parameter}' is not found. Please see https://aka.ms/arm-functions for usage details."
+                    )),
                 };
             }
             evaluator.world.parameter(parameter)?
@@ -34,13 +43,20 @@ pub(super) fn call(evaluator: &mut Evaluator<'_>, name: &str, values: &[Value]) 
             if evaluator.phase == Phase::UserFunction {
                 return not_expected("variables");
             }
-            evaluator.world.variable(string_at("variables", values, 0)?)?
+            evaluator
+                .world
+                .variable(string_at("variables", values, 0)?)?
         }
         "copyindex" => Value::from(copy_index(evaluator, values)?),
         "lambdavariables" => {
             expect_count("lambdaVariables", count, 1, 1)?;
             let variable = string_at("lambdaVariables", values, 0)?;
-            match evaluator.lambdas.iter().rev().find(|(name, _)| name.eq_ignore_ascii_case(variable)) {
+            match evaluator
+                .lambdas
+                .iter()
+                .rev()
+                .find(|(name, _)| name.eq_ignore_ascii_case(variable))
+            {
                 Some((_, value)) => value.clone(),
                 None => return invalid(format!("The lambda variable '{variable}' is not found.")),
             }
@@ -97,7 +113,10 @@ fn copy_index(evaluator: &Evaluator<'_>, values: &[Value]) -> EvalResult<i64> {
     let (loop_name, offset) = match values {
         [] => (None, 0),
         [Value::String(name)] => (Some(name.as_str()), 0),
-        [single] => (None, integer_at("copyIndex", std::slice::from_ref(single), 0)?),
+        [single] => (
+            None,
+            integer_at("copyIndex", std::slice::from_ref(single), 0)?,
+        ),
         [Value::String(name), _] => (Some(name.as_str()), integer_at("copyIndex", values, 1)?),
         [other, _] => return wrong_type("copyIndex", 0, "String", other),
         _ => unreachable_count(),
@@ -106,15 +125,23 @@ fn copy_index(evaluator: &Evaluator<'_>, values: &[Value]) -> EvalResult<i64> {
         None => evaluator.copies.first(),
         Some(name) => {
             let lower = name.to_ascii_lowercase();
-            let found = evaluator.copies.iter().rev().find(|frame| frame.name == lower);
+            let found = evaluator
+                .copies
+                .iter()
+                .rev()
+                .find(|frame| frame.name == lower);
             if found.is_none() && !evaluator.copies.is_empty() {
-                return invalid(format!("The template copy index loop name '{name}' is not found. Please see https://aka.ms/arm-copy for usage details."));
+                return invalid(format!(
+                    "The template copy index loop name '{name}' is not found. Please see https://aka.ms/arm-copy for usage details."
+                ));
             }
             found
         }
     };
     let Some(frame) = frame else {
-        return invalid("The template function 'copyIndex' is not expected at this location. The function can only be used in a resource with copy specified. Please see https://aka.ms/arm-copy for usage details.");
+        return invalid(
+            "The template function 'copyIndex' is not expected at this location. The function can only be used in a resource with copy specified. Please see https://aka.ms/arm-copy for usage details.",
+        );
     };
     frame.index.checked_add(offset).ok_or_else(|| {
         crate::error::Failure::Invalid("The template language function 'copyIndex' failed: Arithmetic operation resulted in an overflow.".into())

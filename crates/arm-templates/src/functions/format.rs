@@ -15,7 +15,11 @@ pub fn format_composite(pattern: &str, arguments: &[Value]) -> EvalResult<String
     let characters: Vec<char> = pattern.chars().collect();
     let mut output = String::new();
     let mut index = 0;
-    let bad = || invalid::<String>("The template language function 'format' failed: the format string is not valid (Input string was not in a correct format.).");
+    let bad = || {
+        invalid::<String>(
+            "The template language function 'format' failed: the format string is not valid (Input string was not in a correct format.).",
+        )
+    };
     while index < characters.len() {
         let character = characters[index];
         if character == '{' {
@@ -41,7 +45,9 @@ pub fn format_composite(pattern: &str, arguments: &[Value]) -> EvalResult<String
                 return bad();
             };
             let Some(argument) = arguments.get(position) else {
-                return invalid("The template language function 'format' failed: Index (zero based) must be greater than or equal to zero and less than the size of the argument list.");
+                return invalid(
+                    "The template language function 'format' failed: Index (zero based) must be greater than or equal to zero and less than the size of the argument list.",
+                );
             };
             let mut text = format_value(argument, format);
             if let Some(alignment) = alignment {
@@ -53,7 +59,11 @@ pub fn format_composite(pattern: &str, arguments: &[Value]) -> EvalResult<String
                 }
                 let length = text.chars().count() as i64;
                 let padding = " ".repeat((width.unsigned_abs() as i64 - length).max(0) as usize);
-                text = if width < 0 { text + &padding } else { padding + &text };
+                text = if width < 0 {
+                    text + &padding
+                } else {
+                    padding + &text
+                };
             }
             output.push_str(&text);
         } else if character == '}' {
@@ -93,14 +103,21 @@ fn format_number(value: f64, integer: Option<i64>, format: &str) -> String {
     if !standard {
         return custom_number(value, format);
     }
-    let precision = precision_text.parse::<usize>().ok().map(|precision| precision.min(MAX_WIDTH));
+    let precision = precision_text
+        .parse::<usize>()
+        .ok()
+        .map(|precision| precision.min(MAX_WIDTH));
     match specifier {
         'D' | 'd' => match integer {
             Some(integer) => {
                 let digits = integer.unsigned_abs().to_string();
                 let width = precision.unwrap_or(0);
                 let padded = format!("{}{digits}", "0".repeat(width.saturating_sub(digits.len())));
-                if integer < 0 { format!("-{padded}") } else { padded }
+                if integer < 0 {
+                    format!("-{padded}")
+                } else {
+                    padded
+                }
             }
             None => value.to_string(),
         },
@@ -108,13 +125,27 @@ fn format_number(value: f64, integer: Option<i64>, format: &str) -> String {
         'F' | 'f' => format!("{:.*}", precision.unwrap_or(2), value),
         'C' | 'c' => {
             let text = group(&format!("{:.*}", precision.unwrap_or(2), value.abs()));
-            if value < 0.0 { format!("(${text})") } else { format!("${text}") }
+            if value < 0.0 {
+                format!("(${text})")
+            } else {
+                format!("${text}")
+            }
         }
-        'P' | 'p' => format!("{} %", group(&format!("{:.*}", precision.unwrap_or(2), value * 100.0))),
+        'P' | 'p' => format!(
+            "{} %",
+            group(&format!("{:.*}", precision.unwrap_or(2), value * 100.0))
+        ),
         'X' | 'x' => match integer {
             Some(integer) => {
-                let hex = if specifier == 'X' { format!("{integer:X}") } else { format!("{integer:x}") };
-                format!("{}{hex}", "0".repeat(precision.unwrap_or(0).saturating_sub(hex.len())))
+                let hex = if specifier == 'X' {
+                    format!("{integer:X}")
+                } else {
+                    format!("{integer:x}")
+                };
+                format!(
+                    "{}{hex}",
+                    "0".repeat(precision.unwrap_or(0).saturating_sub(hex.len()))
+                )
             }
             None => value.to_string(),
         },
@@ -135,8 +166,12 @@ fn format_number(value: f64, integer: Option<i64>, format: &str) -> String {
 
 /// Inserts `,` every three digits in the integer part of a plain decimal number.
 fn group(text: &str) -> String {
-    let (sign, rest) = text.strip_prefix('-').map_or(("", text), |rest| ("-", rest));
-    let (whole, fraction) = rest.split_once('.').map_or((rest, None), |(w, f)| (w, Some(f)));
+    let (sign, rest) = text
+        .strip_prefix('-')
+        .map_or(("", text), |rest| ("-", rest));
+    let (whole, fraction) = rest
+        .split_once('.')
+        .map_or((rest, None), |(w, f)| (w, Some(f)));
     let mut grouped = String::new();
     for (index, digit) in whole.chars().enumerate() {
         if index > 0 && (whole.len() - index) % 3 == 0 {
@@ -161,13 +196,16 @@ fn custom_number(value: f64, format: &str) -> String {
     let prefix = &format[..first];
     let body = &format[first..=last];
     let suffix = &format[last + 1..];
-    let (whole_pattern, fraction_pattern) = body.split_once('.').map_or((body, ""), |(w, f)| (w, f));
+    let (whole_pattern, fraction_pattern) =
+        body.split_once('.').map_or((body, ""), |(w, f)| (w, f));
     let grouping = whole_pattern.contains(',');
     let minimum_whole = whole_pattern.chars().filter(|c| *c == '0').count();
     let fraction_zeros = fraction_pattern.chars().filter(|c| *c == '0').count();
     let fraction_digits = fraction_pattern.chars().filter(|c| placeholder(*c)).count();
     let rounded = format!("{:.*}", fraction_digits, value.abs());
-    let (whole, fraction) = rounded.split_once('.').map_or((rounded.as_str(), ""), |(w, f)| (w, f));
+    let (whole, fraction) = rounded
+        .split_once('.')
+        .map_or((rounded.as_str(), ""), |(w, f)| (w, f));
     let mut whole = whole.trim_start_matches('0').to_string();
     if whole.len() < minimum_whole {
         whole = format!("{}{whole}", "0".repeat(minimum_whole - whole.len()));
@@ -179,12 +217,18 @@ fn custom_number(value: f64, format: &str) -> String {
     while fraction.len() > fraction_zeros && fraction.ends_with('0') {
         fraction.pop();
     }
-    let sign = if value < 0.0 && (whole.chars().any(|c| c != '0' && c != ',') || fraction.chars().any(|c| c != '0')) {
+    let sign = if value < 0.0
+        && (whole.chars().any(|c| c != '0' && c != ',') || fraction.chars().any(|c| c != '0'))
+    {
         "-"
     } else {
         ""
     };
-    let number = if fraction.is_empty() { whole } else { format!("{whole}.{fraction}") };
+    let number = if fraction.is_empty() {
+        whole
+    } else {
+        format!("{whole}.{fraction}")
+    };
     format!("{sign}{prefix}{number}{suffix}")
 }
 
@@ -196,15 +240,28 @@ mod tests {
     #[test]
     fn matches_learn_examples() {
         assert_eq!(
-            format_composite("{0}, {1}. Formatted number: {2:N0}", &[json!("Hello"), json!("User"), json!(8175133)]).unwrap(),
+            format_composite(
+                "{0}, {1}. Formatted number: {2:N0}",
+                &[json!("Hello"), json!("User"), json!(8175133)]
+            )
+            .unwrap(),
             "Hello, User. Formatted number: 8,175,133"
         );
         assert_eq!(format_composite("{0:000}", &[json!(7)]).unwrap(), "007");
         assert_eq!(format_composite("{0:D5}", &[json!(42)]).unwrap(), "00042");
         assert_eq!(format_composite("{0:X}", &[json!(255)]).unwrap(), "FF");
-        assert_eq!(format_composite("{0:#,##0.00}", &[json!(1234.5)]).unwrap(), "1,234.50");
-        assert_eq!(format_composite("{{literal}} {0,5}|{0,-5}|", &[json!(1)]).unwrap(), "{literal}     1|1    |");
-        assert_eq!(format_composite("{0} {1}", &[json!(true), json!({"a": "b"})]).unwrap(), "True {'a':'b'}");
+        assert_eq!(
+            format_composite("{0:#,##0.00}", &[json!(1234.5)]).unwrap(),
+            "1,234.50"
+        );
+        assert_eq!(
+            format_composite("{{literal}} {0,5}|{0,-5}|", &[json!(1)]).unwrap(),
+            "{literal}     1|1    |"
+        );
+        assert_eq!(
+            format_composite("{0} {1}", &[json!(true), json!({"a": "b"})]).unwrap(),
+            "True {'a':'b'}"
+        );
         assert!(format_composite("{1}", &[json!(1)]).is_err());
         assert!(format_composite("{0", &[json!(1)]).is_err());
     }

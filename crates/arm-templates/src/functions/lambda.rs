@@ -14,18 +14,29 @@ struct Lambda<'e> {
     body: &'e Expression,
 }
 
-fn lambda<'e>(function: &str, expression: &'e Expression, minimum: usize, maximum: usize) -> EvalResult<Lambda<'e>> {
+fn lambda<'e>(
+    function: &str,
+    expression: &'e Expression,
+    minimum: usize,
+    maximum: usize,
+) -> EvalResult<Lambda<'e>> {
     let Expression::Call { name, arguments } = expression else {
-        return invalid(format!("The template language function '{function}' expects a lambda expression argument."));
+        return invalid(format!(
+            "The template language function '{function}' expects a lambda expression argument."
+        ));
     };
     if !name.eq_ignore_ascii_case("lambda") || arguments.is_empty() {
-        return invalid(format!("The template language function '{function}' expects a lambda expression argument."));
+        return invalid(format!(
+            "The template language function '{function}' expects a lambda expression argument."
+        ));
     }
     let (body, names) = arguments.split_last().unwrap_or((&arguments[0], &[]));
     let mut variables = Vec::new();
     for name in names {
         let Expression::String(name) = name else {
-            return invalid("The lambda function expects its variable names to be string literals.");
+            return invalid(
+                "The lambda function expects its variable names to be string literals.",
+            );
         };
         variables.push(name.clone());
     }
@@ -38,7 +49,11 @@ fn lambda<'e>(function: &str, expression: &'e Expression, minimum: usize, maximu
     Ok(Lambda { variables, body })
 }
 
-fn apply(evaluator: &mut Evaluator<'_>, lambda: &Lambda<'_>, values: Vec<Value>) -> EvalResult<Value> {
+fn apply(
+    evaluator: &mut Evaluator<'_>,
+    lambda: &Lambda<'_>,
+    values: Vec<Value>,
+) -> EvalResult<Value> {
     let pushed = lambda.variables.len().min(values.len());
     for (name, value) in lambda.variables.iter().zip(values) {
         evaluator.lambdas.push((name.clone(), value));
@@ -57,9 +72,16 @@ fn array(function: &str, value: Value) -> EvalResult<Vec<Value>> {
     }
 }
 
-pub(super) fn call(evaluator: &mut Evaluator<'_>, lower: &str, written: &str, arguments: &[Expression]) -> EvalResult<Value> {
+pub(super) fn call(
+    evaluator: &mut Evaluator<'_>,
+    lower: &str,
+    written: &str,
+    arguments: &[Expression],
+) -> EvalResult<Value> {
     match lower {
-        "filter" | "map" | "sort" | "groupby" | "mapvalues" => expect_count(written, arguments.len(), 2, 2)?,
+        "filter" | "map" | "sort" | "groupby" | "mapvalues" => {
+            expect_count(written, arguments.len(), 2, 2)?
+        }
         "reduce" => expect_count(written, arguments.len(), 3, 3)?,
         _ => expect_count(written, arguments.len(), 2, 3)?,
     }
@@ -69,10 +91,19 @@ pub(super) fn call(evaluator: &mut Evaluator<'_>, lower: &str, written: &str, ar
             let predicate = lambda(written, &arguments[1], 1, 2)?;
             let mut kept = Vec::new();
             for (index, item) in array(written, input)?.into_iter().enumerate() {
-                match apply(evaluator, &predicate, vec![item.clone(), Value::from(index as i64)])? {
+                match apply(
+                    evaluator,
+                    &predicate,
+                    vec![item.clone(), Value::from(index as i64)],
+                )? {
                     Value::Bool(true) => kept.push(item),
                     Value::Bool(false) => {}
-                    other => return invalid(format!("The lambda passed to 'filter' must return a Boolean; it returned a value of type '{}'.", crate::value::type_name(&other))),
+                    other => {
+                        return invalid(format!(
+                            "The lambda passed to 'filter' must return a Boolean; it returned a value of type '{}'.",
+                            crate::value::type_name(&other)
+                        ));
+                    }
                 }
             }
             Ok(Value::Array(kept))
@@ -81,7 +112,11 @@ pub(super) fn call(evaluator: &mut Evaluator<'_>, lower: &str, written: &str, ar
             let mapper = lambda(written, &arguments[1], 1, 2)?;
             let mut mapped = Vec::new();
             for (index, item) in array(written, input)?.into_iter().enumerate() {
-                mapped.push(apply(evaluator, &mapper, vec![item, Value::from(index as i64)])?);
+                mapped.push(apply(
+                    evaluator,
+                    &mapper,
+                    vec![item, Value::from(index as i64)],
+                )?);
             }
             Ok(Value::Array(mapped))
         }
@@ -89,7 +124,11 @@ pub(super) fn call(evaluator: &mut Evaluator<'_>, lower: &str, written: &str, ar
             let mut accumulator = evaluator.evaluate(&arguments[1])?;
             let reducer = lambda(written, &arguments[2], 2, 3)?;
             for (index, item) in array(written, input)?.into_iter().enumerate() {
-                accumulator = apply(evaluator, &reducer, vec![accumulator, item, Value::from(index as i64)])?;
+                accumulator = apply(
+                    evaluator,
+                    &reducer,
+                    vec![accumulator, item, Value::from(index as i64)],
+                )?;
             }
             Ok(accumulator)
         }
@@ -102,7 +141,11 @@ pub(super) fn call(evaluator: &mut Evaluator<'_>, lower: &str, written: &str, ar
             for item in items {
                 let mut position = sorted.len();
                 while position > 0 {
-                    let before = apply(evaluator, &comparer, vec![item.clone(), sorted[position - 1].clone()])?;
+                    let before = apply(
+                        evaluator,
+                        &comparer,
+                        vec![item.clone(), sorted[position - 1].clone()],
+                    )?;
                     if before == Value::Bool(true) {
                         position -= 1;
                     } else {
@@ -123,7 +166,10 @@ pub(super) fn call(evaluator: &mut Evaluator<'_>, lower: &str, written: &str, ar
             for item in array(written, input)? {
                 let name = apply(evaluator, &key, vec![item.clone()])?;
                 let Value::String(name) = name else {
-                    return invalid(format!("The key lambda passed to 'toObject' must return a String; it returned a value of type '{}'.", crate::value::type_name(&name)));
+                    return invalid(format!(
+                        "The key lambda passed to 'toObject' must return a String; it returned a value of type '{}'.",
+                        crate::value::type_name(&name)
+                    ));
                 };
                 let entry = match &value {
                     Some(value) => apply(evaluator, value, vec![item])?,
@@ -138,7 +184,10 @@ pub(super) fn call(evaluator: &mut Evaluator<'_>, lower: &str, written: &str, ar
             let mut groups = Map::new();
             for item in array(written, input)? {
                 let name = display(&apply(evaluator, &key, vec![item.clone()])?);
-                if let Value::Array(members) = groups.entry(name).or_insert_with(|| Value::Array(Vec::new())) {
+                if let Value::Array(members) = groups
+                    .entry(name)
+                    .or_insert_with(|| Value::Array(Vec::new()))
+                {
                     members.push(item);
                 }
             }

@@ -16,7 +16,6 @@ mod numeric;
 mod resources;
 mod strings;
 
-
 use crate::error::{EvalResult, Failure, invalid};
 use crate::evaluator::Evaluator;
 use crate::expression::Expression;
@@ -24,7 +23,11 @@ use crate::value::type_name;
 use serde_json::{Map, Value};
 
 /// Calls `name` with unevaluated `arguments`.
-pub(crate) fn call(evaluator: &mut Evaluator<'_>, name: &str, arguments: &[Expression]) -> EvalResult<Value> {
+pub(crate) fn call(
+    evaluator: &mut Evaluator<'_>,
+    name: &str,
+    arguments: &[Expression],
+) -> EvalResult<Value> {
     let lower = name.to_ascii_lowercase();
     match lower.as_str() {
         "if" => return logical_if(evaluator, arguments),
@@ -46,7 +49,10 @@ pub(crate) fn call(evaluator: &mut Evaluator<'_>, name: &str, arguments: &[Expre
     builtin(evaluator, lower, name, &values).map_err(|failure| match failure {
         Failure::Invalid(message) => {
             let canonical = canonical_name(lower);
-            Failure::Invalid(message.replace(&format!("function '{lower}'"), &format!("function '{canonical}'")))
+            Failure::Invalid(message.replace(
+                &format!("function '{lower}'"),
+                &format!("function '{canonical}'"),
+            ))
         }
         pending => pending,
     })
@@ -54,47 +60,140 @@ pub(crate) fn call(evaluator: &mut Evaluator<'_>, name: &str, arguments: &[Expre
 
 /// Every built-in function's name as Microsoft Learn spells it (messages use it).
 const CANONICAL_NAMES: &[&str] = &[
-    "array", "concat", "contains", "createArray", "createObject", "empty", "first", "last", "indexOf", "lastIndexOf",
-    "intersection", "union", "length", "max", "min", "range", "skip", "take", "flatten", "items", "objectKeys", "json",
-    "null", "shallowMerge", "tryGet", "indexFromEnd", "tryIndexFromEnd", "coalesce", "equals", "greater",
-    "greaterOrEquals", "less", "lessOrEquals", "base64", "base64ToString", "base64ToJson", "dataUri",
-    "dataUriToString", "endsWith", "startsWith", "guid", "uniqueString", "join", "padLeft", "replace", "split",
-    "string", "substring", "toLower", "toUpper", "trim", "uri", "uriComponent", "uriComponentToString", "format",
-    "add", "sub", "mul", "div", "mod", "float", "int", "and", "or", "not", "bool", "true", "false", "parseCidr",
-    "cidrSubnet", "cidrHost", "utcNow", "newGuid", "dateTimeAdd", "dateTimeFromEpoch", "dateTimeToEpoch",
-    "deployment", "environment", "parameters", "variables", "copyIndex", "lambdaVariables", "resourceGroup",
-    "subscription", "tenant", "managementGroup", "resourceId", "subscriptionResourceId", "tenantResourceId",
-    "managementGroupResourceId", "extensionResourceId", "reference", "references", "resourceInfo", "pickZones",
+    "array",
+    "concat",
+    "contains",
+    "createArray",
+    "createObject",
+    "empty",
+    "first",
+    "last",
+    "indexOf",
+    "lastIndexOf",
+    "intersection",
+    "union",
+    "length",
+    "max",
+    "min",
+    "range",
+    "skip",
+    "take",
+    "flatten",
+    "items",
+    "objectKeys",
+    "json",
+    "null",
+    "shallowMerge",
+    "tryGet",
+    "indexFromEnd",
+    "tryIndexFromEnd",
+    "coalesce",
+    "equals",
+    "greater",
+    "greaterOrEquals",
+    "less",
+    "lessOrEquals",
+    "base64",
+    "base64ToString",
+    "base64ToJson",
+    "dataUri",
+    "dataUriToString",
+    "endsWith",
+    "startsWith",
+    "guid",
+    "uniqueString",
+    "join",
+    "padLeft",
+    "replace",
+    "split",
+    "string",
+    "substring",
+    "toLower",
+    "toUpper",
+    "trim",
+    "uri",
+    "uriComponent",
+    "uriComponentToString",
+    "format",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "mod",
+    "float",
+    "int",
+    "and",
+    "or",
+    "not",
+    "bool",
+    "true",
+    "false",
+    "parseCidr",
+    "cidrSubnet",
+    "cidrHost",
+    "utcNow",
+    "newGuid",
+    "dateTimeAdd",
+    "dateTimeFromEpoch",
+    "dateTimeToEpoch",
+    "deployment",
+    "environment",
+    "parameters",
+    "variables",
+    "copyIndex",
+    "lambdaVariables",
+    "resourceGroup",
+    "subscription",
+    "tenant",
+    "managementGroup",
+    "resourceId",
+    "subscriptionResourceId",
+    "tenantResourceId",
+    "managementGroupResourceId",
+    "extensionResourceId",
+    "reference",
+    "references",
+    "resourceInfo",
+    "pickZones",
     "providers",
 ];
 
 fn canonical_name(lower: &str) -> &str {
-    CANONICAL_NAMES.iter().find(|name| name.eq_ignore_ascii_case(lower)).copied().unwrap_or(lower)
+    CANONICAL_NAMES
+        .iter()
+        .find(|name| name.eq_ignore_ascii_case(lower))
+        .copied()
+        .unwrap_or(lower)
 }
 
-fn builtin(evaluator: &mut Evaluator<'_>, lower: &str, name: &str, values: &[Value]) -> EvalResult<Value> {
-    if let Some(result) = collections::call(lower, &values)? {
+fn builtin(
+    evaluator: &mut Evaluator<'_>,
+    lower: &str,
+    name: &str,
+    values: &[Value],
+) -> EvalResult<Value> {
+    if let Some(result) = collections::call(lower, values)? {
         return Ok(result);
     }
-    if let Some(result) = comparison::call(lower, &values)? {
+    if let Some(result) = comparison::call(lower, values)? {
         return Ok(result);
     }
-    if let Some(result) = strings::call(lower, &values)? {
+    if let Some(result) = strings::call(lower, values)? {
         return Ok(result);
     }
-    if let Some(result) = numeric::call(lower, &values)? {
+    if let Some(result) = numeric::call(lower, values)? {
         return Ok(result);
     }
-    if let Some(result) = network::call(lower, &values)? {
+    if let Some(result) = network::call(lower, values)? {
         return Ok(result);
     }
-    if let Some(result) = dates::call(evaluator, lower, &values)? {
+    if let Some(result) = dates::call(evaluator, lower, values)? {
         return Ok(result);
     }
-    if let Some(result) = deployment::call(evaluator, lower, &values)? {
+    if let Some(result) = deployment::call(evaluator, lower, values)? {
         return Ok(result);
     }
-    if let Some(result) = resources::call(evaluator, lower, name, &values)? {
+    if let Some(result) = resources::call(evaluator, lower, name, values)? {
         return Ok(result);
     }
     invalid(format!(
@@ -114,7 +213,12 @@ fn logical_if(evaluator: &mut Evaluator<'_>, arguments: &[Expression]) -> EvalRe
 const ORDINALS: [&str; 6] = ["first", "second", "third", "fourth", "fifth", "sixth"];
 
 /// Fails unless `count` is within `minimum..=maximum`.
-pub(crate) fn expect_count(name: &str, count: usize, minimum: usize, maximum: usize) -> EvalResult<()> {
+pub(crate) fn expect_count(
+    name: &str,
+    count: usize,
+    minimum: usize,
+    maximum: usize,
+) -> EvalResult<()> {
     if count >= minimum && count <= maximum {
         return Ok(());
     }
@@ -131,7 +235,12 @@ pub(crate) fn expect_count(name: &str, count: usize, minimum: usize, maximum: us
 }
 
 /// `The template language function 'f' expects its first parameter to be of type 'String'. …`
-pub(crate) fn wrong_type<T>(name: &str, index: usize, expected: &str, actual: &Value) -> EvalResult<T> {
+pub(crate) fn wrong_type<T>(
+    name: &str,
+    index: usize,
+    expected: &str,
+    actual: &Value,
+) -> EvalResult<T> {
     let ordinal = ORDINALS.get(index).copied().unwrap_or("last");
     invalid(format!(
         "The template language function '{name}' expects its {ordinal} parameter to be of type '{expected}'. The provided value is of type '{}'. Please see https://aka.ms/arm-template-expressions for usage details.",
@@ -158,14 +267,22 @@ pub(crate) fn bool_at(name: &str, values: &[Value], index: usize) -> EvalResult<
     }
 }
 
-pub(crate) fn array_at<'v>(name: &str, values: &'v [Value], index: usize) -> EvalResult<&'v Vec<Value>> {
+pub(crate) fn array_at<'v>(
+    name: &str,
+    values: &'v [Value],
+    index: usize,
+) -> EvalResult<&'v Vec<Value>> {
     match &values[index] {
         Value::Array(items) => Ok(items),
         other => wrong_type(name, index, "Array", other),
     }
 }
 
-pub(crate) fn object_at<'v>(name: &str, values: &'v [Value], index: usize) -> EvalResult<&'v Map<String, Value>> {
+pub(crate) fn object_at<'v>(
+    name: &str,
+    values: &'v [Value],
+    index: usize,
+) -> EvalResult<&'v Map<String, Value>> {
     match &values[index] {
         Value::Object(map) => Ok(map),
         other => wrong_type(name, index, "Object", other),

@@ -15,7 +15,9 @@ struct Network {
 impl Network {
     fn parse(name: &str, text: &str) -> EvalResult<Network> {
         let Some((address, prefix)) = text.split_once('/') else {
-            return invalid(format!("The template language function '{name}' expects a CIDR such as '10.0.0.0/16'. The provided value is '{text}'."));
+            return invalid(format!(
+                "The template language function '{name}' expects a CIDR such as '10.0.0.0/16'. The provided value is '{text}'."
+            ));
         };
         let address: IpAddr = address.parse().or_else(|_| {
             invalid(format!("The template language function '{name}' could not parse the IP address in '{text}'."))
@@ -27,17 +29,36 @@ impl Network {
         let prefix: u32 = prefix.parse().ok().filter(|prefix| *prefix <= bits).ok_or_else(|| {
             crate::error::Failure::Invalid(format!("The template language function '{name}' could not parse the prefix length in '{text}'."))
         })?;
-        let network = Network { address: value, prefix, bits };
-        Ok(Network { address: value & network.mask(), ..network })
+        let network = Network {
+            address: value,
+            prefix,
+            bits,
+        };
+        Ok(Network {
+            address: value & network.mask(),
+            ..network
+        })
     }
 
     fn mask(&self) -> u128 {
-        let all = if self.bits == 32 { u128::from(u32::MAX) } else { u128::MAX };
-        if self.prefix == 0 { 0 } else { (all >> (self.bits - self.prefix)) << (self.bits - self.prefix) & all }
+        let all = if self.bits == 32 {
+            u128::from(u32::MAX)
+        } else {
+            u128::MAX
+        };
+        if self.prefix == 0 {
+            0
+        } else {
+            (all >> (self.bits - self.prefix)) << (self.bits - self.prefix) & all
+        }
     }
 
     fn last(&self) -> u128 {
-        let all = if self.bits == 32 { u128::from(u32::MAX) } else { u128::MAX };
+        let all = if self.bits == 32 {
+            u128::from(u32::MAX)
+        } else {
+            u128::MAX
+        };
         self.address | (!self.mask() & all)
     }
 
@@ -86,15 +107,29 @@ pub(super) fn call(name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
             let new_prefix = integer_at("cidrSubnet", values, 1)?;
             let index = integer_at("cidrSubnet", values, 2)?;
             if new_prefix < i64::from(network.prefix) || new_prefix > i64::from(network.bits) {
-                return invalid(format!("The template language function 'cidrSubnet' expects the new prefix length to be between '{}' and '{}'.", network.prefix, network.bits));
+                return invalid(format!(
+                    "The template language function 'cidrSubnet' expects the new prefix length to be between '{}' and '{}'.",
+                    network.prefix, network.bits
+                ));
             }
-            let subnets = 1u128.checked_shl((new_prefix as u32) - network.prefix).unwrap_or(u128::MAX);
+            let subnets = 1u128
+                .checked_shl((new_prefix as u32) - network.prefix)
+                .unwrap_or(u128::MAX);
             if index < 0 || index as u128 >= subnets {
-                return invalid(format!("The template language function 'cidrSubnet' subnet index '{index}' is out of range."));
+                return invalid(format!(
+                    "The template language function 'cidrSubnet' subnet index '{index}' is out of range."
+                ));
             }
             let size_bits = network.bits - new_prefix as u32;
-            let offset = if size_bits >= 128 { 0 } else { (index as u128) << size_bits };
-            Value::String(format!("{}/{new_prefix}", network.text(network.address | offset)))
+            let offset = if size_bits >= 128 {
+                0
+            } else {
+                (index as u128) << size_bits
+            };
+            Value::String(format!(
+                "{}/{new_prefix}",
+                network.text(network.address | offset)
+            ))
         }
         "cidrhost" => {
             expect_count("cidrHost", values.len(), 2, 2)?;
@@ -102,9 +137,15 @@ pub(super) fn call(name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
             let index = integer_at("cidrHost", values, 1)?;
             // Hosts are numbered from the first usable address; IPv4 keeps the broadcast address out.
             let span = network.last() - network.address;
-            let usable = if network.bits == 32 { span.saturating_sub(1) } else { span };
+            let usable = if network.bits == 32 {
+                span.saturating_sub(1)
+            } else {
+                span
+            };
             if index < 0 || index as u128 >= usable {
-                return invalid(format!("The template language function 'cidrHost' host index '{index}' is out of range."));
+                return invalid(format!(
+                    "The template language function 'cidrHost' host index '{index}' is out of range."
+                ));
             }
             Value::String(network.text(network.address + 1 + index as u128))
         }

@@ -42,7 +42,9 @@ pub(super) fn call(name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
                 })?,
                 other => return wrong_type("float", 0, "String or Integer", other),
             };
-            Number::from_f64(float).map(Value::Number).unwrap_or(Value::Null)
+            Number::from_f64(float)
+                .map(Value::Number)
+                .unwrap_or(Value::Null)
         }
         "int" => {
             expect_count("int", count, 1, 1)?;
@@ -61,8 +63,14 @@ pub(super) fn call(name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
         }
         "and" | "or" => {
             expect_count(name, count, 2, usize::MAX)?;
-            let flags = (0..count).map(|index| bool_at(name, values, index)).collect::<EvalResult<Vec<bool>>>()?;
-            Value::Bool(if name == "and" { flags.iter().all(|flag| *flag) } else { flags.iter().any(|flag| *flag) })
+            let flags = (0..count)
+                .map(|index| bool_at(name, values, index))
+                .collect::<EvalResult<Vec<bool>>>()?;
+            Value::Bool(if name == "and" {
+                flags.iter().all(|flag| *flag)
+            } else {
+                flags.iter().any(|flag| *flag)
+            })
         }
         "not" => {
             expect_count("not", count, 1, 1)?;

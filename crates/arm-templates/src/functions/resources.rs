@@ -9,7 +9,12 @@ use crate::evaluator::{Evaluator, ResourceTarget};
 use crate::ids::{build_id, split_type};
 use serde_json::{Map, Value, json};
 
-pub(super) fn call(evaluator: &mut Evaluator<'_>, name: &str, written: &str, values: &[Value]) -> EvalResult<Option<Value>> {
+pub(super) fn call(
+    evaluator: &mut Evaluator<'_>,
+    name: &str,
+    written: &str,
+    values: &[Value],
+) -> EvalResult<Option<Value>> {
     let result = match name {
         "resourceid" => Value::String(resource_id(evaluator, values)?),
         "subscriptionresourceid" => {
@@ -18,11 +23,17 @@ pub(super) fn call(evaluator: &mut Evaluator<'_>, name: &str, written: &str, val
                 Some(subscription) => subscription.to_string(),
                 None => current_subscription(evaluator, "subscriptionResourceId")?,
             };
-            Value::String(build_id(&format!("/subscriptions/{subscription}"), &typed_names("subscriptionResourceId", values, type_index)?))
+            Value::String(build_id(
+                &format!("/subscriptions/{subscription}"),
+                &typed_names("subscriptionResourceId", values, type_index)?,
+            ))
         }
         "tenantresourceid" => {
             let (_, type_index) = leading_arguments("tenantResourceId", values, 0)?;
-            Value::String(build_id("", &typed_names("tenantResourceId", values, type_index)?))
+            Value::String(build_id(
+                "",
+                &typed_names("tenantResourceId", values, type_index)?,
+            ))
         }
         "managementgroupresourceid" => {
             let (prefix, type_index) = leading_arguments("managementGroupResourceId", values, 1)?;
@@ -41,7 +52,10 @@ pub(super) fn call(evaluator: &mut Evaluator<'_>, name: &str, written: &str, val
         "extensionresourceid" => {
             expect_count("extensionResourceId", values.len(), 3, usize::MAX)?;
             let base = string_at("extensionResourceId", values, 0)?.trim_end_matches('/');
-            Value::String(build_id(base, &typed_names("extensionResourceId", values, 1)?))
+            Value::String(build_id(
+                base,
+                &typed_names("extensionResourceId", values, 1)?,
+            ))
         }
         "reference" => reference(evaluator, values)?,
         "references" => references(evaluator, values)?,
@@ -68,7 +82,11 @@ pub(super) fn call(evaluator: &mut Evaluator<'_>, name: &str, written: &str, val
 }
 
 /// The arguments before the first one containing `/` (the type), at most `maximum` of them.
-fn leading_arguments<'v>(function: &str, values: &'v [Value], maximum: usize) -> EvalResult<(Vec<&'v str>, usize)> {
+fn leading_arguments<'v>(
+    function: &str,
+    values: &'v [Value],
+    maximum: usize,
+) -> EvalResult<(Vec<&'v str>, usize)> {
     let mut prefix = Vec::new();
     for (index, value) in values.iter().enumerate() {
         let Value::String(text) = value else {
@@ -91,11 +109,15 @@ fn leading_arguments<'v>(function: &str, values: &'v [Value], maximum: usize) ->
 }
 
 /// The type at `type_index` and the names after it, checked for matching segment counts.
-fn typed_names(function: &str, values: &[Value], type_index: usize) -> EvalResult<(String, Vec<String>)> {
+fn typed_names(
+    function: &str,
+    values: &[Value],
+    type_index: usize,
+) -> EvalResult<(String, Vec<String>)> {
     let resource_type = string_at(function, values, type_index)?;
     let mut names = Vec::new();
-    for index in type_index + 1..values.len() {
-        let name = match &values[index] {
+    for (index, value) in values.iter().enumerate().skip(type_index + 1) {
+        let name = match value {
             Value::String(text) => text.clone(),
             Value::Number(number) => number.to_string(),
             other => return wrong_type(function, index, "String", other),
@@ -128,11 +150,22 @@ fn resource_id(evaluator: &Evaluator<'_>, values: &[Value]) -> EvalResult<String
     let typed = typed_names("resourceId", values, type_index)?;
     let scope = match prefix.as_slice() {
         [subscription, group] => format!("/subscriptions/{subscription}/resourceGroups/{group}"),
-        [group] => format!("/subscriptions/{}/resourceGroups/{group}", current_subscription(evaluator, "resourceId")?),
-        _ => match (context.subscription_id(), context.resource_group_name(), &context.management_group) {
-            (Some(subscription), Some(group), _) => format!("/subscriptions/{subscription}/resourceGroups/{group}"),
+        [group] => format!(
+            "/subscriptions/{}/resourceGroups/{group}",
+            current_subscription(evaluator, "resourceId")?
+        ),
+        _ => match (
+            context.subscription_id(),
+            context.resource_group_name(),
+            &context.management_group,
+        ) {
+            (Some(subscription), Some(group), _) => {
+                format!("/subscriptions/{subscription}/resourceGroups/{group}")
+            }
             (Some(subscription), None, _) => format!("/subscriptions/{subscription}"),
-            (None, _, Some(group)) => format!("/providers/Microsoft.Management/managementGroups/{group}"),
+            (None, _, Some(group)) => {
+                format!("/providers/Microsoft.Management/managementGroups/{group}")
+            }
             _ => String::new(),
         },
     };
@@ -149,7 +182,12 @@ fn resolve(evaluator: &Evaluator<'_>, name: &str) -> EvalResult<ResourceTarget> 
 }
 
 /// Resolves a `reference`/`list*` first argument (a name, symbolic name or id) and api version.
-fn target_of(evaluator: &Evaluator<'_>, function: &str, reference: &str, api_version: Option<&str>) -> EvalResult<ResourceTarget> {
+fn target_of(
+    evaluator: &Evaluator<'_>,
+    function: &str,
+    reference: &str,
+    api_version: Option<&str>,
+) -> EvalResult<ResourceTarget> {
     if reference.starts_with('/') {
         let from_template = evaluator
             .world
@@ -185,11 +223,17 @@ fn reference(evaluator: &mut Evaluator<'_>, values: &[Value]) -> EvalResult<Valu
     evaluator.require_runtime_phase("reference")?;
     expect_count("reference", values.len(), 1, 3)?;
     let reference = string_at("reference", values, 0)?;
-    let api_version = if values.len() >= 2 { Some(string_at("reference", values, 1)?) } else { None };
+    let api_version = if values.len() >= 2 {
+        Some(string_at("reference", values, 1)?)
+    } else {
+        None
+    };
     let full = if values.len() == 3 {
         let option = string_at("reference", values, 2)?;
         if !option.eq_ignore_ascii_case("full") {
-            return invalid(format!("The template function 'reference' expects its third parameter to be 'Full'. The provided value is '{option}'."));
+            return invalid(format!(
+                "The template function 'reference' expects its third parameter to be 'Full'. The provided value is '{option}'."
+            ));
         }
         true
     } else {
@@ -199,7 +243,11 @@ fn reference(evaluator: &mut Evaluator<'_>, values: &[Value]) -> EvalResult<Valu
     read_reference(evaluator, &target, full)
 }
 
-fn read_reference(evaluator: &Evaluator<'_>, target: &ResourceTarget, full: bool) -> EvalResult<Value> {
+fn read_reference(
+    evaluator: &Evaluator<'_>,
+    target: &ResourceTarget,
+    full: bool,
+) -> EvalResult<Value> {
     let Some(state) = evaluator.world.state() else {
         return crate::evaluator::not_expected("reference");
     };
@@ -211,19 +259,51 @@ fn read_reference(evaluator: &Evaluator<'_>, target: &ResourceTarget, full: bool
         }));
     };
     if !full {
-        return Ok(body.get("properties").cloned().unwrap_or_else(|| Value::Object(Map::new())));
+        return Ok(body
+            .get("properties")
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Map::new())));
     }
     let mut whole = body.as_object().cloned().unwrap_or_default();
     let (subscription, group) = crate::ids::subscription_and_group(&target.resource_id);
-    whole.insert("subscriptionId".into(), subscription.map_or(Value::Null, Value::String));
-    whole.insert("resourceGroupName".into(), group.map_or(Value::Null, Value::String));
-    whole.insert("resourceId".into(), Value::String(target.resource_id.clone()));
-    whole.insert("referenceApiVersion".into(), Value::String(target.api_version.clone()));
-    whole.insert("condition".into(), Value::Bool(target.condition.unwrap_or(true)));
-    whole.insert("isConditionTrue".into(), Value::Bool(target.condition.unwrap_or(true)));
-    whole.insert("isTemplateResource".into(), Value::Bool(evaluator.world.template_resource(&target.resource_id).is_some()));
+    whole.insert(
+        "subscriptionId".into(),
+        subscription.map_or(Value::Null, Value::String),
+    );
+    whole.insert(
+        "resourceGroupName".into(),
+        group.map_or(Value::Null, Value::String),
+    );
+    whole.insert(
+        "resourceId".into(),
+        Value::String(target.resource_id.clone()),
+    );
+    whole.insert(
+        "referenceApiVersion".into(),
+        Value::String(target.api_version.clone()),
+    );
+    whole.insert(
+        "condition".into(),
+        Value::Bool(target.condition.unwrap_or(true)),
+    );
+    whole.insert(
+        "isConditionTrue".into(),
+        Value::Bool(target.condition.unwrap_or(true)),
+    );
+    whole.insert(
+        "isTemplateResource".into(),
+        Value::Bool(
+            evaluator
+                .world
+                .template_resource(&target.resource_id)
+                .is_some(),
+        ),
+    );
     whole.insert("isAction".into(), Value::Bool(false));
-    whole.insert("provisioningOperation".into(), Value::String(if target.existing { "Read" } else { "Create" }.into()));
+    whole.insert(
+        "provisioningOperation".into(),
+        Value::String(if target.existing { "Read" } else { "Create" }.into()),
+    );
     Ok(Value::Object(whole))
 }
 
@@ -231,14 +311,18 @@ fn references(evaluator: &mut Evaluator<'_>, values: &[Value]) -> EvalResult<Val
     evaluator.require_runtime_phase("references")?;
     expect_count("references", values.len(), 1, 2)?;
     let loop_name = string_at("references", values, 0)?;
-    let full = values.len() == 2 && string_at("references", values, 1)?.eq_ignore_ascii_case("full");
+    let full =
+        values.len() == 2 && string_at("references", values, 1)?.eq_ignore_ascii_case("full");
     let Some(instances) = evaluator.world.copy_instances(loop_name) else {
         return invalid(format!(
             "The template reference '{loop_name}' is not valid: could not find template resource or resource copy with this name. Please see https://aka.ms/arm-template-expressions/#reference for usage details."
         ));
     };
     let mut results = Vec::new();
-    for instance in instances.iter().filter(|instance| instance.condition != Some(false)) {
+    for instance in instances
+        .iter()
+        .filter(|instance| instance.condition != Some(false))
+    {
         results.push(read_reference(evaluator, instance, full)?);
     }
     Ok(Value::Array(results))
@@ -266,20 +350,59 @@ fn list(evaluator: &mut Evaluator<'_>, written: &str, values: &[Value]) -> EvalR
 
 /// Azure public regions with availability zones (lower case, no spaces).
 const ZONAL_REGIONS: &[&str] = &[
-    "australiaeast", "brazilsouth", "canadacentral", "centralindia", "centralus", "eastasia", "eastus", "eastus2",
-    "francecentral", "germanywestcentral", "israelcentral", "italynorth", "japaneast", "japanwest", "koreacentral",
-    "mexicocentral", "newzealandnorth", "northeurope", "norwayeast", "polandcentral", "qatarcentral",
-    "southafricanorth", "southcentralus", "southeastasia", "spaincentral", "swedencentral", "switzerlandnorth",
-    "uaenorth", "uksouth", "westeurope", "westus2", "westus3", "usgovvirginia", "chinanorth3",
+    "australiaeast",
+    "brazilsouth",
+    "canadacentral",
+    "centralindia",
+    "centralus",
+    "eastasia",
+    "eastus",
+    "eastus2",
+    "francecentral",
+    "germanywestcentral",
+    "israelcentral",
+    "italynorth",
+    "japaneast",
+    "japanwest",
+    "koreacentral",
+    "mexicocentral",
+    "newzealandnorth",
+    "northeurope",
+    "norwayeast",
+    "polandcentral",
+    "qatarcentral",
+    "southafricanorth",
+    "southcentralus",
+    "southeastasia",
+    "spaincentral",
+    "swedencentral",
+    "switzerlandnorth",
+    "uaenorth",
+    "uksouth",
+    "westeurope",
+    "westus2",
+    "westus3",
+    "usgovvirginia",
+    "chinanorth3",
 ];
 
 fn pick_zones(values: &[Value]) -> EvalResult<Value> {
     expect_count("pickZones", values.len(), 3, 5)?;
     string_at("pickZones", values, 0)?;
     string_at("pickZones", values, 1)?;
-    let location = string_at("pickZones", values, 2)?.to_ascii_lowercase().replace(' ', "");
-    let wanted = if values.len() >= 4 { super::integer_at("pickZones", values, 3)? } else { 1 };
-    let offset = if values.len() == 5 { super::integer_at("pickZones", values, 4)? } else { 0 };
+    let location = string_at("pickZones", values, 2)?
+        .to_ascii_lowercase()
+        .replace(' ', "");
+    let wanted = if values.len() >= 4 {
+        super::integer_at("pickZones", values, 3)?
+    } else {
+        1
+    };
+    let offset = if values.len() == 5 {
+        super::integer_at("pickZones", values, 4)?
+    } else {
+        0
+    };
     if !ZONAL_REGIONS.contains(&location.as_str()) {
         return Ok(Value::Array(Vec::new()));
     }

@@ -77,7 +77,9 @@ pub(super) fn call(name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
             let mut parts = Vec::with_capacity(items.len());
             for item in items {
                 match item {
-                    Value::Array(_) | Value::Object(_) => return wrong_type("join", 0, "Array of strings", item),
+                    Value::Array(_) | Value::Object(_) => {
+                        return wrong_type("join", 0, "Array of strings", item);
+                    }
                     other => parts.push(display(other)),
                 }
             }
@@ -92,15 +94,20 @@ pub(super) fn call(name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
             };
             let width = integer_at("padLeft", values, 1)?;
             if !(0..=16_384).contains(&width) {
-                return invalid("The template language function 'padLeft' expects its second parameter to be between '0' and '16384'.");
+                return invalid(
+                    "The template language function 'padLeft' expects its second parameter to be between '0' and '16384'.",
+                );
             }
             let padding = if count == 3 { text(2)? } else { " " };
             let mut characters = padding.chars();
             let (Some(pad), None) = (characters.next(), characters.next()) else {
-                return invalid("The template language function 'padLeft' expects its third parameter to be a single character.");
+                return invalid(
+                    "The template language function 'padLeft' expects its third parameter to be a single character.",
+                );
             };
             let length = original.chars().count();
-            let mut padded: String = std::iter::repeat_n(pad, (width as usize).saturating_sub(length)).collect();
+            let mut padded: String =
+                std::iter::repeat_n(pad, (width as usize).saturating_sub(length)).collect();
             padded.push_str(&original);
             Value::String(padded)
         }
@@ -108,7 +115,9 @@ pub(super) fn call(name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
             expect_count("replace", count, 3, 3)?;
             let old = text(1)?;
             if old.is_empty() {
-                return invalid("The template language function 'replace' expects its second parameter to be a non-empty string.");
+                return invalid(
+                    "The template language function 'replace' expects its second parameter to be a non-empty string.",
+                );
             }
             Value::String(text(0)?.replace(old, text(2)?))
         }
@@ -126,7 +135,12 @@ pub(super) fn call(name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
                     .collect::<EvalResult<_>>()?,
                 other => return wrong_type("split", 1, "String or Array", other),
             };
-            Value::Array(split(source, &delimiters).into_iter().map(Value::String).collect())
+            Value::Array(
+                split(source, &delimiters)
+                    .into_iter()
+                    .map(Value::String)
+                    .collect(),
+            )
         }
         "string" => {
             expect_count("string", count, 1, 1)?;
@@ -147,7 +161,9 @@ pub(super) fn call(name: &str, values: &[Value]) -> EvalResult<Option<Value>> {
                     source.len()
                 ));
             }
-            Value::String(String::from_utf16_lossy(&source[start as usize..(start + length) as usize]))
+            Value::String(String::from_utf16_lossy(
+                &source[start as usize..(start + length) as usize],
+            ))
         }
         "tolower" => {
             expect_count("toLower", count, 1, 1)?;
@@ -189,13 +205,21 @@ fn find(haystack: &[char], needle: &[char], last: bool) -> i64 {
     if needle.len() > haystack.len() {
         return -1;
     }
-    let mut positions = (0..=haystack.len() - needle.len()).filter(|start| haystack[*start..*start + needle.len()] == *needle);
-    let found = if last { positions.next_back() } else { positions.next() };
+    let mut positions = (0..=haystack.len() - needle.len())
+        .filter(|start| haystack[*start..*start + needle.len()] == *needle);
+    let found = if last {
+        positions.next_back()
+    } else {
+        positions.next()
+    };
     found.map_or(-1, |position| position as i64)
 }
 
 fn split(source: &str, delimiters: &[String]) -> Vec<String> {
-    let delimiters: Vec<&String> = delimiters.iter().filter(|delimiter| !delimiter.is_empty()).collect();
+    let delimiters: Vec<&String> = delimiters
+        .iter()
+        .filter(|delimiter| !delimiter.is_empty())
+        .collect();
     let mut parts = Vec::new();
     let mut current = String::new();
     let mut rest = source;
@@ -252,10 +276,14 @@ fn unescape(text: &str) -> String {
 
 fn data_uri_to_string(uri: &str) -> EvalResult<String> {
     let Some(rest) = uri.strip_prefix("data:") else {
-        return invalid("The template language function 'dataUriToString' expects its parameter to be a valid data URI.");
+        return invalid(
+            "The template language function 'dataUriToString' expects its parameter to be a valid data URI.",
+        );
     };
     let Some((metadata, data)) = rest.split_once(',') else {
-        return invalid("The template language function 'dataUriToString' expects its parameter to be a valid data URI.");
+        return invalid(
+            "The template language function 'dataUriToString' expects its parameter to be a valid data URI.",
+        );
     };
     if metadata.to_ascii_lowercase().ends_with(";base64") {
         let bytes = STANDARD.decode(data).or_else(|_| {
@@ -289,14 +317,23 @@ mod tests {
     #[test]
     fn split_keeps_empty_parts() {
         assert_eq!(split("a,,b", &[",".into()]), vec!["a", "", "b"]);
-        assert_eq!(split("one;two,three", &[";".into(), ",".into()]), vec!["one", "two", "three"]);
+        assert_eq!(
+            split("one;two,three", &[";".into(), ",".into()]),
+            vec!["one", "two", "three"]
+        );
         assert_eq!(split("", &[",".into()]), vec![""]);
     }
 
     #[test]
     fn escapes_like_dotnet() {
-        assert_eq!(escape_data_string("http://contoso.com/resources/nested/azuredeploy.json"), "http%3A%2F%2Fcontoso.com%2Fresources%2Fnested%2Fazuredeploy.json");
+        assert_eq!(
+            escape_data_string("http://contoso.com/resources/nested/azuredeploy.json"),
+            "http%3A%2F%2Fcontoso.com%2Fresources%2Fnested%2Fazuredeploy.json"
+        );
         assert_eq!(unescape("http%3A%2F%2Fcontoso.com"), "http://contoso.com");
-        assert_eq!(resolve_uri("http://contoso.com/resources/", "nested/azuredeploy.json").unwrap(), "http://contoso.com/resources/nested/azuredeploy.json");
+        assert_eq!(
+            resolve_uri("http://contoso.com/resources/", "nested/azuredeploy.json").unwrap(),
+            "http://contoso.com/resources/nested/azuredeploy.json"
+        );
     }
 }

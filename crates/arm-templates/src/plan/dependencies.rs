@@ -39,18 +39,25 @@ pub(super) fn resolve(plan: &mut Plan) -> Result<(), TemplateError> {
                 };
                 depends_on.extend(found.iter().copied());
             }
-            let mut evaluator = Evaluator::new(&world, Phase::ResourceHeader).with_copies(instance.copy_frames.clone());
+            let mut evaluator = Evaluator::new(&world, Phase::ResourceHeader)
+                .with_copies(instance.copy_frames.clone());
             for mention in &mentions[instance.definition] {
                 let (argument, is_loop) = match mention {
                     Mention::Resource(argument) => (argument, false),
                     Mention::Loop(argument) => (argument, true),
                 };
-                let Ok(Value::String(name)) = evaluator.evaluate(argument) else { continue };
+                let Ok(Value::String(name)) = evaluator.evaluate(argument) else {
+                    continue;
+                };
                 if name.starts_with('/') {
                     continue;
                 }
                 let lower = name.to_ascii_lowercase();
-                let found = if is_loop { plan.loop_index.get(&lower) } else { plan.name_index.get(&lower) };
+                let found = if is_loop {
+                    plan.loop_index.get(&lower)
+                } else {
+                    plan.name_index.get(&lower)
+                };
                 match found {
                     Some(found) => depends_on.extend(found.iter().copied()),
                     None if is_loop => {}
@@ -83,7 +90,10 @@ fn lookup_index(plan: &Plan) -> HashMap<String, Vec<usize>> {
     let mut index: HashMap<String, Vec<usize>> = HashMap::new();
     for instance in &plan.resources {
         let id = instance.resource_id.to_ascii_lowercase();
-        let mut keys = vec![format!("{}/{}", instance.resource_type, instance.name).to_ascii_lowercase(), instance.name.to_ascii_lowercase()];
+        let mut keys = vec![
+            format!("{}/{}", instance.resource_type, instance.name).to_ascii_lowercase(),
+            instance.name.to_ascii_lowercase(),
+        ];
         if let Some(position) = id.rfind("/providers/") {
             keys.push(id[position + "/providers/".len()..].to_string());
         }
@@ -116,17 +126,21 @@ fn collect_mentions(plan: &Plan) -> Result<Vec<Vec<Mention>>, TemplateError> {
             .and_then(Value::as_str)
             .is_some_and(|declared| declared.eq_ignore_ascii_case(DEPLOYMENTS_TYPE));
         for (key, value) in &definition.body {
-            if key.eq_ignore_ascii_case("properties") && is_deployment
+            if key.eq_ignore_ascii_case("properties")
+                && is_deployment
                 && let Value::Object(properties) = value
             {
                 for (inner_key, inner) in properties {
                     if !inner_key.eq_ignore_ascii_case("template") {
-                        scan(inner, &mut mentions).map_err(|detail| resource_error(definition, Failure::Invalid(detail)))?;
+                        scan(inner, &mut mentions).map_err(|detail| {
+                            resource_error(definition, Failure::Invalid(detail))
+                        })?;
                     }
                 }
                 continue;
             }
-            scan(value, &mut mentions).map_err(|detail| resource_error(definition, Failure::Invalid(detail)))?;
+            scan(value, &mut mentions)
+                .map_err(|detail| resource_error(definition, Failure::Invalid(detail)))?;
         }
         all.push(mentions);
     }
@@ -140,7 +154,9 @@ fn scan(value: &Value, mentions: &mut Vec<Mention>) -> Result<(), String> {
                 let parsed = expression::parse(source)?;
                 parsed.visit_calls(&mut |name, arguments| {
                     let lower = name.to_ascii_lowercase();
-                    let Some(first) = arguments.first() else { return };
+                    let Some(first) = arguments.first() else {
+                        return;
+                    };
                     if lower == "reference" || lower.starts_with("list") {
                         mentions.push(Mention::Resource(first.clone()));
                     } else if lower == "references" {
@@ -163,18 +179,37 @@ fn add_serial_batches(plan: &Plan, all: &mut [Vec<usize>]) {
         if let Some(membership) = &instance.copy
             && membership.mode == CopyMode::Serial
         {
-            let outer: Vec<i64> = instance.copy_frames.iter().take(instance.copy_frames.len().saturating_sub(1)).map(|frame| frame.index).collect();
-            loops.entry((instance.definition, membership.loop_name.to_ascii_lowercase(), outer)).or_default().push(instance.index);
+            let outer: Vec<i64> = instance
+                .copy_frames
+                .iter()
+                .take(instance.copy_frames.len().saturating_sub(1))
+                .map(|frame| frame.index)
+                .collect();
+            loops
+                .entry((
+                    instance.definition,
+                    membership.loop_name.to_ascii_lowercase(),
+                    outer,
+                ))
+                .or_default()
+                .push(instance.index);
         }
     }
     for members in loops.values() {
         for current in members {
-            let batch = plan.resources[*current].copy.as_ref().map_or(0, |membership| membership.batch);
+            let batch = plan.resources[*current]
+                .copy
+                .as_ref()
+                .map_or(0, |membership| membership.batch);
             if batch == 0 {
                 continue;
             }
             for previous in members {
-                if plan.resources[*previous].copy.as_ref().is_some_and(|membership| membership.batch == batch - 1) {
+                if plan.resources[*previous]
+                    .copy
+                    .as_ref()
+                    .is_some_and(|membership| membership.batch == batch - 1)
+                {
                     all[*current].push(*previous);
                 }
             }
@@ -185,7 +220,11 @@ fn add_serial_batches(plan: &Plan, all: &mut [Vec<usize>]) {
 /// Kahn's algorithm; the first instance (in template order) left over sits on a cycle.
 fn check_cycles(plan: &Plan) -> Result<(), TemplateError> {
     let count = plan.resources.len();
-    let mut waiting: Vec<usize> = plan.resources.iter().map(|instance| instance.depends_on.len()).collect();
+    let mut waiting: Vec<usize> = plan
+        .resources
+        .iter()
+        .map(|instance| instance.depends_on.len())
+        .collect();
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); count];
     for instance in &plan.resources {
         for target in &instance.depends_on {
@@ -206,7 +245,10 @@ fn check_cycles(plan: &Plan) -> Result<(), TemplateError> {
     if done == count {
         return Ok(());
     }
-    let Some(stuck) = (0..count).find(|index| waiting[*index] > 0 && on_cycle(plan, *index)) .or_else(|| (0..count).find(|index| waiting[*index] > 0)) else {
+    let Some(stuck) = (0..count)
+        .find(|index| waiting[*index] > 0 && on_cycle(plan, *index))
+        .or_else(|| (0..count).find(|index| waiting[*index] > 0))
+    else {
         return Ok(());
     };
     let instance = &plan.resources[stuck];
@@ -235,7 +277,11 @@ fn on_cycle(plan: &Plan, start: usize) -> bool {
 /// Two deployed instances with one id: `The resource '…' at line … is defined multiple times in a template.`
 fn check_duplicates(plan: &Plan) -> Result<(), TemplateError> {
     let mut seen: HashSet<String> = HashSet::new();
-    for instance in plan.resources.iter().filter(|instance| instance.condition != super::Condition::False) {
+    for instance in plan
+        .resources
+        .iter()
+        .filter(|instance| instance.condition != super::Condition::False)
+    {
         if !seen.insert(instance.resource_id.to_ascii_lowercase()) {
             return Err(TemplateError::validation(
                 format!(

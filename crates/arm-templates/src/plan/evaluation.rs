@@ -47,20 +47,45 @@ pub struct OutputValue {
 
 /// Members of a resource declaration that describe it rather than belong in its PUT body.
 const HEADER_MEMBERS: &[&str] = &[
-    "type", "apiVersion", "name", "dependsOn", "copy", "condition", "comments", "scope", "existing",
-    "resourceGroup", "subscriptionId", "metadata", "$comments", "resources", "import", "asserts",
+    "type",
+    "apiVersion",
+    "name",
+    "dependsOn",
+    "copy",
+    "condition",
+    "comments",
+    "scope",
+    "existing",
+    "resourceGroup",
+    "subscriptionId",
+    "metadata",
+    "$comments",
+    "resources",
+    "import",
+    "asserts",
 ];
 
 impl Plan {
     /// Evaluates resource instance `index`'s body against what the runner has read so far.
-    pub fn evaluate_resource(&self, index: usize, state: &dyn DeployedState) -> Result<ResourceBody, EvaluationError> {
+    pub fn evaluate_resource(
+        &self,
+        index: usize,
+        state: &dyn DeployedState,
+    ) -> Result<ResourceBody, EvaluationError> {
         let instance = &self.resources[index];
         let definition = &self.template.resources[instance.definition];
-        let world = PlanWorld { plan: self, state: Some(state) };
-        let mut evaluator = Evaluator::new(&world, Phase::ResourceBody).with_copies(instance.copy_frames.clone());
+        let world = PlanWorld {
+            plan: self,
+            state: Some(state),
+        };
+        let mut evaluator =
+            Evaluator::new(&world, Phase::ResourceBody).with_copies(instance.copy_frames.clone());
         let fail = |failure: Failure| match failure {
             Failure::Pending(request) => EvaluationError::Pending(request),
-            Failure::Invalid(detail) => EvaluationError::Failed(TemplateError::runtime(&instance.resource_id, instance.position, &detail).with_path(instance.path.clone())),
+            Failure::Invalid(detail) => EvaluationError::Failed(
+                TemplateError::runtime(&instance.resource_id, instance.position, &detail)
+                    .with_path(instance.path.clone()),
+            ),
         };
         let mut deploy = instance.condition != Condition::False;
         if instance.condition == Condition::Deferred
@@ -70,14 +95,22 @@ impl Plan {
                 Value::Bool(flag) => flag,
                 Value::String(text) => text.eq_ignore_ascii_case("true"),
                 other => {
-                    return Err(fail(Failure::Invalid(format!("The template resource condition must be a Boolean; the value is of type '{}'.", crate::value::type_name(&other)))));
+                    return Err(fail(Failure::Invalid(format!(
+                        "The template resource condition must be a Boolean; the value is of type '{}'.",
+                        crate::value::type_name(&other)
+                    ))));
                 }
             };
         }
-        let is_deployment = instance.resource_type.eq_ignore_ascii_case(DEPLOYMENTS_TYPE);
+        let is_deployment = instance
+            .resource_type
+            .eq_ignore_ascii_case(DEPLOYMENTS_TYPE);
         let mut body = Map::new();
         for (key, value) in &definition.body {
-            if HEADER_MEMBERS.iter().any(|member| member.eq_ignore_ascii_case(key)) {
+            if HEADER_MEMBERS
+                .iter()
+                .any(|member| member.eq_ignore_ascii_case(key))
+            {
                 continue;
             }
             let evaluated = if is_deployment && key.eq_ignore_ascii_case("properties") {
@@ -97,14 +130,27 @@ impl Plan {
     }
 
     /// Evaluates the outputs (conditions, copies, declared types) against the deployed state.
-    pub fn evaluate_outputs(&self, state: &dyn DeployedState) -> Result<Vec<(String, OutputValue)>, EvaluationError> {
-        let world = PlanWorld { plan: self, state: Some(state) };
+    pub fn evaluate_outputs(
+        &self,
+        state: &dyn DeployedState,
+    ) -> Result<Vec<(String, OutputValue)>, EvaluationError> {
+        let world = PlanWorld {
+            plan: self,
+            state: Some(state),
+        };
         let mut outputs = Vec::new();
         for output in &self.template.outputs {
             let fail = |failure: Failure| match failure {
                 Failure::Pending(request) => EvaluationError::Pending(request),
                 Failure::Invalid(detail) => EvaluationError::Failed(
-                    TemplateError::expression(format!("The template output '{}' is not valid: {detail}", output.name), output.position).with_path(format!("outputs.{}", output.name)),
+                    TemplateError::expression(
+                        format!(
+                            "The template output '{}' is not valid: {detail}",
+                            output.name
+                        ),
+                        output.position,
+                    )
+                    .with_path(format!("outputs.{}", output.name)),
                 ),
             };
             let mut evaluator = Evaluator::new(&world, Phase::Outputs);
@@ -115,20 +161,40 @@ impl Plan {
             }
             let value = match crate::value::get_property(&output.body, "copy") {
                 Some(copy) => {
-                    let count = evaluator.copy_count(copy.get("count"), &output.name).map_err(fail)?;
+                    let count = evaluator
+                        .copy_count(copy.get("count"), &output.name)
+                        .map_err(fail)?;
                     let input = copy.get("input").cloned().unwrap_or(Value::Null);
                     let mut items = Vec::with_capacity(count as usize);
                     for position in 0..count {
-                        evaluator.copies = vec![CopyFrame { name: String::new(), index: position }];
+                        evaluator.copies = vec![CopyFrame {
+                            name: String::new(),
+                            index: position,
+                        }];
                         items.push(evaluator.evaluate_value(&input).map_err(fail)?);
                     }
                     Value::Array(items)
                 }
-                None => evaluator.evaluate_value(crate::value::get_property(&output.body, "value").unwrap_or(&Value::Null)).map_err(fail)?,
+                None => evaluator
+                    .evaluate_value(
+                        crate::value::get_property(&output.body, "value").unwrap_or(&Value::Null),
+                    )
+                    .map_err(fail)?,
             };
             let subject = format!("the template output '{}'", output.name);
-            check_value(&value, &output.body, &self.template.definitions, &subject, 0)
-                .map_err(|detail| fail(Failure::Invalid(detail.replace("Template parameter JToken", "Template output JToken"))))?;
+            check_value(
+                &value,
+                &output.body,
+                &self.template.definitions,
+                &subject,
+                0,
+            )
+            .map_err(|detail| {
+                fail(Failure::Invalid(detail.replace(
+                    "Template parameter JToken",
+                    "Template output JToken",
+                )))
+            })?;
             let declared = crate::template::parameters::ParameterDefinition {
                 name: output.name.clone(),
                 position: output.position,
@@ -138,7 +204,11 @@ impl Plan {
             let lower = declared.type_lower(&self.template.definitions);
             outputs.push((
                 output.name.clone(),
-                OutputValue { type_name: display_type(&lower), value, secure: declared.is_secure(&self.template.definitions) },
+                OutputValue {
+                    type_name: display_type(&lower),
+                    value,
+                    secure: declared.is_secure(&self.template.definitions),
+                },
             ));
         }
         Ok(outputs)
@@ -146,24 +216,37 @@ impl Plan {
 
     /// Whether any output reads deployed state (the runner then reads before evaluating outputs).
     pub fn outputs_read_deployed_state(&self) -> bool {
-        self.template.outputs.iter().any(|output| reads_deployed_state(&Value::Object(output.body.clone())))
+        self.template
+            .outputs
+            .iter()
+            .any(|output| reads_deployed_state(&Value::Object(output.body.clone())))
     }
 
     /// The expression scope of a nested deployment instance, if `index` is one.
     pub fn nested_expression_scope(&self, index: usize) -> Option<ExpressionScope> {
-        self.resources[index].nested_deployment.as_ref().map(|target| target.expression_scope)
+        self.resources[index]
+            .nested_deployment
+            .as_ref()
+            .map(|target| target.expression_scope)
     }
 }
 
 /// A nested deployment's `properties`: everything evaluated except `template`, which belongs to the
 /// nested deployment.
-fn evaluate_deployment_properties(evaluator: &mut Evaluator<'_>, value: &Value) -> Result<Value, Failure> {
+fn evaluate_deployment_properties(
+    evaluator: &mut Evaluator<'_>,
+    value: &Value,
+) -> Result<Value, Failure> {
     let Value::Object(properties) = value else {
         return evaluator.evaluate_value(value);
     };
     let mut evaluated = Map::new();
     for (key, item) in properties {
-        let result = if key.eq_ignore_ascii_case("template") { item.clone() } else { evaluator.evaluate_value(item)? };
+        let result = if key.eq_ignore_ascii_case("template") {
+            item.clone()
+        } else {
+            evaluator.evaluate_value(item)?
+        };
         evaluated.insert(key.clone(), result);
     }
     Ok(Value::Object(evaluated))

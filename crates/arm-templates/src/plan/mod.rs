@@ -133,17 +133,30 @@ pub struct ResourceInstance {
 impl Template {
     /// Prepares a deployment. `supplied` is the request's `parameters` object
     /// (`{"name": {"value": …}}`); supplied values are literal (never evaluated).
-    pub fn prepare(&self, context: &DeploymentContext, supplied: &Value) -> Result<Plan, TemplateError> {
+    pub fn prepare(
+        &self,
+        context: &DeploymentContext,
+        supplied: &Value,
+    ) -> Result<Plan, TemplateError> {
         self.prepare_with(context, supplied, None)
     }
 
     /// Prepares a nested template whose expressions are evaluated in an outer scope
     /// (`expressionEvaluationOptions.scope` `outer`): its own parameters and variables are ignored.
-    pub fn prepare_outer(&self, context: &DeploymentContext, outer: &OuterScope) -> Result<Plan, TemplateError> {
+    pub fn prepare_outer(
+        &self,
+        context: &DeploymentContext,
+        outer: &OuterScope,
+    ) -> Result<Plan, TemplateError> {
         self.prepare_with(context, &Value::Object(Map::new()), Some(outer))
     }
 
-    fn prepare_with(&self, context: &DeploymentContext, supplied: &Value, outer: Option<&OuterScope>) -> Result<Plan, TemplateError> {
+    fn prepare_with(
+        &self,
+        context: &DeploymentContext,
+        supplied: &Value,
+        outer: Option<&OuterScope>,
+    ) -> Result<Plan, TemplateError> {
         let deployment = deployment_value(self, context, supplied);
         let supplied = match outer {
             Some(_) => vec![None; self.parameters.len()],
@@ -161,13 +174,29 @@ impl Template {
             nesting: std::cell::Cell::new(0),
         };
         if outer.is_none() {
-            let names: Vec<&str> = self.parameters.iter().map(|parameter| parameter.name.as_str()).collect();
-            let defaults: Vec<Option<&Value>> = self.parameters.iter().map(|parameter| parameter.default.as_ref()).collect();
+            let names: Vec<&str> = self
+                .parameters
+                .iter()
+                .map(|parameter| parameter.name.as_str())
+                .collect();
+            let defaults: Vec<Option<&Value>> = self
+                .parameters
+                .iter()
+                .map(|parameter| parameter.default.as_ref())
+                .collect();
             for index in world::static_order(&names, &defaults, "parameters") {
                 let _ = crate::evaluator::World::parameter(&world, names[index]);
             }
-            let names: Vec<&str> = self.variables.iter().map(|variable| variable.name.as_str()).collect();
-            let values: Vec<Option<&Value>> = self.variables.iter().map(|variable| Some(variable.copy.as_ref().unwrap_or(&variable.value))).collect();
+            let names: Vec<&str> = self
+                .variables
+                .iter()
+                .map(|variable| variable.name.as_str())
+                .collect();
+            let values: Vec<Option<&Value>> = self
+                .variables
+                .iter()
+                .map(|variable| Some(variable.copy.as_ref().unwrap_or(&variable.value)))
+                .collect();
             for index in world::static_order(&names, &values, "variables") {
                 let _ = crate::evaluator::World::variable(&world, names[index]);
             }
@@ -181,7 +210,14 @@ impl Template {
             None => {
                 let mut variables = Vec::with_capacity(self.variables.len());
                 for definition in &self.variables {
-                    let value = crate::evaluator::World::variable(&world, &definition.name).map_err(|failure| expression_error(failure, definition.position, &format!("variables.{}", definition.name)))?;
+                    let value = crate::evaluator::World::variable(&world, &definition.name)
+                        .map_err(|failure| {
+                            expression_error(
+                                failure,
+                                definition.position,
+                                &format!("variables.{}", definition.name),
+                            )
+                        })?;
                     variables.push((definition.name.clone(), value));
                 }
                 variables
@@ -208,15 +244,29 @@ impl Template {
         let supplied = match supplied {
             Value::Object(map) => map.clone(),
             Value::Null => Map::new(),
-            _ => return Err(TemplateError::validation("The deployment parameters must be a JSON object.", Position::default())),
+            _ => {
+                return Err(TemplateError::validation(
+                    "The deployment parameters must be a JSON object.",
+                    Position::default(),
+                ));
+            }
         };
         let unknown: Vec<&str> = supplied
             .keys()
-            .filter(|key| !self.parameters.iter().any(|parameter| parameter.name.eq_ignore_ascii_case(key)))
+            .filter(|key| {
+                !self
+                    .parameters
+                    .iter()
+                    .any(|parameter| parameter.name.eq_ignore_ascii_case(key))
+            })
             .map(String::as_str)
             .collect();
         if !unknown.is_empty() {
-            let supported: Vec<&str> = self.parameters.iter().map(|parameter| parameter.name.as_str()).collect();
+            let supported: Vec<&str> = self
+                .parameters
+                .iter()
+                .map(|parameter| parameter.name.as_str())
+                .collect();
             return Err(TemplateError::validation(
                 format!(
                     "The template parameters '{}' in the parameters file are not valid; they are not present in the original template and can therefore not be provided at deployment time. The only supported parameters for this template are '{}'. Please see https://aka.ms/arm-pass-parameter-values for usage details.",
@@ -228,7 +278,10 @@ impl Template {
         }
         let mut values = Vec::with_capacity(self.parameters.len());
         for definition in &self.parameters {
-            let provided = supplied.iter().find(|(key, _)| key.eq_ignore_ascii_case(&definition.name)).map(|(_, entry)| entry);
+            let provided = supplied
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(&definition.name))
+                .map(|(_, entry)| entry);
             if let Some(entry) = provided
                 && entry.get("value").is_none()
                 && entry.get("reference").is_some()
@@ -240,24 +293,49 @@ impl Template {
                 .at(definition.position)
                 .with_path(format!("parameters.{}", definition.name)));
             }
-            values.push(provided.and_then(|entry| entry.get("value")).filter(|value| !value.is_null()).cloned());
+            values.push(
+                provided
+                    .and_then(|entry| entry.get("value"))
+                    .filter(|value| !value.is_null())
+                    .cloned(),
+            );
         }
         Ok(values)
     }
 
-    fn evaluate_parameters(&self, world: &PrepareWorld<'_>) -> Result<Vec<EvaluatedParameter>, TemplateError> {
+    fn evaluate_parameters(
+        &self,
+        world: &PrepareWorld<'_>,
+    ) -> Result<Vec<EvaluatedParameter>, TemplateError> {
         let mut evaluated = Vec::with_capacity(self.parameters.len());
         for (index, definition) in self.parameters.iter().enumerate() {
             let path = format!("parameters.{}", definition.name);
-            let missing = world.supplied[index].is_none() && definition.default.is_none() && definition.declaration.get("nullable") != Some(&Value::Bool(true));
+            let missing = world.supplied[index].is_none()
+                && definition.default.is_none()
+                && definition.declaration.get("nullable") != Some(&Value::Bool(true));
             let value = match crate::evaluator::World::parameter(world, &definition.name) {
                 Ok(value) => value,
-                Err(Failure::Invalid(detail)) if missing => return Err(TemplateError::validation(detail, definition.position).with_path(path)),
+                Err(Failure::Invalid(detail)) if missing => {
+                    return Err(
+                        TemplateError::validation(detail, definition.position).with_path(path)
+                    );
+                }
                 Err(failure) => return Err(expression_error(failure, definition.position, &path)),
             };
-            let subject = format!("the template parameter '{}' at line '{}' and column '{}'", definition.name, definition.position.line, definition.position.column);
-            check_value(&value, &definition.declaration, &self.definitions, &subject, 0)
-                .map_err(|detail| TemplateError::validation(detail, definition.position).with_path(path.clone()))?;
+            let subject = format!(
+                "the template parameter '{}' at line '{}' and column '{}'",
+                definition.name, definition.position.line, definition.position.column
+            );
+            check_value(
+                &value,
+                &definition.declaration,
+                &self.definitions,
+                &subject,
+                0,
+            )
+            .map_err(|detail| {
+                TemplateError::validation(detail, definition.position).with_path(path.clone())
+            })?;
             let declared = definition.type_lower(&self.definitions);
             evaluated.push(EvaluatedParameter {
                 name: definition.name.clone(),
@@ -352,9 +430,16 @@ impl Plan {
     /// The scope an `outer` nested deployment inside this plan evaluates in.
     pub fn outer_scope(&self) -> OuterScope {
         OuterScope {
-            parameters: self.parameters.iter().map(|parameter| (parameter.name.clone(), parameter.value.clone())).collect(),
+            parameters: self
+                .parameters
+                .iter()
+                .map(|parameter| (parameter.name.clone(), parameter.value.clone()))
+                .collect(),
             variables: self.variables.clone(),
-            context: self.outer.as_ref().map_or_else(|| self.context.clone(), |outer| outer.context.clone()),
+            context: self
+                .outer
+                .as_ref()
+                .map_or_else(|| self.context.clone(), |outer| outer.context.clone()),
             deployment: self.deployment.clone(),
         }
     }
@@ -362,7 +447,11 @@ impl Plan {
     /// The `dependencies` array of the deployment response.
     pub fn dependencies_for_response(&self) -> Value {
         let mut entries = Vec::new();
-        for instance in self.resources.iter().filter(|instance| !instance.depends_on.is_empty()) {
+        for instance in self
+            .resources
+            .iter()
+            .filter(|instance| !instance.depends_on.is_empty())
+        {
             let depends_on: Vec<Value> = instance
                 .depends_on
                 .iter()

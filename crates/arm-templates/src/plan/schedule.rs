@@ -47,9 +47,19 @@ impl Schedule {
             states: plan
                 .resources
                 .iter()
-                .map(|instance| if instance.condition == Condition::False { ResourceState::Skipped } else { ResourceState::Waiting })
+                .map(|instance| {
+                    if instance.condition == Condition::False {
+                        ResourceState::Skipped
+                    } else {
+                        ResourceState::Waiting
+                    }
+                })
                 .collect(),
-            depends_on: plan.resources.iter().map(|instance| instance.depends_on.clone()).collect(),
+            depends_on: plan
+                .resources
+                .iter()
+                .map(|instance| instance.depends_on.clone())
+                .collect(),
             dependents,
         }
     }
@@ -67,9 +77,12 @@ impl Schedule {
         (0..self.states.len())
             .filter(|index| {
                 self.states[*index] == ResourceState::Waiting
-                    && self.depends_on[*index]
-                        .iter()
-                        .all(|target| matches!(self.states[*target], ResourceState::Succeeded | ResourceState::Skipped))
+                    && self.depends_on[*index].iter().all(|target| {
+                        matches!(
+                            self.states[*target],
+                            ResourceState::Succeeded | ResourceState::Skipped
+                        )
+                    })
             })
             .collect()
     }
@@ -101,7 +114,9 @@ impl Schedule {
 
     /// Blocks every instance not started yet (cancel). Returns them.
     pub fn cancel_waiting(&mut self) -> Vec<usize> {
-        let waiting: Vec<usize> = (0..self.states.len()).filter(|index| self.states[*index] == ResourceState::Waiting).collect();
+        let waiting: Vec<usize> = (0..self.states.len())
+            .filter(|index| self.states[*index] == ResourceState::Waiting)
+            .collect();
         for index in &waiting {
             self.states[*index] = ResourceState::Blocked;
         }
@@ -115,7 +130,9 @@ impl Schedule {
 
     /// Every instance succeeded or was skipped.
     pub fn succeeded(&self) -> bool {
-        self.states.iter().all(|state| matches!(state, ResourceState::Succeeded | ResourceState::Skipped))
+        self.states
+            .iter()
+            .all(|state| matches!(state, ResourceState::Succeeded | ResourceState::Skipped))
     }
 
     /// The plan as waves: wave `n` holds the instances whose longest dependency chain has length `n`
@@ -123,14 +140,20 @@ impl Schedule {
     pub fn waves(plan: &Plan) -> Vec<Vec<usize>> {
         let mut level = vec![0usize; plan.resources.len()];
         let mut order: Vec<usize> = Vec::with_capacity(plan.resources.len());
-        let mut waiting: Vec<usize> = plan.resources.iter().map(|instance| instance.depends_on.len()).collect();
+        let mut waiting: Vec<usize> = plan
+            .resources
+            .iter()
+            .map(|instance| instance.depends_on.len())
+            .collect();
         let mut dependents = vec![Vec::new(); plan.resources.len()];
         for instance in &plan.resources {
             for target in &instance.depends_on {
                 dependents[*target].push(instance.index);
             }
         }
-        let mut queue: std::collections::VecDeque<usize> = (0..plan.resources.len()).filter(|index| waiting[*index] == 0).collect();
+        let mut queue: std::collections::VecDeque<usize> = (0..plan.resources.len())
+            .filter(|index| waiting[*index] == 0)
+            .collect();
         while let Some(index) = queue.pop_front() {
             order.push(index);
             for dependent in &dependents[index] {
@@ -141,7 +164,11 @@ impl Schedule {
                 }
             }
         }
-        let depth = order.iter().map(|index| level[*index] + 1).max().unwrap_or(0);
+        let depth = order
+            .iter()
+            .map(|index| level[*index] + 1)
+            .max()
+            .unwrap_or(0);
         let mut waves = vec![Vec::new(); depth];
         for index in 0..plan.resources.len() {
             if order.contains(&index) {

@@ -2,7 +2,7 @@
 //! (parameters filled in order, variables evaluated on first use with cycle detection, resources
 //! not yet known) and [`PlanWorld`] once it is built (everything known, plus the deployed state).
 
-use super::{Plan, Condition};
+use super::{Condition, Plan};
 use crate::context::{DeployedState, DeploymentContext};
 use crate::error::{EvalResult, Failure, invalid};
 use crate::evaluator::{CopyFrame, Evaluator, Phase, ResourceTarget, World};
@@ -21,19 +21,29 @@ pub struct OuterScope {
 }
 
 pub(crate) fn lookup<'a>(entries: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
-    entries.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value)
+    entries
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value)
 }
 
 pub(crate) fn user_function<'t>(template: &'t Template, name: &str) -> Option<&'t UserFunction> {
-    template.functions.iter().find(|function| function.full_name.eq_ignore_ascii_case(name))
+    template
+        .functions
+        .iter()
+        .find(|function| function.full_name.eq_ignore_ascii_case(name))
 }
 
 pub(crate) fn parameter_not_found<T>(name: &str) -> EvalResult<T> {
-    invalid(format!("The template parameter '{name}' is not found. Please see https://aka.ms/arm-template/#parameters for usage details."))
+    invalid(format!(
+        "The template parameter '{name}' is not found. Please see https://aka.ms/arm-template/#parameters for usage details."
+    ))
 }
 
 pub(crate) fn variable_not_found<T>(name: &str) -> EvalResult<T> {
-    invalid(format!("The template variable '{name}' is not found. Please see https://aka.ms/arm-template/#variables for usage details."))
+    invalid(format!(
+        "The template variable '{name}' is not found. Please see https://aka.ms/arm-template/#variables for usage details."
+    ))
 }
 
 #[derive(Clone)]
@@ -65,7 +75,11 @@ const MAX_NESTING: usize = 32;
 
 /// The order to evaluate declarations in so that each one's literal references
 /// (`function('name')`) come first; cycles are left for the evaluation to report.
-pub(crate) fn static_order(names: &[&str], values: &[Option<&Value>], function: &str) -> Vec<usize> {
+pub(crate) fn static_order(
+    names: &[&str],
+    values: &[Option<&Value>],
+    function: &str,
+) -> Vec<usize> {
     let lower: Vec<String> = names.iter().map(|name| name.to_ascii_lowercase()).collect();
     let references: Vec<Vec<usize>> = values
         .iter()
@@ -108,7 +122,8 @@ pub(crate) fn static_order(names: &[&str], values: &[Option<&Value>], function: 
 fn collect_references(value: &Value, function: &str, found: &mut dyn FnMut(String)) {
     match value {
         Value::String(text) => {
-            if let crate::expression::StringKind::Expression(source) = crate::expression::classify(text)
+            if let crate::expression::StringKind::Expression(source) =
+                crate::expression::classify(text)
                 && let Ok(parsed) = crate::expression::parse(source)
             {
                 parsed.visit_calls(&mut |name, arguments| {
@@ -120,8 +135,12 @@ fn collect_references(value: &Value, function: &str, found: &mut dyn FnMut(Strin
                 });
             }
         }
-        Value::Array(items) => items.iter().for_each(|item| collect_references(item, function, found)),
-        Value::Object(map) => map.values().for_each(|item| collect_references(item, function, found)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| collect_references(item, function, found)),
+        Value::Object(map) => map
+            .values()
+            .for_each(|item| collect_references(item, function, found)),
         _ => {}
     }
 }
@@ -156,7 +175,10 @@ impl PrepareWorld<'_> {
                 let input = spec.get("input").cloned().unwrap_or(Value::Null);
                 let mut items = Vec::with_capacity(count as usize);
                 for position in 0..count {
-                    evaluator.copies = vec![CopyFrame { name: definition.name.to_ascii_lowercase(), index: position }];
+                    evaluator.copies = vec![CopyFrame {
+                        name: definition.name.to_ascii_lowercase(),
+                        index: position,
+                    }];
                     items.push(evaluator.evaluate_value(&input)?);
                 }
                 Ok(Value::Array(items))
@@ -172,9 +194,16 @@ impl World for PrepareWorld<'_> {
 
     fn parameter(&self, name: &str) -> EvalResult<Value> {
         if let Some(outer) = self.outer {
-            return lookup(&outer.parameters, name).cloned().map_or_else(|| parameter_not_found(name), Ok);
+            return lookup(&outer.parameters, name)
+                .cloned()
+                .map_or_else(|| parameter_not_found(name), Ok);
         }
-        let Some(index) = self.template.parameters.iter().position(|parameter| parameter.name.eq_ignore_ascii_case(name)) else {
+        let Some(index) = self
+            .template
+            .parameters
+            .iter()
+            .position(|parameter| parameter.name.eq_ignore_ascii_case(name))
+        else {
             return parameter_not_found(name);
         };
         let state = self.parameters.borrow()[index].clone();
@@ -185,7 +214,9 @@ impl World for PrepareWorld<'_> {
             )),
             VariableState::Pending => {
                 if self.nesting.get() >= MAX_NESTING {
-                    return invalid(format!("The template parameter '{name}' is nested more than '{MAX_NESTING}' levels deep in other parameters."));
+                    return invalid(format!(
+                        "The template parameter '{name}' is nested more than '{MAX_NESTING}' levels deep in other parameters."
+                    ));
                 }
                 self.parameters.borrow_mut()[index] = VariableState::InProgress;
                 self.nesting.set(self.nesting.get() + 1);
@@ -202,9 +233,16 @@ impl World for PrepareWorld<'_> {
 
     fn variable(&self, name: &str) -> EvalResult<Value> {
         if let Some(outer) = self.outer {
-            return lookup(&outer.variables, name).cloned().map_or_else(|| variable_not_found(name), Ok);
+            return lookup(&outer.variables, name)
+                .cloned()
+                .map_or_else(|| variable_not_found(name), Ok);
         }
-        let Some(index) = self.template.variables.iter().position(|variable| variable.name.eq_ignore_ascii_case(name)) else {
+        let Some(index) = self
+            .template
+            .variables
+            .iter()
+            .position(|variable| variable.name.eq_ignore_ascii_case(name))
+        else {
             return variable_not_found(name);
         };
         let state = self.variables.borrow()[index].clone();
@@ -215,7 +253,9 @@ impl World for PrepareWorld<'_> {
             )),
             VariableState::Pending => {
                 if self.nesting.get() >= MAX_NESTING {
-                    return invalid(format!("The template variable '{name}' is nested more than '{MAX_NESTING}' levels deep in other variables."));
+                    return invalid(format!(
+                        "The template variable '{name}' is nested more than '{MAX_NESTING}' levels deep in other variables."
+                    ));
                 }
                 self.variables.borrow_mut()[index] = VariableState::InProgress;
                 self.nesting.set(self.nesting.get() + 1);
@@ -235,7 +275,8 @@ impl World for PrepareWorld<'_> {
     }
 
     fn deployment(&self) -> Value {
-        self.outer.map_or_else(|| self.deployment.clone(), |outer| outer.deployment.clone())
+        self.outer
+            .map_or_else(|| self.deployment.clone(), |outer| outer.deployment.clone())
     }
 
     fn template_resource(&self, _name: &str) -> Option<ResourceTarget> {
@@ -263,7 +304,9 @@ pub(crate) fn seeded_guid(seed: u128, counter: u64) -> String {
     bytes[..16].copy_from_slice(&seed.to_le_bytes());
     bytes[16..].copy_from_slice(&counter.to_le_bytes());
     let hashed = uuid::Uuid::new_v5(&crate::hashing::GUID_NAMESPACE, &bytes);
-    uuid::Builder::from_random_bytes(*hashed.as_bytes()).into_uuid().to_string()
+    uuid::Builder::from_random_bytes(*hashed.as_bytes())
+        .into_uuid()
+        .to_string()
 }
 
 /// The world once a plan is built: every template resource known, plus the deployed state.
@@ -292,26 +335,44 @@ impl Plan {
     /// Instances a name, full name, symbolic name or id refers to.
     pub(crate) fn instances_named(&self, name: &str) -> Vec<usize> {
         if name.starts_with('/') {
-            return self.resources.iter().filter(|instance| instance.resource_id.eq_ignore_ascii_case(name)).map(|instance| instance.index).collect();
+            return self
+                .resources
+                .iter()
+                .filter(|instance| instance.resource_id.eq_ignore_ascii_case(name))
+                .map(|instance| instance.index)
+                .collect();
         }
-        self.name_index.get(&name.to_ascii_lowercase()).cloned().unwrap_or_default()
+        self.name_index
+            .get(&name.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
 impl World for PlanWorld<'_> {
     fn context(&self) -> &DeploymentContext {
-        self.plan.outer.as_ref().map_or(&self.plan.context, |outer| &outer.context)
+        self.plan
+            .outer
+            .as_ref()
+            .map_or(&self.plan.context, |outer| &outer.context)
     }
 
     fn parameter(&self, name: &str) -> EvalResult<Value> {
-        match self.plan.parameters.iter().find(|parameter| parameter.name.eq_ignore_ascii_case(name)) {
+        match self
+            .plan
+            .parameters
+            .iter()
+            .find(|parameter| parameter.name.eq_ignore_ascii_case(name))
+        {
             Some(parameter) => Ok(parameter.value.clone()),
             None => parameter_not_found(name),
         }
     }
 
     fn variable(&self, name: &str) -> EvalResult<Value> {
-        lookup(&self.plan.variables, name).cloned().map_or_else(|| variable_not_found(name), Ok)
+        lookup(&self.plan.variables, name)
+            .cloned()
+            .map_or_else(|| variable_not_found(name), Ok)
     }
 
     fn user_function(&self, name: &str) -> Option<&UserFunction> {
@@ -323,12 +384,20 @@ impl World for PlanWorld<'_> {
     }
 
     fn template_resource(&self, name: &str) -> Option<ResourceTarget> {
-        self.plan.instances_named(name).first().map(|index| self.plan.target(*index))
+        self.plan
+            .instances_named(name)
+            .first()
+            .map(|index| self.plan.target(*index))
     }
 
     fn copy_instances(&self, name: &str) -> Option<Vec<ResourceTarget>> {
         let indices = self.plan.loop_index.get(&name.to_ascii_lowercase())?;
-        Some(indices.iter().map(|index| self.plan.target(*index)).collect())
+        Some(
+            indices
+                .iter()
+                .map(|index| self.plan.target(*index))
+                .collect(),
+        )
     }
 
     fn state(&self) -> Option<&dyn DeployedState> {

@@ -69,8 +69,22 @@ pub(crate) struct OutputDefinition {
 }
 
 const TOP_LEVEL: &[&str] = &[
-    "$schema", "contentVersion", "apiProfile", "parameters", "variables", "functions", "resources", "outputs",
-    "metadata", "languageVersion", "definitions", "imports", "extensions", "asserts", "$comments", "comments",
+    "$schema",
+    "contentVersion",
+    "apiProfile",
+    "parameters",
+    "variables",
+    "functions",
+    "resources",
+    "outputs",
+    "metadata",
+    "languageVersion",
+    "definitions",
+    "imports",
+    "extensions",
+    "asserts",
+    "$comments",
+    "comments",
 ];
 
 /// Deepest nesting of child resources inside parents (Azure allows five levels).
@@ -89,9 +103,12 @@ impl Template {
             ));
         }
         let node = jsonc::parse(text).map_err(|error| {
-            TemplateError::new(ErrorCode::InvalidTemplate, format!("Deployment template parse failed: '{error}'."))
-                .at(error.position)
-                .with_path(error.path.clone())
+            TemplateError::new(
+                ErrorCode::InvalidTemplate,
+                format!("Deployment template parse failed: '{error}'."),
+            )
+            .at(error.position)
+            .with_path(error.path.clone())
         })?;
         Template::from_node(&node)
     }
@@ -100,10 +117,16 @@ impl Template {
     /// example the `properties.template` member of a request body parsed with [`jsonc::parse`]).
     pub fn from_node(node: &Node) -> Result<Template, TemplateError> {
         let NodeKind::Object(members) = &node.kind else {
-            return Err(TemplateError::validation("The template must be a JSON object.", node.position));
+            return Err(TemplateError::validation(
+                "The template must be a JSON object.",
+                node.position,
+            ));
         };
         for (name, member) in members {
-            if !TOP_LEVEL.iter().any(|allowed| allowed.eq_ignore_ascii_case(name)) {
+            if !TOP_LEVEL
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(name))
+            {
                 return Err(TemplateError::new(
                     ErrorCode::InvalidTemplate,
                     format!(
@@ -115,7 +138,10 @@ impl Template {
                 .with_path(name.clone()));
             }
         }
-        let schema = node.property("$schema").and_then(Node::as_str).map(str::to_string);
+        let schema = node
+            .property("$schema")
+            .and_then(Node::as_str)
+            .map(str::to_string);
         let scope = schema.as_deref().and_then(scope_of_schema);
         let Some(content_version) = node.property("contentVersion").and_then(Node::as_str) else {
             return Err(TemplateError::new(
@@ -127,7 +153,10 @@ impl Template {
             )
             .at(node.position));
         };
-        let language_version = node.property("languageVersion").and_then(Node::as_str).map(str::to_string);
+        let language_version = node
+            .property("languageVersion")
+            .and_then(Node::as_str)
+            .map(str::to_string);
         let definitions = node
             .property("definitions")
             .map(Node::to_value)
@@ -139,14 +168,34 @@ impl Template {
         let mut resources = Vec::new();
         match node.property("resources") {
             None => {}
-            Some(Node { kind: NodeKind::Array(items), .. }) => {
+            Some(Node {
+                kind: NodeKind::Array(items),
+                ..
+            }) => {
                 for (index, item) in items.iter().enumerate() {
-                    read_resource(item, None, format!("resources[{index}]"), None, 0, &mut resources)?;
+                    read_resource(
+                        item,
+                        None,
+                        format!("resources[{index}]"),
+                        None,
+                        0,
+                        &mut resources,
+                    )?;
                 }
             }
-            Some(Node { kind: NodeKind::Object(items), .. }) => {
+            Some(Node {
+                kind: NodeKind::Object(items),
+                ..
+            }) => {
                 for (symbol, item) in items {
-                    read_resource(item, Some(symbol.clone()), format!("resources.{symbol}"), None, 0, &mut resources)?;
+                    read_resource(
+                        item,
+                        Some(symbol.clone()),
+                        format!("resources.{symbol}"),
+                        None,
+                        0,
+                        &mut resources,
+                    )?;
                 }
             }
             Some(other) => {
@@ -188,7 +237,9 @@ impl Template {
         for (section, count, limit) in checks {
             if count > limit {
                 return Err(TemplateError::validation(
-                    format!("The number of template {section} '{count}' exceeds the limit of '{limit}'. Please see https://aka.ms/arm-template-best-practices for usage details."),
+                    format!(
+                        "The number of template {section} '{count}' exceeds the limit of '{limit}'. Please see https://aka.ms/arm-template-best-practices for usage details."
+                    ),
                     self.position,
                 ));
             }
@@ -216,7 +267,9 @@ impl Template {
 
     /// Whether resources have symbolic names (languageVersion 2.0).
     pub fn uses_symbolic_names(&self) -> bool {
-        self.resources.iter().any(|resource| resource.symbolic_name.is_some())
+        self.resources
+            .iter()
+            .any(|resource| resource.symbolic_name.is_some())
     }
 
     /// The template without comments or positions (what `exportTemplate` and `deployment()` show).
@@ -231,7 +284,10 @@ impl Template {
 
     /// The declared parameter names, in declaration order.
     pub fn parameter_names(&self) -> Vec<&str> {
-        self.parameters.iter().map(|parameter| parameter.name.as_str()).collect()
+        self.parameters
+            .iter()
+            .map(|parameter| parameter.name.as_str())
+            .collect()
     }
 }
 
@@ -252,19 +308,33 @@ pub fn scope_of_schema(schema: &str) -> Option<DeploymentScope> {
 }
 
 fn read_variables(node: Option<&Node>) -> Result<Vec<VariableDefinition>, TemplateError> {
-    let Some(node) = node else { return Ok(Vec::new()) };
+    let Some(node) = node else {
+        return Ok(Vec::new());
+    };
     let NodeKind::Object(members) = &node.kind else {
-        return Err(TemplateError::validation("The template 'variables' must be an object.", node.position).with_path("variables"));
+        return Err(TemplateError::validation(
+            "The template 'variables' must be an object.",
+            node.position,
+        )
+        .with_path("variables"));
     };
     let mut variables = Vec::new();
     for (name, member) in members {
         if name.eq_ignore_ascii_case("copy") {
             let NodeKind::Array(loops) = &member.kind else {
-                return Err(TemplateError::validation("The template variable 'copy' must be an array of copy loops.", member.position).with_path("variables.copy"));
+                return Err(TemplateError::validation(
+                    "The template variable 'copy' must be an array of copy loops.",
+                    member.position,
+                )
+                .with_path("variables.copy"));
             };
             for spec in loops {
                 let Some(loop_name) = spec.property("name").and_then(Node::as_str) else {
-                    return Err(TemplateError::validation("The template variable copy loop must have a 'name'.", spec.position).with_path("variables.copy"));
+                    return Err(TemplateError::validation(
+                        "The template variable copy loop must have a 'name'.",
+                        spec.position,
+                    )
+                    .with_path("variables.copy"));
                 };
                 variables.push(VariableDefinition {
                     name: loop_name.to_string(),
@@ -275,22 +345,40 @@ fn read_variables(node: Option<&Node>) -> Result<Vec<VariableDefinition>, Templa
             }
             continue;
         }
-        variables.push(VariableDefinition { name: name.clone(), value: member.to_value(), copy: None, position: member.position });
+        variables.push(VariableDefinition {
+            name: name.clone(),
+            value: member.to_value(),
+            copy: None,
+            position: member.position,
+        });
     }
     Ok(variables)
 }
 
 fn read_functions(node: Option<&Node>) -> Result<Vec<UserFunction>, TemplateError> {
-    let Some(node) = node else { return Ok(Vec::new()) };
+    let Some(node) = node else {
+        return Ok(Vec::new());
+    };
     let NodeKind::Array(namespaces) = &node.kind else {
-        return Err(TemplateError::validation("The template 'functions' must be an array.", node.position).with_path("functions"));
+        return Err(TemplateError::validation(
+            "The template 'functions' must be an array.",
+            node.position,
+        )
+        .with_path("functions"));
     };
     let mut functions = Vec::new();
     for namespace in namespaces {
         let Some(prefix) = namespace.property("namespace").and_then(Node::as_str) else {
-            return Err(TemplateError::validation("A user function namespace must have a 'namespace'.", namespace.position));
+            return Err(TemplateError::validation(
+                "A user function namespace must have a 'namespace'.",
+                namespace.position,
+            ));
         };
-        let Some(Node { kind: NodeKind::Object(members), .. }) = namespace.property("members") else {
+        let Some(Node {
+            kind: NodeKind::Object(members),
+            ..
+        }) = namespace.property("members")
+        else {
             continue;
         };
         for (name, member) in members {
@@ -299,17 +387,33 @@ fn read_functions(node: Option<&Node>) -> Result<Vec<UserFunction>, TemplateErro
                     .iter()
                     .map(|item| {
                         (
-                            item.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
-                            item.get("type").and_then(Value::as_str).unwrap_or("any").to_string(),
+                            item.get("name")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string(),
+                            item.get("type")
+                                .and_then(Value::as_str)
+                                .unwrap_or("any")
+                                .to_string(),
                         )
                     })
                     .collect(),
                 _ => Vec::new(),
             };
-            let Some(output) = member.property("output").and_then(|output| output.property("value")) else {
-                return Err(TemplateError::validation(format!("The user function '{prefix}.{name}' must have an output value."), member.position));
+            let Some(output) = member
+                .property("output")
+                .and_then(|output| output.property("value"))
+            else {
+                return Err(TemplateError::validation(
+                    format!("The user function '{prefix}.{name}' must have an output value."),
+                    member.position,
+                ));
             };
-            functions.push(UserFunction { full_name: format!("{prefix}.{name}"), parameters, output: output.to_value() });
+            functions.push(UserFunction {
+                full_name: format!("{prefix}.{name}"),
+                parameters,
+                output: output.to_value(),
+            });
         }
     }
     Ok(functions)
@@ -324,7 +428,11 @@ fn read_resource(
     resources: &mut Vec<ResourceDefinition>,
 ) -> Result<(), TemplateError> {
     let NodeKind::Object(members) = &node.kind else {
-        return Err(TemplateError::validation(format!("The template resource at '{path}' must be an object."), node.position).with_path(path));
+        return Err(TemplateError::validation(
+            format!("The template resource at '{path}' must be an object."),
+            node.position,
+        )
+        .with_path(path));
     };
     if depth > MAX_CHILD_DEPTH {
         return Err(TemplateError::validation(format!("The template resource at '{path}' is nested more than '{MAX_CHILD_DEPTH}' levels deep."), node.position).with_path(path));
@@ -355,7 +463,10 @@ fn read_resource(
     }
     for required in ["type", "apiVersion"] {
         if !body.keys().any(|key| key.eq_ignore_ascii_case(required)) {
-            let name = body.get("name").map(crate::value::display).unwrap_or_default();
+            let name = body
+                .get("name")
+                .map(crate::value::display)
+                .unwrap_or_default();
             return Err(TemplateError::validation(
                 format!(
                     "The template resource '{name}' at line '{}' and column '{}' is not valid: Required property '{required}' not found. Please see https://aka.ms/arm-template/#resources for usage details.",
@@ -367,36 +478,99 @@ fn read_resource(
         }
     }
     let index = resources.len();
-    resources.push(ResourceDefinition { body, position: node.position, path: path.clone(), symbolic_name, parent });
+    resources.push(ResourceDefinition {
+        body,
+        position: node.position,
+        path: path.clone(),
+        symbolic_name,
+        parent,
+    });
     if let Some(children) = children {
         let NodeKind::Array(items) = &children.kind else {
-            return Err(TemplateError::validation(format!("The child resources of '{path}' must be an array."), children.position));
+            return Err(TemplateError::validation(
+                format!("The child resources of '{path}' must be an array."),
+                children.position,
+            ));
         };
         for (child_index, child) in items.iter().enumerate() {
-            read_resource(child, None, format!("{path}.resources[{child_index}]"), Some(index), depth + 1, resources)?;
+            read_resource(
+                child,
+                None,
+                format!("{path}.resources[{child_index}]"),
+                Some(index),
+                depth + 1,
+                resources,
+            )?;
         }
     }
     Ok(())
 }
 
 fn read_outputs(node: Option<&Node>) -> Result<Vec<OutputDefinition>, TemplateError> {
-    let Some(node) = node else { return Ok(Vec::new()) };
+    let Some(node) = node else {
+        return Ok(Vec::new());
+    };
     let NodeKind::Object(members) = &node.kind else {
-        return Err(TemplateError::validation("The template 'outputs' must be an object.", node.position).with_path("outputs"));
+        return Err(TemplateError::validation(
+            "The template 'outputs' must be an object.",
+            node.position,
+        )
+        .with_path("outputs"));
     };
     let mut outputs = Vec::new();
     for (name, member) in members {
         let Value::Object(body) = member.to_value() else {
-            return Err(TemplateError::validation(format!("The template output '{name}' must be an object."), member.position).with_path(format!("outputs.{name}")));
+            return Err(TemplateError::validation(
+                format!("The template output '{name}' must be an object."),
+                member.position,
+            )
+            .with_path(format!("outputs.{name}")));
         };
-        if !body.keys().any(|key| key.eq_ignore_ascii_case("type") || key == "$ref") {
+        if !body
+            .keys()
+            .any(|key| key.eq_ignore_ascii_case("type") || key == "$ref")
+        {
             return Err(TemplateError::validation(
                 format!("The template output '{name}' at line '{}' and column '{}' is not valid: Required property 'type' not found.", member.position.line, member.position.column),
                 member.position,
             )
             .with_path(format!("outputs.{name}")));
         }
-        outputs.push(OutputDefinition { name: name.clone(), body, position: member.position });
+        outputs.push(OutputDefinition {
+            name: name.clone(),
+            body,
+            position: member.position,
+        });
     }
     Ok(outputs)
+}
+
+/// Resolves a nested deployment's `templateLink.relativePath` against the parent's link URI, as
+/// ARM does (`https://host/dir/main.json` + `nested/child.json` → `https://host/dir/nested/child.json`;
+/// the parent's query string, such as a SAS token, is kept). `None` if the parent URI is not absolute.
+pub fn resolve_relative_link(parent_uri: &str, relative_path: &str) -> Option<String> {
+    let parent = url::Url::parse(parent_uri).ok()?;
+    let mut joined = parent.join(relative_path).ok()?;
+    if joined.query().is_none() {
+        joined.set_query(parent.query());
+    }
+    Some(joined.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_links() {
+        assert_eq!(
+            resolve_relative_link(
+                "https://example.com/templates/main.json?sv=1&sig=x",
+                "nested/child.json"
+            )
+            .as_deref(),
+            Some("https://example.com/templates/nested/child.json?sv=1&sig=x")
+        );
+        assert_eq!(resolve_relative_link("not a uri", "x.json"), None);
+    }
 }

@@ -26,8 +26,13 @@ impl ParameterDefinition {
 
     pub fn is_secure(&self, definitions: &Map<String, Value>) -> bool {
         let declared = self.type_lower(definitions);
-        declared == "securestring" || declared == "secureobject"
-            || self.declaration.get("metadata").and_then(|metadata| metadata.get("__bicep_secure")).is_some()
+        declared == "securestring"
+            || declared == "secureobject"
+            || self
+                .declaration
+                .get("metadata")
+                .and_then(|metadata| metadata.get("__bicep_secure"))
+                .is_some()
     }
 }
 
@@ -37,13 +42,18 @@ fn resolved_type(declaration: &Map<String, Value>, definitions: &Map<String, Val
         if let Some(Value::String(declared)) = current.get("type") {
             return declared.to_ascii_lowercase();
         }
-        let Some(target) = reference_target(current, definitions) else { break };
+        let Some(target) = reference_target(current, definitions) else {
+            break;
+        };
         current = target;
     }
     "any".to_string()
 }
 
-fn reference_target<'a>(declaration: &Map<String, Value>, definitions: &'a Map<String, Value>) -> Option<&'a Map<String, Value>> {
+fn reference_target<'a>(
+    declaration: &Map<String, Value>,
+    definitions: &'a Map<String, Value>,
+) -> Option<&'a Map<String, Value>> {
     let reference = declaration.get("$ref")?.as_str()?;
     let name = reference.strip_prefix("#/definitions/")?;
     definitions.get(name)?.as_object()
@@ -63,15 +73,27 @@ pub(crate) fn display_type(lower: &str) -> &'static str {
     }
 }
 
-pub(crate) fn read_definitions(node: Option<&Node>) -> Result<Vec<ParameterDefinition>, TemplateError> {
-    let Some(node) = node else { return Ok(Vec::new()) };
+pub(crate) fn read_definitions(
+    node: Option<&Node>,
+) -> Result<Vec<ParameterDefinition>, TemplateError> {
+    let Some(node) = node else {
+        return Ok(Vec::new());
+    };
     let NodeKind::Object(members) = &node.kind else {
-        return Err(TemplateError::validation("The template 'parameters' must be an object.", node.position).with_path("parameters"));
+        return Err(TemplateError::validation(
+            "The template 'parameters' must be an object.",
+            node.position,
+        )
+        .with_path("parameters"));
     };
     let mut definitions = Vec::new();
     for (name, member) in members {
         let Value::Object(mut declaration) = member.to_value() else {
-            return Err(TemplateError::validation(format!("The template parameter '{name}' must be an object."), member.position).with_path(format!("parameters.{name}")));
+            return Err(TemplateError::validation(
+                format!("The template parameter '{name}' must be an object."),
+                member.position,
+            )
+            .with_path(format!("parameters.{name}")));
         };
         if !declaration.contains_key("type") && !declaration.contains_key("$ref") {
             return Err(TemplateError::validation(
@@ -84,7 +106,10 @@ pub(crate) fn read_definitions(node: Option<&Node>) -> Result<Vec<ParameterDefin
             .with_path(format!("parameters.{name}")));
         }
         if let Some(Value::String(declared)) = declaration.get("type")
-            && !matches!(declared.to_ascii_lowercase().as_str(), "string" | "securestring" | "int" | "bool" | "object" | "secureobject" | "array")
+            && !matches!(
+                declared.to_ascii_lowercase().as_str(),
+                "string" | "securestring" | "int" | "bool" | "object" | "secureobject" | "array"
+            )
         {
             return Err(TemplateError::validation(
                 format!(
@@ -95,7 +120,12 @@ pub(crate) fn read_definitions(node: Option<&Node>) -> Result<Vec<ParameterDefin
             ));
         }
         let default = declaration.remove("defaultValue");
-        definitions.push(ParameterDefinition { name: name.clone(), position: member.position, declaration, default });
+        definitions.push(ParameterDefinition {
+            name: name.clone(),
+            position: member.position,
+            declaration,
+            default,
+        });
     }
     Ok(definitions)
 }
@@ -125,7 +155,13 @@ fn expected_type_text(declared: &str) -> &'static str {
 
 /// Checks `value` against a declaration; the error is the detail text (framed by the caller).
 /// `subject` names what is checked in messages (`the template parameter 'p' at line …`).
-pub(crate) fn check_value(value: &Value, declaration: &Map<String, Value>, definitions: &Map<String, Value>, subject: &str, depth: usize) -> Result<(), String> {
+pub(crate) fn check_value(
+    value: &Value,
+    declaration: &Map<String, Value>,
+    definitions: &Map<String, Value>,
+    subject: &str,
+    depth: usize,
+) -> Result<(), String> {
     if depth > 32 {
         return Ok(());
     }
@@ -135,7 +171,10 @@ pub(crate) fn check_value(value: &Value, declaration: &Map<String, Value>, defin
     if let Some(target) = reference_target(declaration, definitions) {
         check_value(value, target, definitions, subject, depth + 1)?;
     }
-    let declared = declaration.get("type").and_then(Value::as_str).map(str::to_ascii_lowercase);
+    let declared = declaration
+        .get("type")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase);
     if let Some(declared) = &declared
         && !value_has_type(value, declared)
     {
@@ -145,28 +184,46 @@ pub(crate) fn check_value(value: &Value, declaration: &Map<String, Value>, defin
             type_name(value)
         ));
     }
-    let invalid = |detail: String| format!("The provided value for {subject} is not valid. {detail} Please see https://aka.ms/arm-parameters for usage details.");
+    let invalid = |detail: String| {
+        format!(
+            "The provided value for {subject} is not valid. {detail} Please see https://aka.ms/arm-parameters for usage details."
+        )
+    };
     if let Some(Value::Array(allowed)) = declaration.get("allowedValues") {
-        let permitted = |candidate: &Value| allowed.iter().any(|option| deep_equal(option, candidate));
+        let permitted =
+            |candidate: &Value| allowed.iter().any(|option| deep_equal(option, candidate));
         let accepted = match value {
-            Value::Array(items) if declared.as_deref() == Some("array") => items.iter().all(permitted),
+            Value::Array(items) if declared.as_deref() == Some("array") => {
+                items.iter().all(permitted)
+            }
             other => permitted(other),
         };
         if !accepted {
             let options: Vec<String> = allowed.iter().map(display).collect();
-            return Err(invalid(format!("The parameter value is not part of the allowed value(s): '{}'.", options.join(","))));
+            return Err(invalid(format!(
+                "The parameter value is not part of the allowed value(s): '{}'.",
+                options.join(",")
+            )));
         }
     }
     if let Some(number) = crate::value::as_integer(value).filter(|_| value.is_number()) {
-        if let Some(minimum) = declaration.get("minValue").and_then(crate::value::as_integer)
+        if let Some(minimum) = declaration
+            .get("minValue")
+            .and_then(crate::value::as_integer)
             && number < minimum
         {
-            return Err(invalid(format!("The value should be greater than or equal to '{minimum}'.")));
+            return Err(invalid(format!(
+                "The value should be greater than or equal to '{minimum}'."
+            )));
         }
-        if let Some(maximum) = declaration.get("maxValue").and_then(crate::value::as_integer)
+        if let Some(maximum) = declaration
+            .get("maxValue")
+            .and_then(crate::value::as_integer)
             && number > maximum
         {
-            return Err(invalid(format!("The value should be less than or equal to '{maximum}'.")));
+            return Err(invalid(format!(
+                "The value should be less than or equal to '{maximum}'."
+            )));
         }
     }
     let length = match value {
@@ -175,24 +232,44 @@ pub(crate) fn check_value(value: &Value, declaration: &Map<String, Value>, defin
         _ => None,
     };
     if let Some(length) = length {
-        if let Some(minimum) = declaration.get("minLength").and_then(crate::value::as_integer)
+        if let Some(minimum) = declaration
+            .get("minLength")
+            .and_then(crate::value::as_integer)
             && length < minimum
         {
-            return Err(invalid(format!("Length of the value should be greater than or equal to '{minimum}'.")));
+            return Err(invalid(format!(
+                "Length of the value should be greater than or equal to '{minimum}'."
+            )));
         }
-        if let Some(maximum) = declaration.get("maxLength").and_then(crate::value::as_integer)
+        if let Some(maximum) = declaration
+            .get("maxLength")
+            .and_then(crate::value::as_integer)
             && length > maximum
         {
-            return Err(invalid(format!("Length of the value should be less than or equal to '{maximum}'.")));
+            return Err(invalid(format!(
+                "Length of the value should be less than or equal to '{maximum}'."
+            )));
         }
     }
-    if let (Value::Object(object), Some(Value::Object(properties))) = (value, declaration.get("properties")) {
+    if let (Value::Object(object), Some(Value::Object(properties))) =
+        (value, declaration.get("properties"))
+    {
         for (name, property) in properties {
-            let Some(property) = property.as_object() else { continue };
+            let Some(property) = property.as_object() else {
+                continue;
+            };
             match object.get(name) {
-                Some(inner) => check_value(inner, property, definitions, &format!("{subject} property '{name}'"), depth + 1)?,
+                Some(inner) => check_value(
+                    inner,
+                    property,
+                    definitions,
+                    &format!("{subject} property '{name}'"),
+                    depth + 1,
+                )?,
                 None if property.get("nullable") != Some(&Value::Bool(true)) => {
-                    return Err(invalid(format!("The value is missing the required property '{name}'.")));
+                    return Err(invalid(format!(
+                        "The value is missing the required property '{name}'."
+                    )));
                 }
                 None => {}
             }
@@ -204,8 +281,17 @@ pub(crate) fn check_value(value: &Value, declaration: &Map<String, Value>, defin
                 }
             }
             Some(Value::Object(schema)) => {
-                for (name, inner) in object.iter().filter(|(key, _)| !properties.contains_key(*key)) {
-                    check_value(inner, schema, definitions, &format!("{subject} property '{name}'"), depth + 1)?;
+                for (name, inner) in object
+                    .iter()
+                    .filter(|(key, _)| !properties.contains_key(*key))
+                {
+                    check_value(
+                        inner,
+                        schema,
+                        definitions,
+                        &format!("{subject} property '{name}'"),
+                        depth + 1,
+                    )?;
                 }
             }
             _ => {}
@@ -214,9 +300,17 @@ pub(crate) fn check_value(value: &Value, declaration: &Map<String, Value>, defin
     if let Value::Array(items) = value {
         let prefix = declaration.get("prefixItems").and_then(Value::as_array);
         for (index, item) in items.iter().enumerate() {
-            let schema = prefix.and_then(|prefix| prefix.get(index)).or_else(|| declaration.get("items"));
+            let schema = prefix
+                .and_then(|prefix| prefix.get(index))
+                .or_else(|| declaration.get("items"));
             if let Some(Value::Object(schema)) = schema {
-                check_value(item, schema, definitions, &format!("{subject} item '{index}'"), depth + 1)?;
+                check_value(
+                    item,
+                    schema,
+                    definitions,
+                    &format!("{subject} item '{index}'"),
+                    depth + 1,
+                )?;
             }
         }
     }

@@ -11,8 +11,12 @@ pub const SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
 pub const GROUP: &str = "examplegroup";
 
 pub fn context() -> DeploymentContext {
-    let now = Utc.with_ymd_and_hms(2019, 3, 5, 17, 53, 18).single().expect("valid time");
-    let mut context = DeploymentContext::resource_group(SUBSCRIPTION, GROUP, "westus", "exampledeployment", now);
+    let now = Utc
+        .with_ymd_and_hms(2019, 3, 5, 17, 53, 18)
+        .single()
+        .expect("valid time");
+    let mut context =
+        DeploymentContext::resource_group(SUBSCRIPTION, GROUP, "westus", "exampledeployment", now);
     context.guid_seed = 42;
     context
 }
@@ -38,7 +42,10 @@ pub fn prepare_text(text: &str, parameters: Value) -> Result<Plan, TemplateError
 
 /// Evaluates one expression (a template string such as `"[add(1, 2)]"`) as a variable.
 pub fn try_evaluate(expression: &str) -> Result<Value, TemplateError> {
-    let plan = prepare(rg_template(json!({"variables": {"result": expression}})), json!({}))?;
+    let plan = prepare(
+        rg_template(json!({"variables": {"result": expression}})),
+        json!({}),
+    )?;
     Ok(plan.variables()[0].1.clone())
 }
 
@@ -64,7 +71,10 @@ pub struct Simulated {
 /// "deploy" → outputs. Nested deployments are prepared and run recursively; `load_link` answers
 /// `templateLink.uri`.
 pub fn simulate(plan: &Plan, load_link: &dyn Fn(&str) -> String) -> Simulated {
-    use arm_templates::{DeployedResources, EvaluationError, ExpressionScope, ResourceState, RuntimeRequest, Schedule};
+    use arm_templates::{
+        DeployedResources, EvaluationError, ExpressionScope, ResourceState, RuntimeRequest,
+        Schedule,
+    };
     let mut state = DeployedResources::new();
     let mut schedule = Schedule::new(plan);
     let mut bodies = Vec::new();
@@ -78,11 +88,22 @@ pub fn simulate(plan: &Plan, load_link: &dyn Fn(&str) -> String) -> Simulated {
             let body = loop {
                 match plan.evaluate_resource(index, &state) {
                     Ok(body) => break body,
-                    Err(EvaluationError::Pending(RuntimeRequest::Reference { resource_id, .. })) => {
+                    Err(EvaluationError::Pending(RuntimeRequest::Reference {
+                        resource_id,
+                        ..
+                    })) => {
                         panic!("reference to {resource_id} that is not deployed")
                     }
-                    Err(EvaluationError::Pending(RuntimeRequest::List { resource_id, action, .. })) => {
-                        state.insert_list_result(&resource_id, &action, json!({"keys": [{"value": "key"}]}));
+                    Err(EvaluationError::Pending(RuntimeRequest::List {
+                        resource_id,
+                        action,
+                        ..
+                    })) => {
+                        state.insert_list_result(
+                            &resource_id,
+                            &action,
+                            json!({"keys": [{"value": "key"}]}),
+                        );
                     }
                     Err(EvaluationError::Failed(error)) => panic!("{error}"),
                 }
@@ -98,23 +119,40 @@ pub fn simulate(plan: &Plan, load_link: &dyn Fn(&str) -> String) -> Simulated {
             stored["type"] = json!(body.resource_type);
             if let Some(target) = &instance.nested_deployment {
                 let properties = &body.body["properties"];
-                let template = match properties.get("templateLink").and_then(|link| link.get("uri")).and_then(Value::as_str) {
+                let template = match properties
+                    .get("templateLink")
+                    .and_then(|link| link.get("uri"))
+                    .and_then(Value::as_str)
+                {
                     Some(uri) => Template::parse(&load_link(uri)).expect("linked template parses"),
-                    None => Template::from_value(&properties["template"]).expect("nested template parses"),
+                    None => Template::from_value(&properties["template"])
+                        .expect("nested template parses"),
                 };
                 let mut child_context = plan.context().clone();
                 child_context.deployment_name = instance.name.clone();
-                if let (Some(group), Some(info)) = (&target.resource_group, &mut child_context.resource_group) {
+                if let (Some(group), Some(info)) =
+                    (&target.resource_group, &mut child_context.resource_group)
+                {
                     info.name = group.clone();
                 }
                 let child = match target.expression_scope {
-                    ExpressionScope::Outer if properties.get("templateLink").is_none() => template.prepare_outer(&child_context, &plan.outer_scope()),
-                    _ => template.prepare(&child_context, properties.get("parameters").unwrap_or(&Value::Null)),
+                    ExpressionScope::Outer if properties.get("templateLink").is_none() => {
+                        template.prepare_outer(&child_context, &plan.outer_scope())
+                    }
+                    _ => template.prepare(
+                        &child_context,
+                        properties.get("parameters").unwrap_or(&Value::Null),
+                    ),
                 }
                 .expect("nested deployment prepares");
                 let result = simulate(&child, load_link);
-                let outputs: serde_json::Map<String, Value> = result.outputs.into_iter().map(|(name, value)| (name, json!({"value": value}))).collect();
-                stored["properties"] = json!({"provisioningState": "Succeeded", "outputs": outputs});
+                let outputs: serde_json::Map<String, Value> = result
+                    .outputs
+                    .into_iter()
+                    .map(|(name, value)| (name, json!({"value": value})))
+                    .collect();
+                stored["properties"] =
+                    json!({"provisioningState": "Succeeded", "outputs": outputs});
                 bodies.extend(result.bodies);
             }
             state.insert_resource(&body.resource_id, stored);
@@ -122,7 +160,16 @@ pub fn simulate(plan: &Plan, load_link: &dyn Fn(&str) -> String) -> Simulated {
             schedule.finish(index, ResourceState::Succeeded);
         }
     }
-    assert!(schedule.succeeded(), "every resource deployed: {:?}", schedule.states());
-    let outputs = plan.evaluate_outputs(&state).expect("outputs evaluate").into_iter().map(|(name, output)| (name, output.value)).collect();
+    assert!(
+        schedule.succeeded(),
+        "every resource deployed: {:?}",
+        schedule.states()
+    );
+    let outputs = plan
+        .evaluate_outputs(&state)
+        .expect("outputs evaluate")
+        .into_iter()
+        .map(|(name, output)| (name, output.value))
+        .collect();
     Simulated { bodies, outputs }
 }
