@@ -149,4 +149,57 @@ fn gallery_quickstarts_deploy_unmodified() {
         outputs(&run)["existingGalleryImageDefinitionName"],
         json!("i")
     );
+
+    let plan = prepare_text(
+        &read(
+            &root,
+            "quickstarts/microsoft.compute/vm-from-sig/azuredeploy.json",
+        ),
+        json!({
+            "adminUsername": {"value": "azureuser"},
+            "adminPassword": {"value": "P@ssw0rd-not-echoed"},
+            "dnsLabelPrefix": {"value": "mydns"},
+            "galleryName": {"value": "g"},
+            "galleryImageDefinitionName": {"value": "i"},
+            "galleryImageVersionName": {"value": "1.0.0"},
+        }),
+    )
+    .unwrap();
+    assert_eq!(
+        plan.parameters_for_response()["adminPassword"],
+        json!({"type": "SecureString"})
+    );
+    let depends: Vec<Vec<usize>> = plan
+        .resources()
+        .iter()
+        .map(|instance| instance.depends_on.clone())
+        .collect();
+    assert_eq!(
+        depends,
+        [vec![], vec![], vec![1], vec![0, 2], vec![3]],
+        "ip, nsg, vnet→nsg, nic→ip+vnet, vm→nic"
+    );
+    let vm = plan
+        .evaluate_resource(4, &arm_templates::NothingDeployed)
+        .unwrap();
+    assert_eq!(
+        vm.body["properties"]["storageProfile"]["imageReference"]["id"],
+        json!(group_id(
+            "Microsoft.Compute/galleries/g/images/i/versions/1.0.0"
+        ))
+    );
+    let pending = plan
+        .evaluate_outputs(&arm_templates::NothingDeployed)
+        .unwrap_err();
+    let ip = group_id(&format!(
+        "Microsoft.Network/publicIPAddresses/{gallery}myPublicIP"
+    ));
+    assert_eq!(
+        pending,
+        arm_templates::EvaluationError::Pending(arm_templates::RuntimeRequest::Reference {
+            resource_id: ip,
+            api_version: "2020-07-01".into(),
+            full: false
+        })
+    );
 }

@@ -369,7 +369,13 @@ fn make_instance(
             Some(scope) => evaluator.evaluate_value(scope).map_err(fail)?,
             None => Value::Null,
         };
+        // A linked template (`templateLink`) never sees the parent's names: it is always inner.
+        let linked = body
+            .get("properties")
+            .and_then(|properties| properties.get("templateLink"))
+            .is_some_and(|link| !link.is_null());
         let expression_scope = match scope_option.as_str() {
+            _ if linked => ExpressionScope::Inner,
             Some(scope) if scope.eq_ignore_ascii_case("inner") => ExpressionScope::Inner,
             _ => ExpressionScope::Outer,
         };
