@@ -23,7 +23,9 @@
 //!    [`Plan::parameters_for_response`] renders `properties.parameters` without secure values;
 //!    [`Plan::dependencies_for_response`] renders `properties.dependencies`;
 //!    [`Plan::declared_resource_ids`] lists what a Complete-mode deployment keeps;
-//!    [`Template::template_hash`] is the `templateHash`.
+//!    [`Template::template_hash`] is the `templateHash`. [`Plan::preflight`] evaluates every body
+//!    that does not read deployed state (validate and what-if), reporting invalid expressions as
+//!    validation errors.
 //! 3. **Run.** A [`Schedule`] over the plan answers which instances are ready (everything they
 //!    depend on succeeded or was skipped). For each ready instance call
 //!    [`Plan::evaluate_resource`] with the state read so far. It returns the PUT body, or

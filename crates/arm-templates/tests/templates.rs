@@ -532,3 +532,32 @@ fn bodies_read_deployed_state_when_they_run() {
         error.message
     );
 }
+
+#[test]
+fn preflight_evaluates_what_it_can_and_reports_invalid_bodies_as_validation_errors() {
+    let mut reading = gallery("reads");
+    reading["properties"] = json!({"description": "[reference('plain').description]"});
+    let mut plain = gallery("plain");
+    plain["properties"] = json!({"description": "[toUpper('x')]"});
+    let plan = prepare(
+        rg_template(json!({"resources": [plain, reading]})),
+        json!({}),
+    )
+    .unwrap();
+    let bodies = plan.preflight().unwrap();
+    assert_eq!(
+        bodies[0].as_ref().unwrap().body["properties"],
+        json!({"description": "X"})
+    );
+    assert!(
+        bodies[1].is_none(),
+        "a body that reads deployed state waits for deployment"
+    );
+    let mut broken = gallery("broken");
+    broken["properties"] = json!({"description": "[substring('abc', 5)]"});
+    let error = prepare(rg_template(json!({"resources": [broken]})), json!({}))
+        .unwrap()
+        .preflight()
+        .unwrap_err();
+    assert!(error.message.starts_with("Deployment template validation failed: 'The template resource 'broken' at line '0' and column '0' is not valid: The index and length parameters"), "{}", error.message);
+}

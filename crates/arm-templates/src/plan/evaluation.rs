@@ -73,6 +73,40 @@ impl Plan {
         state: &dyn DeployedState,
     ) -> Result<ResourceBody, EvaluationError> {
         let instance = &self.resources[index];
+        self.resource_body(index, state)
+            .map_err(|failure| match failure {
+                Failure::Pending(request) => EvaluationError::Pending(request),
+                Failure::Invalid(detail) => EvaluationError::Failed(
+                    TemplateError::runtime(&instance.resource_id, instance.position, &detail)
+                        .with_path(instance.path.clone()),
+                ),
+            })
+    }
+
+    /// Preflight (validate, what-if): every body that can be evaluated before anything deploys,
+    /// `None` for those that read deployed state. An invalid expression is a validation error
+    /// (`The template resource '…' at line … is not valid: …`), as Azure reports it at validate time.
+    pub fn preflight(&self) -> Result<Vec<Option<ResourceBody>>, TemplateError> {
+        let mut bodies = Vec::with_capacity(self.resources.len());
+        for index in 0..self.resources.len() {
+            match self.resource_body(index, &crate::context::NothingDeployed) {
+                Ok(body) => bodies.push(Some(body)),
+                Err(Failure::Pending(_)) => bodies.push(None),
+                Err(failure) => {
+                    let definition = &self.template.resources[self.resources[index].definition];
+                    return Err(super::resources::resource_error(definition, failure));
+                }
+            }
+        }
+        Ok(bodies)
+    }
+
+    fn resource_body(
+        &self,
+        index: usize,
+        state: &dyn DeployedState,
+    ) -> Result<ResourceBody, Failure> {
+        let instance = &self.resources[index];
         let definition = &self.template.resources[instance.definition];
         let world = PlanWorld {
             plan: self,
@@ -80,25 +114,18 @@ impl Plan {
         };
         let mut evaluator =
             Evaluator::new(&world, Phase::ResourceBody).with_copies(instance.copy_frames.clone());
-        let fail = |failure: Failure| match failure {
-            Failure::Pending(request) => EvaluationError::Pending(request),
-            Failure::Invalid(detail) => EvaluationError::Failed(
-                TemplateError::runtime(&instance.resource_id, instance.position, &detail)
-                    .with_path(instance.path.clone()),
-            ),
-        };
         let mut deploy = instance.condition != Condition::False;
         if instance.condition == Condition::Deferred
             && let Some(condition) = crate::value::get_property(&definition.body, "condition")
         {
-            deploy = match evaluator.evaluate_value(condition).map_err(fail)? {
+            deploy = match evaluator.evaluate_value(condition)? {
                 Value::Bool(flag) => flag,
                 Value::String(text) => text.eq_ignore_ascii_case("true"),
                 other => {
-                    return Err(fail(Failure::Invalid(format!(
+                    return Err(Failure::Invalid(format!(
                         "The template resource condition must be a Boolean; the value is of type '{}'.",
                         crate::value::type_name(&other)
-                    ))));
+                    )));
                 }
             };
         }
@@ -114,9 +141,9 @@ impl Plan {
                 continue;
             }
             let evaluated = if is_deployment && key.eq_ignore_ascii_case("properties") {
-                evaluate_deployment_properties(&mut evaluator, value).map_err(fail)?
+                evaluate_deployment_properties(&mut evaluator, value)?
             } else {
-                evaluator.evaluate_value(value).map_err(fail)?
+                evaluator.evaluate_value(value)?
             };
             body.insert(key.clone(), evaluated);
         }
