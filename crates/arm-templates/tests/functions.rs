@@ -526,6 +526,10 @@ fn cidr_functions() {
         ),
         ("[cidrHost('10.144.3.0/24', 0)]", json!("10.144.3.1")),
         ("[cidrHost('10.144.3.0/24', 4)]", json!("10.144.3.5")),
+        ("[cidrSubnet('fdad:3236:5555::/48', 52, 1)]", json!("fdad:3236:5555:1000::/52")),
+        ("[cidrSubnet('fdad:3236:5555::/48', 52, 4)]", json!("fdad:3236:5555:4000::/52")),
+        ("[cidrHost('fdad:3236:5555:3000::/52', 0)]", json!("fdad:3236:5555:3000::1")),
+        ("[cidrHost('fdad:3236:5555:3000::/52', 4)]", json!("fdad:3236:5555:3000::5")),
     ]);
     assert!(evaluation_error("[cidrSubnet('10.144.0.0/20', 24, 16)]").contains("out of range"));
 }
