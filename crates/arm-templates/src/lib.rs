@@ -102,6 +102,17 @@
 //! # Ok::<(), arm_templates::TemplateError>(())
 //! ```
 //!
+//! # Known limits of the model
+//! - An `outer`-scope nested template sees the parent's parameters, variables and scope
+//!   functions, but not the parent's copy loop: `copyIndex()` inside it refers to its own loops.
+//! - `providers()` (deprecated in Azure) answers the namespace and type with empty location and
+//!   api-version lists: the engine has no provider registry.
+//! - `pickZones` knows the public regions with availability zones from a built-in list.
+//! - Properties whose value is `null` stay in the evaluated body as `null`; Azure treats them as
+//!   absent, so the runner should drop them (or let the resource handlers ignore them).
+//! - A resource whose condition is false is not evaluated by [`Schedule`]-driven runs; call
+//!   [`Plan::evaluate_resource`] on it to surface errors Azure would report from its `reference()`.
+//!
 //! # Layout
 //! - [`jsonc`]: Azure's lenient JSON reader with positions.
 //! - [`expression`]: expression detection, tokens and syntax tree.

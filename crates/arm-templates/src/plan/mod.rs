@@ -43,8 +43,9 @@ pub struct Plan {
     pub(crate) deployment: Value,
 }
 
-/// A parameter's final value, and whether it is secure (never echo a secure value).
-#[derive(Debug, Clone, PartialEq)]
+/// A parameter's final value, and whether it is secure (never echo a secure value; `Debug`
+/// prints `<secure>` in its place so logs cannot leak it either).
+#[derive(Clone, PartialEq)]
 pub struct EvaluatedParameter {
     /// The name as declared in the template.
     pub name: String,
@@ -52,6 +53,23 @@ pub struct EvaluatedParameter {
     pub type_name: &'static str,
     pub value: Value,
     pub secure: bool,
+}
+
+impl std::fmt::Debug for EvaluatedParameter {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value: &dyn std::fmt::Debug = if self.secure {
+            &"<secure>"
+        } else {
+            &self.value
+        };
+        formatter
+            .debug_struct("EvaluatedParameter")
+            .field("name", &self.name)
+            .field("type_name", &self.type_name)
+            .field("value", value)
+            .field("secure", &self.secure)
+            .finish()
+    }
 }
 
 /// Whether a resource is deployed.
