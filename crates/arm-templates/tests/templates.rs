@@ -71,6 +71,11 @@ fn parameters_types_defaults_constraints_and_secure_values() {
         json!(token),
         "the same seed gives the same newGuid"
     );
+    let debug = format!("{plan:?}");
+    assert!(
+        !debug.contains("not', 'evaluated"),
+        "secure values never reach Debug output"
+    );
     let shown = plan.parameters_for_response();
     assert_eq!(shown["password"], json!({"type": "SecureString"}));
     assert_eq!(shown["settings"], json!({"type": "SecureObject"}));

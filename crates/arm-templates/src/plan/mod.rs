@@ -376,6 +376,20 @@ pub(crate) fn expression_error(failure: Failure, position: Position, path: &str)
 }
 
 fn deployment_value(template: &Template, context: &DeploymentContext, supplied: &Value) -> Value {
+    // Secure parameters never appear in what `deployment()` shows.
+    let mut shown = Map::new();
+    if let Value::Object(entries) = supplied {
+        for (name, entry) in entries {
+            let secure = template.parameters.iter().any(|parameter| {
+                parameter.name.eq_ignore_ascii_case(name)
+                    && parameter.is_secure(&template.definitions)
+            });
+            if !secure {
+                shown.insert(name.clone(), entry.clone());
+            }
+        }
+    }
+    let supplied = Value::Object(shown);
     let mut properties = json!({
         "template": template.value,
         "templateHash": template.template_hash(),

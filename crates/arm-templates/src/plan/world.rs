@@ -11,13 +11,31 @@ use serde_json::Value;
 use std::cell::RefCell;
 
 /// Values a world reads parameters and variables from when they come from an enclosing
-/// deployment (a nested template with `expressionEvaluationOptions.scope` `outer`).
-#[derive(Debug, Clone)]
+/// deployment (a nested template with `expressionEvaluationOptions.scope` `outer`). Its `Debug`
+/// shows names only, since parameters may be secure.
+#[derive(Clone)]
 pub struct OuterScope {
     pub(crate) parameters: Vec<(String, Value)>,
     pub(crate) variables: Vec<(String, Value)>,
     pub(crate) context: DeploymentContext,
     pub(crate) deployment: Value,
+}
+
+impl std::fmt::Debug for OuterScope {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |entries: &[(String, Value)]| {
+            entries
+                .iter()
+                .map(|(name, _)| name.clone())
+                .collect::<Vec<_>>()
+        };
+        formatter
+            .debug_struct("OuterScope")
+            .field("parameters", &names(&self.parameters))
+            .field("variables", &names(&self.variables))
+            .field("deployment_name", &self.context.deployment_name)
+            .finish()
+    }
 }
 
 pub(crate) fn lookup<'a>(entries: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
