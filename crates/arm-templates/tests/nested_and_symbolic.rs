@@ -122,6 +122,18 @@ fn outer_scope_nested_deployment_sees_the_parent() {
         json!(GROUP),
         "outer scope evaluates resourceGroup() in the parent"
     );
+    let mut reads_parent = nested("outer");
+    reads_parent["resources"].as_array_mut().unwrap().insert(0, json!({"type": "Microsoft.Compute/galleries", "apiVersion": "2022-03-03", "name": "parentGallery", "location": "westus"}));
+    reads_parent["resources"][1]["properties"]["template"]["outputs"]["fromParent"] =
+        json!({"type": "string", "value": "[reference('parentGallery').description]"});
+    reads_parent["resources"][1]["properties"]["template"]["outputs"]["ownName"] =
+        json!({"type": "string", "value": "[reference('onlyInNested').x]"});
+    let plan = prepare(reads_parent, json!({})).unwrap();
+    assert_eq!(
+        plan.resources()[1].depends_on,
+        [0],
+        "an outer template's reference to a parent resource is a dependency"
+    );
     let default_scope = prepare(rg_template(json!({"resources": [{"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "n", "properties": {"mode": "Incremental", "template": {"contentVersion": "1.0.0.0"}}}]})), json!({})).unwrap();
     assert_eq!(
         default_scope.nested_expression_scope(0),

@@ -566,3 +566,12 @@ fn preflight_evaluates_what_it_can_and_reports_invalid_bodies_as_validation_erro
         .unwrap_err();
     assert!(error.message.starts_with("Deployment template validation failed: 'The template resource 'broken' at line '0' and column '0' is not valid: The index and length parameters"), "{}", error.message);
 }
+
+#[test]
+fn plans_can_be_shared_across_tasks() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<arm_templates::Plan>();
+    shareable::<arm_templates::Template>();
+    shareable::<arm_templates::TemplateError>();
+    shareable::<arm_templates::Schedule>();
+}

@@ -15,7 +15,12 @@ use std::collections::{HashMap, HashSet};
 /// What a deployment-time call names: `reference`/`list*` a resource, `references` a loop.
 #[derive(Clone)]
 enum Mention {
-    Resource(Expression),
+    /// `reference`/`list*`; `lenient` when found inside an outer-scope nested template, whose
+    /// names may belong to the nested template itself rather than to this one.
+    Resource {
+        argument: Expression,
+        lenient: bool,
+    },
     Loop(Expression),
 }
 
@@ -42,9 +47,9 @@ pub(super) fn resolve(plan: &mut Plan) -> Result<(), TemplateError> {
             let mut evaluator = Evaluator::new(&world, Phase::ResourceHeader)
                 .with_copies(instance.copy_frames.clone());
             for mention in &mentions[instance.definition] {
-                let (argument, is_loop) = match mention {
-                    Mention::Resource(argument) => (argument, false),
-                    Mention::Loop(argument) => (argument, true),
+                let (argument, is_loop, lenient) = match mention {
+                    Mention::Resource { argument, lenient } => (argument, false, *lenient),
+                    Mention::Loop(argument) => (argument, true, false),
                 };
                 let Ok(Value::String(name)) = evaluator.evaluate(argument) else {
                     continue;
@@ -60,7 +65,7 @@ pub(super) fn resolve(plan: &mut Plan) -> Result<(), TemplateError> {
                 };
                 match found {
                     Some(found) => depends_on.extend(found.iter().copied()),
-                    None if is_loop => {}
+                    None if is_loop || lenient => {}
                     None => {
                         return Err(resource_error(
                             definition,
@@ -130,16 +135,22 @@ fn collect_mentions(plan: &Plan) -> Result<Vec<Vec<Mention>>, TemplateError> {
                 && is_deployment
                 && let Value::Object(properties) = value
             {
+                let outer = outer_scope(properties);
                 for (inner_key, inner) in properties {
                     if !inner_key.eq_ignore_ascii_case("template") {
-                        scan(inner, &mut mentions).map_err(|detail| {
+                        scan(inner, &mut mentions, false).map_err(|detail| {
                             resource_error(definition, Failure::Invalid(detail))
                         })?;
+                    } else if outer {
+                        // Evaluated in this template's context, so its references to this
+                        // template's resources are dependencies too; its syntax is the nested
+                        // deployment's to report.
+                        let _ = scan(inner, &mut mentions, true);
                     }
                 }
                 continue;
             }
-            scan(value, &mut mentions)
+            scan(value, &mut mentions, false)
                 .map_err(|detail| resource_error(definition, Failure::Invalid(detail)))?;
         }
         all.push(mentions);
@@ -147,18 +158,39 @@ fn collect_mentions(plan: &Plan) -> Result<Vec<Vec<Mention>>, TemplateError> {
     Ok(all)
 }
 
-fn scan(value: &Value, mentions: &mut Vec<Mention>) -> Result<(), String> {
+/// Whether a nested deployment's inline template is evaluated in this template (`outer` scope,
+/// the default for inline templates).
+fn outer_scope(properties: &serde_json::Map<String, Value>) -> bool {
+    let linked = properties
+        .get("templateLink")
+        .is_some_and(|link| !link.is_null());
+    let inner = properties
+        .get("expressionEvaluationOptions")
+        .and_then(|options| options.get("scope"))
+        .and_then(Value::as_str)
+        .is_some_and(|scope| scope.eq_ignore_ascii_case("inner"));
+    !linked && !inner
+}
+
+fn scan(value: &Value, mentions: &mut Vec<Mention>, lenient: bool) -> Result<(), String> {
     match value {
         Value::String(text) => {
             if let StringKind::Expression(source) = expression::classify(text) {
-                let parsed = expression::parse(source)?;
+                let parsed = match expression::parse(source) {
+                    Ok(parsed) => parsed,
+                    Err(_) if lenient => return Ok(()),
+                    Err(error) => return Err(error),
+                };
                 parsed.visit_calls(&mut |name, arguments| {
                     let lower = name.to_ascii_lowercase();
                     let Some(first) = arguments.first() else {
                         return;
                     };
                     if lower == "reference" || lower.starts_with("list") {
-                        mentions.push(Mention::Resource(first.clone()));
+                        mentions.push(Mention::Resource {
+                            argument: first.clone(),
+                            lenient,
+                        });
                     } else if lower == "references" {
                         mentions.push(Mention::Loop(first.clone()));
                     }
@@ -166,8 +198,12 @@ fn scan(value: &Value, mentions: &mut Vec<Mention>) -> Result<(), String> {
             }
             Ok(())
         }
-        Value::Array(items) => items.iter().try_for_each(|item| scan(item, mentions)),
-        Value::Object(map) => map.values().try_for_each(|item| scan(item, mentions)),
+        Value::Array(items) => items
+            .iter()
+            .try_for_each(|item| scan(item, mentions, lenient)),
+        Value::Object(map) => map
+            .values()
+            .try_for_each(|item| scan(item, mentions, lenient)),
         _ => Ok(()),
     }
 }
