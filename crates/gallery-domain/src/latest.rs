@@ -12,6 +12,7 @@
 //! The resolver is a pure function over [`LatestCandidate`]s so the store can feed it whatever rows
 //! it read; [`no_latest_version`] is the error callers answer with when nothing is eligible.
 
+use crate::ErrorCode;
 use crate::ServiceError;
 use crate::version_name::VersionName;
 
@@ -94,7 +95,7 @@ where
 pub fn no_latest_version(image_definition_id: &str) -> ServiceError {
     ServiceError::new(
         404,
-        "NotFound",
+        ErrorCode::NotFound,
         format!("There is no latest image version exists for \"{image_definition_id}\""),
     )
 }

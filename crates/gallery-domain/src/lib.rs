@@ -6,7 +6,8 @@
 //! the REST API, ARM template deployments and tests all share one definition of what Azure allows.
 //!
 //! # Layout
-//! - [`error`]: [`ServiceError`], the service's error vocabulary (ARM code, message, target, status).
+//! - [`error`]: [`ServiceError`] and [`ErrorCode`], the service's error vocabulary (ARM code,
+//!   message, target, status).
 //! - [`api_version`]: which `api-version` values each resource family accepts.
 //! - [`names`], [`tags`]: ARM and gallery naming rules and tag limits.
 //! - [`ids`]: canonical resource ids and type strings.
@@ -32,4 +33,4 @@ pub mod tags;
 pub mod time;
 pub mod version_name;
 
-pub use error::ServiceError;
+pub use error::{ErrorCode, ServiceError};

@@ -17,6 +17,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use gallery_domain::ErrorCode;
 use gallery_domain::internal::{ContentCopy, VersionInternal};
 use gallery_domain::models::ProvisioningState;
 use gallery_domain::models::gallery_image_version::{self as version_model, GalleryImageVersion};
@@ -344,7 +345,7 @@ async fn settle(
 ) -> Result<bool, JobError> {
     let already_settled = loaded.version.properties.provisioning_state == state;
     let failure = failure.map(|message| Failure {
-        code: "GalleryImageVersionReplicationFailed",
+        code: ErrorCode::GalleryImageVersionReplicationFailed,
         message,
     });
     let settled = settle_resource_and_operation(

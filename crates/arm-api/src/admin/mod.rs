@@ -10,6 +10,7 @@ use serde_json::json;
 use std::collections::HashMap;
 
 use axum::extract::Query;
+use gallery_domain::ErrorCode;
 use gallery_domain::ServiceError;
 use gallery_domain::ids;
 use gallery_domain::internal::{VersionInternal, replica_content_id};
@@ -107,7 +108,7 @@ async fn resource_of_type(
         .ok_or_else(|| {
             ServiceError::new(
                 404,
-                "ResourceNotFound",
+                ErrorCode::ResourceNotFound,
                 format!("The {what} '{id}' was not found."),
             )
             .into()

@@ -10,6 +10,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gallery_domain::ErrorCode;
 use gallery_domain::ServiceError;
 use gallery_domain::api_version::{self, ApiFamily};
 use gallery_domain::identity::Caller;
@@ -22,6 +23,7 @@ use crate::arm::operation::OperationId;
 use crate::arm::request::{ArmRequest, Query};
 use crate::arm::response;
 use crate::arm::routes::{self, RouteMatch};
+use crate::arm::shaping::Shaping;
 use crate::arm::throttling::RequestKind;
 use crate::error::{ApiError, ApiResult};
 use crate::identity::authentication;
@@ -96,7 +98,7 @@ fn unknown_route(segments: &[String], api_version: &str) -> ServiceError {
     }
     ServiceError::new(
         404,
-        "InvalidResourceType",
+        ErrorCode::InvalidResourceType,
         format!(
             "galleryd serves no resource at the path '/{}'.",
             segments.join("/")
@@ -204,19 +206,26 @@ async fn handle(app: &App, request: Request) -> ApiResult<Response> {
     };
     let is_head_of_get = parts.method == Method::HEAD && route.method == Method::GET;
     let warning = api_version.warning.clone();
-    let request = ArmRequest {
-        method: parts.method,
-        operation,
-        parameters,
-        query,
-        api_version,
-        caller,
-        base_url,
-        path: parts.uri.path().to_string(),
-        body,
-        subscription,
+    let answer = match Shaping::parse(operation, &query) {
+        Ok(shaping) => {
+            let request = ArmRequest {
+                method: parts.method,
+                operation,
+                parameters,
+                query,
+                api_version,
+                caller,
+                base_url,
+                path: parts.uri.path().to_string(),
+                body,
+                shaping,
+                subscription,
+            };
+            run(app, &request).await
+        }
+        Err(error) => Err(error.into()),
     };
-    let mut response = match run(app, &request).await {
+    let mut response = match answer {
         Ok(response) => response,
         Err(error) if is_head_of_get => {
             return Ok(with_remaining(response::empty(

@@ -6,6 +6,8 @@
 
 use gallery_domain::api_version::ApiFamily;
 
+use crate::arm::shaping::{Expansion, Selection};
+
 macro_rules! operations {
     ($($variant:ident => ($name:literal, $family:ident, $action:literal, $type_name:literal)),+ $(,)?) => {
         /// One ARM operation galleryd serves.
@@ -93,4 +95,27 @@ operations! {
     ImagesUpdate => ("Images_Update", ComputeResource, "Microsoft.Compute/images/write", "images"),
     ImagesGet => ("Images_Get", ComputeResource, "Microsoft.Compute/images/read", "images"),
     ImagesDelete => ("Images_Delete", ComputeResource, "Microsoft.Compute/images/delete", "images"),
+}
+
+impl OperationId {
+    /// The `$expand` values the operation serves (none: it ignores `$expand`).
+    pub fn expansions(self) -> &'static [Expansion] {
+        match self {
+            OperationId::GalleriesGet => &[Expansion::SharingProfileGroups],
+            OperationId::GalleryImageVersionsGet => &[
+                Expansion::ReplicationStatus,
+                Expansion::UefiSettings,
+                Expansion::ValidationProfile,
+            ],
+            _ => &[],
+        }
+    }
+
+    /// The `$select` values the operation serves (none: it ignores `$select`).
+    pub fn selections(self) -> &'static [Selection] {
+        match self {
+            OperationId::GalleriesGet => &[Selection::Permissions],
+            _ => &[],
+        }
+    }
 }

@@ -3,12 +3,14 @@
 
 use axum::body::Bytes;
 use axum::http::Method;
+use gallery_domain::ErrorCode;
 use gallery_domain::ServiceError;
 use gallery_domain::api_version::AcceptedApiVersion;
 use gallery_domain::identity::{Caller, Subscription};
 
 use crate::arm::operation::OperationId;
 use crate::arm::routes::PathParameters;
+use crate::arm::shaping::Shaping;
 
 /// The query string, decoded, with case-insensitive lookups (`$skipToken` and `$skiptoken` both
 /// arrive).
@@ -76,6 +78,8 @@ pub struct ArmRequest {
     /// The request path as sent (not decoded), for links back to the same collection.
     pub path: String,
     pub body: Bytes,
+    /// The `$expand` and `$select` values asked for, as the operation accepts them.
+    pub shaping: Shaping,
     /// The subscription named by the path, if the path names one (it exists: unknown ones are 404
     /// before any handler runs).
     pub subscription: Option<Subscription>,
@@ -111,7 +115,7 @@ impl ArmRequest {
         match self.query.get(name) {
             None => Ok(None),
             Some(value) => value.parse::<u32>().map(Some).map_err(|_| {
-                ServiceError::new(400, "InvalidQueryParameterValue", format!("The value '{value}' of the query parameter '{name}' is not a non-negative integer."))
+                ServiceError::new(400, ErrorCode::InvalidQueryParameterValue, format!("The value '{value}' of the query parameter '{name}' is not a non-negative integer."))
                     .with_target(name)
             }),
         }

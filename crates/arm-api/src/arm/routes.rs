@@ -9,6 +9,7 @@ use axum::http::Method;
 
 use crate::ServiceError;
 use crate::arm::operation::OperationId;
+use gallery_domain::ErrorCode;
 
 /// One route: a method, a path template and the operation it resolves to.
 #[derive(Debug, Clone)]
@@ -188,7 +189,7 @@ pub fn percent_decode(segment: &str) -> Result<String, ServiceError> {
                 None => {
                     return Err(ServiceError::new(
                         400,
-                        "InvalidRequestUri",
+                        ErrorCode::InvalidRequestUri,
                         format!(
                             "The request path segment '{segment}' is not valid percent-encoding."
                         ),
@@ -202,7 +203,7 @@ pub fn percent_decode(segment: &str) -> Result<String, ServiceError> {
     String::from_utf8(decoded).map_err(|_| {
         ServiceError::new(
             400,
-            "InvalidRequestUri",
+            ErrorCode::InvalidRequestUri,
             format!("The request path segment '{segment}' is not valid UTF-8."),
         )
     })

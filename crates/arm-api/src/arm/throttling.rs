@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::http::Method;
+use gallery_domain::ErrorCode;
 use gallery_domain::ServiceError;
 
 use crate::error::ApiError;
@@ -125,7 +126,7 @@ impl Throttle {
             return Err(ApiError::Throttled {
                 error: ServiceError::new(
                     429,
-                    "SubscriptionRequestsThrottled",
+                    ErrorCode::SubscriptionRequestsThrottled,
                     format!(
                         "Number of '{}' requests for subscription '{subscription_id}' exceeded. Please try again after '{retry_after}' seconds after additional tokens are available. Refer to https://aka.ms/arm-throttling for additional information.",
                         kind.name()

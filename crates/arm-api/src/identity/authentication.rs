@@ -14,8 +14,8 @@
 //! galleryd as the authority.
 
 use axum::http::HeaderMap;
-use gallery_domain::ServiceError;
 use gallery_domain::identity::Caller;
+use gallery_domain::{ErrorCode, ServiceError};
 
 use crate::error::ApiError;
 use crate::identity::caller;
@@ -32,7 +32,12 @@ pub enum AuthenticationMode {
 }
 
 /// A 401 with ARM's challenge: `authorization_uri` is galleryd's login endpoint (`base_url`).
-fn unauthenticated(base_url: &str, code: &str, message: String, description: &str) -> ApiError {
+fn unauthenticated(
+    base_url: &str,
+    code: ErrorCode,
+    message: String,
+    description: &str,
+) -> ApiError {
     ApiError::Unauthenticated {
         error: ServiceError::new(401, code, message),
         challenge: format!(
@@ -80,7 +85,7 @@ pub async fn authenticate(app: &App, headers: &HeaderMap, base_url: &str) -> Api
         };
         return Err(unauthenticated(
             base_url,
-            "AuthenticationFailed",
+            ErrorCode::AuthenticationFailed,
             message.to_string(),
             description,
         ));
@@ -99,7 +104,7 @@ async fn verify(app: &App, token: &str, base_url: &str, check_audience: bool) ->
             if check_audience && !is_resource_manager_audience(&claims.aud) {
                 return Err(unauthenticated(
                     base_url,
-                    "InvalidAuthenticationTokenAudience",
+                    ErrorCode::InvalidAuthenticationTokenAudience,
                     format!(
                         "The access token has been obtained for wrong audience or resource '{}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'.",
                         claims.aud
@@ -111,7 +116,7 @@ async fn verify(app: &App, token: &str, base_url: &str, check_audience: bool) ->
         }
         Err(TokenProblem::Expired { expired_at }) => Err(unauthenticated(
             base_url,
-            "ExpiredAuthenticationToken",
+            ErrorCode::ExpiredAuthenticationToken,
             format!(
                 "The access token expiry UTC time '{}' is earlier than current UTC time '{}'.",
                 format_time(expired_at),
@@ -121,7 +126,7 @@ async fn verify(app: &App, token: &str, base_url: &str, check_audience: bool) ->
         )),
         Err(TokenProblem::Invalid) => Err(unauthenticated(
             base_url,
-            "InvalidAuthenticationToken",
+            ErrorCode::InvalidAuthenticationToken,
             "The access token is invalid: it is not signed by galleryd's token service."
                 .to_string(),
             "The access token is invalid.",

@@ -1,12 +1,16 @@
 //! The service's error vocabulary.
 //!
-//! A [`ServiceError`] is what Azure would answer: an HTTP status, an ARM error `code` (PascalCase and
-//! stable, clients branch on it), a human `message`, an optional `target` (the property path that is
-//! wrong) and optional `details`. The constructors below are the only place these codes and message
-//! texts are spelled, so every route reports the same condition the same way. The ARM front end renders
-//! them as `{"error":{...}}`; nothing here knows about HTTP beyond the status number.
+//! A [`ServiceError`] is what Azure would answer: an HTTP status, an ARM error [`ErrorCode`]
+//! (stable, clients branch on it), a human `message`, an optional `target` (the property path that
+//! is wrong) and optional `details`. The constructors below spell the message texts of the
+//! conditions every route shares, so every route reports them the same way. The ARM front end
+//! renders errors as `{"error":{...}}`; nothing here knows about HTTP beyond the status number.
+
+mod code;
 
 use std::fmt;
+
+pub use code::ErrorCode;
 
 /// An error the way ARM reports it to clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,7 +18,7 @@ pub struct ServiceError {
     /// HTTP status: always 4xx for anything the caller can fix.
     pub status: u16,
     /// ARM error code, e.g. `ResourceNotFound`.
-    pub code: String,
+    pub code: ErrorCode,
     /// Human readable explanation.
     pub message: String,
     /// The property or parameter the error is about, e.g. `galleryImage.properties.osType`.
@@ -32,10 +36,11 @@ impl fmt::Display for ServiceError {
 impl std::error::Error for ServiceError {}
 
 impl ServiceError {
-    pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
+    /// An error with `status`, `code` and `message` (no target, no details).
+    pub fn new(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
         ServiceError {
             status,
-            code: code.into(),
+            code,
             message: message.into(),
             target: None,
             details: Vec::new(),
@@ -52,14 +57,14 @@ impl ServiceError {
 
     /// 400 `InvalidParameter`: a value breaks a rule of the service.
     pub fn invalid_parameter(target: impl Into<String>, message: impl Into<String>) -> Self {
-        ServiceError::new(400, "InvalidParameter", message).with_target(target)
+        ServiceError::new(400, ErrorCode::InvalidParameter, message).with_target(target)
     }
 
     /// 400 `InvalidRequestContent`: the body is not the JSON the operation expects.
     pub fn invalid_request_content(detail: impl fmt::Display) -> Self {
         ServiceError::new(
             400,
-            "InvalidRequestContent",
+            ErrorCode::InvalidRequestContent,
             format!("The request content was invalid and could not be deserialized: '{detail}'."),
         )
     }
@@ -68,7 +73,7 @@ impl ServiceError {
     pub fn missing_api_version() -> Self {
         ServiceError::new(
             400,
-            "MissingApiVersionParameter",
+            ErrorCode::MissingApiVersionParameter,
             "The api-version query parameter (?api-version=) is required for all requests.",
         )
     }
@@ -77,7 +82,7 @@ impl ServiceError {
     pub fn invalid_api_version(version: &str, supported: &[&str]) -> Self {
         ServiceError::new(
             400,
-            "InvalidApiVersionParameter",
+            ErrorCode::InvalidApiVersionParameter,
             format!(
                 "The api-version '{version}' is invalid. The supported versions are '{}'.",
                 supported.join(",")
@@ -90,7 +95,7 @@ impl ServiceError {
     pub fn no_registered_provider(version: &str, resource_type: &str, supported: &[&str]) -> Self {
         ServiceError::new(
             400,
-            "NoRegisteredProviderFound",
+            ErrorCode::NoRegisteredProviderFound,
             format!(
                 "No registered resource provider found for API version '{version}' for type \
                  '{resource_type}'. The supported api-versions are '{}'.",
@@ -104,7 +109,7 @@ impl ServiceError {
     pub fn location_not_available(location: &str, resource_type: &str, available: &[&str]) -> Self {
         ServiceError::new(
             400,
-            "LocationNotAvailableForResourceType",
+            ErrorCode::LocationNotAvailableForResourceType,
             format!(
                 "The provided location '{location}' is not available for resource type '{resource_type}'. List \
                  of available regions for the resource type is '{}'.",
@@ -118,7 +123,7 @@ impl ServiceError {
     pub fn location_required() -> Self {
         ServiceError::new(
             400,
-            "LocationRequired",
+            ErrorCode::LocationRequired,
             "The location property is required for this definition.",
         )
         .with_target("location")
@@ -128,7 +133,7 @@ impl ServiceError {
     pub fn invalid_resource_name(name: &str, resource_type: &str, rule: &str) -> Self {
         ServiceError::new(
             400,
-            "InvalidResourceName",
+            ErrorCode::InvalidResourceName,
             format!("The resource name '{name}' is invalid for type '{resource_type}'. {rule}"),
         )
         .with_target("name")
@@ -138,7 +143,7 @@ impl ServiceError {
     pub fn invalid_resource_group_name(name: &str) -> Self {
         ServiceError::new(
             400,
-            "InvalidResourceGroupName",
+            ErrorCode::InvalidResourceGroupName,
             format!(
                 "Resource group name '{name}' is invalid. It can include alphanumeric, underscore, \
                  parentheses, hyphen, period (except at end), and Unicode characters that match the \
@@ -152,7 +157,7 @@ impl ServiceError {
     pub fn invalid_skip_token(token: &str) -> Self {
         ServiceError::new(
             400,
-            "InvalidSkipToken",
+            ErrorCode::InvalidSkipToken,
             format!("The value '{token}' of the $skiptoken query parameter is invalid."),
         )
         .with_target("$skiptoken")
@@ -162,7 +167,7 @@ impl ServiceError {
     pub fn invalid_query_parameter(parameter: &str, value: &str, allowed: &[&str]) -> Self {
         ServiceError::new(
             400,
-            "InvalidQueryParameterValue",
+            ErrorCode::InvalidQueryParameterValue,
             format!(
                 "The value '{value}' of the query parameter '{parameter}' is invalid. Allowed \
                  values: '{}'.",
@@ -178,7 +183,7 @@ impl ServiceError {
     pub fn subscription_not_found(subscription_id: &str) -> Self {
         ServiceError::new(
             404,
-            "SubscriptionNotFound",
+            ErrorCode::SubscriptionNotFound,
             format!("The subscription '{subscription_id}' could not be found."),
         )
     }
@@ -187,7 +192,7 @@ impl ServiceError {
     pub fn resource_group_not_found(resource_group: &str) -> Self {
         ServiceError::new(
             404,
-            "ResourceGroupNotFound",
+            ErrorCode::ResourceGroupNotFound,
             format!("Resource group '{resource_group}' could not be found."),
         )
     }
@@ -196,7 +201,7 @@ impl ServiceError {
     pub fn resource_not_found(type_and_names: &str, resource_group: &str) -> Self {
         ServiceError::new(
             404,
-            "ResourceNotFound",
+            ErrorCode::ResourceNotFound,
             format!(
                 "The Resource '{type_and_names}' under resource group '{resource_group}' was not \
                  found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
@@ -208,7 +213,7 @@ impl ServiceError {
     pub fn parent_resource_not_found(parent_name: &str) -> Self {
         ServiceError::new(
             404,
-            "ParentResourceNotFound",
+            ErrorCode::ParentResourceNotFound,
             format!(
                 "Can not perform requested operation on nested resource. Parent resource \
                  '{parent_name}' not found."
@@ -220,7 +225,7 @@ impl ServiceError {
     pub fn invalid_resource_type(resource_type: &str, namespace: &str, version: &str) -> Self {
         ServiceError::new(
             404,
-            "InvalidResourceType",
+            ErrorCode::InvalidResourceType,
             format!(
                 "The resource type '{resource_type}' could not be found in the namespace \
                  '{namespace}' for api version '{version}'."
@@ -232,7 +237,7 @@ impl ServiceError {
     pub fn invalid_resource_namespace(namespace: &str) -> Self {
         ServiceError::new(
             404,
-            "InvalidResourceNamespace",
+            ErrorCode::InvalidResourceNamespace,
             format!("The resource namespace '{namespace}' is invalid."),
         )
     }
@@ -241,7 +246,7 @@ impl ServiceError {
     pub fn operation_not_found(operation_id: &str) -> Self {
         ServiceError::new(
             404,
-            "OperationNotFound",
+            ErrorCode::OperationNotFound,
             format!("The operation '{operation_id}' could not be found."),
         )
     }
@@ -252,7 +257,7 @@ impl ServiceError {
     pub fn method_not_allowed(method: &str) -> Self {
         ServiceError::new(
             405,
-            "MethodNotAllowed",
+            ErrorCode::MethodNotAllowed,
             format!("The requested resource does not support http method '{method}'."),
         )
     }
@@ -262,7 +267,7 @@ impl ServiceError {
         let target = target.into();
         ServiceError::new(
             409,
-            "PropertyChangeNotAllowed",
+            ErrorCode::PropertyChangeNotAllowed,
             format!("Changing property '{target}' is not allowed."),
         )
         .with_target(target)
@@ -272,7 +277,7 @@ impl ServiceError {
     pub fn cannot_delete_with_children() -> Self {
         ServiceError::new(
             409,
-            "CannotDeleteResource",
+            ErrorCode::CannotDeleteResource,
             "Can not delete resource before nested resources are deleted.",
         )
     }
@@ -286,7 +291,7 @@ impl ServiceError {
     ) -> Self {
         ServiceError::new(
             409,
-            "InvalidResourceLocation",
+            ErrorCode::InvalidResourceLocation,
             format!(
                 "The resource '{name}' already exists in location '{existing_location}' in resource \
                  group '{resource_group}'. A resource with the same name cannot be created in \
@@ -300,7 +305,7 @@ impl ServiceError {
     pub fn resource_group_being_deleted(resource_group: &str) -> Self {
         ServiceError::new(
             409,
-            "ResourceGroupBeingDeleted",
+            ErrorCode::ResourceGroupBeingDeleted,
             format!(
                 "The resource group '{resource_group}' is in deprovisioning state and cannot \
                  perform this operation."
@@ -312,7 +317,7 @@ impl ServiceError {
     pub fn limit_exceeded(what: &str, limit: u32, subscription_id: &str, location: &str) -> Self {
         ServiceError::new(
             409,
-            "OperationNotAllowed",
+            ErrorCode::OperationNotAllowed,
             format!(
                 "Operation could not be completed as it results in exceeding the limit of {limit} \
                  {what} per subscription per region (subscription '{subscription_id}', region \
@@ -326,7 +331,7 @@ impl ServiceError {
     pub fn request_too_large(limit_bytes: usize) -> Self {
         ServiceError::new(
             413,
-            "RequestEntityTooLarge",
+            ErrorCode::RequestEntityTooLarge,
             format!(
                 "The request content size exceeds the maximum allowed size of {} MB.",
                 limit_bytes / (1024 * 1024)
@@ -353,7 +358,7 @@ impl ServiceError {
     pub fn linked_invalid_property_id(id: &str, path: &str) -> Self {
         ServiceError::new(
             400,
-            "LinkedInvalidPropertyId",
+            ErrorCode::LinkedInvalidPropertyId,
             format!(
                 "Property id '{id}' at path '{path}' is invalid. Expect fully qualified resource Id \
                  that start with '/subscriptions/{{subscriptionId}}' or \

@@ -10,8 +10,8 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use gallery_domain::ServiceError;
 use gallery_domain::ids;
+use gallery_domain::{ErrorCode, ServiceError};
 use gallery_store::OperationStatus;
 use serde_json::{Value, json};
 
@@ -69,7 +69,7 @@ pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
                     .as_deref()
                     .and_then(|text| serde_json::from_str(text).ok())
                     .unwrap_or_else(
-                        || json!({"code": "OperationFailed", "message": "The operation failed."}),
+                        || json!({"code": ErrorCode::OperationFailed.as_str(), "message": "The operation failed."}),
                     );
                 Ok(response::json(
                     StatusCode::CONFLICT,

@@ -27,6 +27,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use gallery_domain::ErrorCode;
 use gallery_domain::ServiceError;
 use gallery_domain::internal::{ContentCopy, ContentReference, CopyContentPayload};
 use gallery_domain::models::ProvisioningState;
@@ -213,7 +214,7 @@ fn copy_job(source: &ContentReference, destination: &ContentReference) -> String
 fn changed_meanwhile() -> ServiceError {
     ServiceError::new(
         409,
-        "Conflict",
+        ErrorCode::Conflict,
         "The resource is being changed by other requests; retry the operation.",
     )
 }
@@ -583,9 +584,9 @@ fn blob_failure(error: gallery_blob::BlobError) -> ApiError {
     ServiceError::new(
         status,
         if status == 503 {
-            "ServiceUnavailable"
+            ErrorCode::ServiceUnavailable
         } else {
-            "InternalServerError"
+            ErrorCode::InternalServerError
         },
         "galleryd could not complete the operation on the stored bytes; its log has the details.",
     )

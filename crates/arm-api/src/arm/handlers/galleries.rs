@@ -2,7 +2,6 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use gallery_domain::ServiceError;
 use gallery_domain::ids;
 use gallery_domain::limits::QuotaKind;
 use gallery_domain::models::gallery::{self, Gallery, GalleryRequest};
@@ -13,6 +12,7 @@ use serde_json::Value;
 use crate::App;
 use crate::arm::request::ArmRequest;
 use crate::arm::response;
+use crate::arm::shaping::{Expansion, Selection};
 use crate::arm::tracked::{self, PutPlan, ResourcePath, WriteBody, parse_stored};
 use crate::error::ApiResult;
 
@@ -109,27 +109,8 @@ pub async fn update(app: &App, request: &ArmRequest) -> ApiResult<Response> {
 /// Galleries_Get: `GET …/galleries/{galleryName}` with `$select=Permissions` and
 /// `$expand=SharingProfile/Groups`.
 pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
-    let select_permissions = match request.query.get("$select") {
-        None => false,
-        Some(value) if value.eq_ignore_ascii_case("Permissions") => true,
-        Some(value) => {
-            return Err(
-                ServiceError::invalid_query_parameter("$select", value, &["Permissions"]).into(),
-            );
-        }
-    };
-    let expand_groups = match request.query.get("$expand") {
-        None => false,
-        Some(value) if value.eq_ignore_ascii_case("SharingProfile/Groups") => true,
-        Some(value) => {
-            return Err(ServiceError::invalid_query_parameter(
-                "$expand",
-                value,
-                &["SharingProfile/Groups"],
-            )
-            .into());
-        }
-    };
+    let select_permissions = request.shaping.selects(Selection::Permissions);
+    let expand_groups = request.shaping.expands(Expansion::SharingProfileGroups);
     let resource = tracked::get(app, &path(request)).await?;
     let gallery: Gallery = parse_stored(&resource.body)?;
     Ok(response::json(

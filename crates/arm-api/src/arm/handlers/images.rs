@@ -15,6 +15,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use gallery_domain::ErrorCode;
 use gallery_domain::ServiceError;
 use gallery_domain::ids;
 use gallery_domain::internal::{
@@ -122,7 +123,7 @@ fn to_json(value: &impl serde::Serialize) -> Result<String, ServiceError> {
         tracing::error!(%error, "internal data does not serialize");
         ServiceError::new(
             500,
-            "InternalServerError",
+            ErrorCode::InternalServerError,
             "galleryd failed to record the image.",
         )
     })

@@ -3,6 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use gallery_domain::ErrorCode;
 use gallery_domain::ServiceError;
 use gallery_domain::models::common::parse_body;
 use gallery_domain::models::resource_group::{
@@ -187,7 +188,7 @@ fn parse_tag_filter(filter: &str) -> Result<(String, Option<String>), ServiceErr
     let invalid = || {
         ServiceError::new(
             400,
-            "InvalidFilterInQueryString",
+            ErrorCode::InvalidFilterInQueryString,
             format!("The $filter '{filter}' is not supported: use \"tagName eq 'name'\" optionally followed by \" and tagValue eq 'value'\"."),
         )
         .with_target("$filter")

@@ -6,6 +6,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use gallery_domain::ErrorCode;
 use gallery_domain::ServiceError;
 use gallery_domain::ids;
 use gallery_domain::limits::QuotaKind;
@@ -225,7 +226,7 @@ pub async fn get_for_delete(app: &App, path: &ResourcePath) -> ApiResult<Option<
         return Ok(Some(resource));
     }
     let error = not_found(app, path).await;
-    if error.to_service_error().code == "ResourceNotFound" {
+    if error.to_service_error().code == ErrorCode::ResourceNotFound {
         return Ok(None);
     }
     Err(error)
@@ -237,7 +238,7 @@ pub fn parse_stored<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Ser
         tracing::error!(%error, "a stored document does not parse");
         ServiceError::new(
             500,
-            "InternalServerError",
+            ErrorCode::InternalServerError,
             "A stored document could not be read.",
         )
     })

@@ -64,6 +64,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::ErrorCode;
 use crate::ServiceError;
 use crate::ids;
 use crate::latest::{CandidateRegion, LatestCandidate};
@@ -1525,7 +1526,7 @@ fn check_resolved_source(
 fn removed_region_refused(removed: &[String]) -> ServiceError {
     ServiceError::new(
         409,
-        "OperationNotAllowed",
+        ErrorCode::OperationNotAllowed,
         format!(
             "Either allowDeletionOfReplicatedLocations is not set as true or the replicated locations are not \
              allowed to be deleted. Set 'safetyProfile.allowDeletionOfReplicatedLocations' to true to remove \
@@ -1560,7 +1561,7 @@ fn decide(inputs: Inputs<'_, '_>, properties: Value) -> Result<GalleryImageVersi
     {
         return Err(ServiceError::new(
             409,
-            "OperationNotAllowed",
+            ErrorCode::OperationNotAllowed,
             format!(
                 "Operation 'Update Gallery Image Version' is not allowed on {} since it is marked for deletion.",
                 version.name
@@ -1781,7 +1782,7 @@ pub fn check_delete_allowed(
     };
     Err(ServiceError::new(
         409,
-        "DeleteGalleryImageVersionBlockedBeforeEndOfLife",
+        ErrorCode::DeleteGalleryImageVersionBlockedBeforeEndOfLife,
         message,
     ))
 }
@@ -3121,7 +3122,7 @@ mod tests {
         let error = check_delete_allowed(&undated, instant("2030-01-01T00:00:00Z")).unwrap_err();
         assert_eq!(
             error.code,
-            "DeleteGalleryImageVersionBlockedBeforeEndOfLife"
+            ErrorCode::DeleteGalleryImageVersionBlockedBeforeEndOfLife
         );
         // Clearing the flag (an allowed update) unblocks.
         let unblocked = Scenario::new()

@@ -10,6 +10,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use gallery_domain::ErrorCode;
 use gallery_domain::ServiceError;
 use gallery_domain::ids;
 use gallery_domain::internal::{
@@ -30,6 +31,7 @@ use serde_json::Value;
 use crate::App;
 use crate::arm::request::ArmRequest;
 use crate::arm::response;
+use crate::arm::shaping::Expansion;
 use crate::arm::tracked::{
     self, JobPlan, PutPlan, ResourcePath, WriteBody, parse_internal, parse_stored,
 };
@@ -69,7 +71,7 @@ fn source_not_found(item: &SourceItem) -> ServiceError {
 fn not_ready(item: &SourceItem) -> ServiceError {
     ServiceError::new(
         409,
-        "Conflict",
+        ErrorCode::Conflict,
         format!(
             "The source {} is still being created or uploaded; retry once it has succeeded (after endGetAccess for an upload).",
             item.location.reference()
@@ -426,24 +428,11 @@ pub(crate) fn replication_status(
     ReplicationStatus::from_summary(summary)
 }
 
-/// GalleryImageVersions_Get, with `$expand=ReplicationStatus` (and `UefiSettings`, accepted).
+/// GalleryImageVersions_Get, with `$expand=ReplicationStatus` and `ValidationProfile`
+/// (`UefiSettings` is accepted and adds nothing).
 pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
-    const EXPANSIONS: &[&str] = &["ReplicationStatus", "UefiSettings", "ValidationProfile"];
-    let mut expand_replication = false;
-    let mut expand_validation = false;
-    if let Some(value) = request.query.get("$expand") {
-        for expansion in value.split(',').map(str::trim) {
-            if expansion.eq_ignore_ascii_case("ReplicationStatus") {
-                expand_replication = true;
-            } else if expansion.eq_ignore_ascii_case("ValidationProfile") {
-                expand_validation = true;
-            } else if !expansion.eq_ignore_ascii_case("UefiSettings") {
-                return Err(
-                    ServiceError::invalid_query_parameter("$expand", value, EXPANSIONS).into(),
-                );
-            }
-        }
-    }
+    let expand_replication = request.shaping.expands(Expansion::ReplicationStatus);
+    let expand_validation = request.shaping.expands(Expansion::ValidationProfile);
     let path = path(request);
     let resource = tracked::get(app, &path).await?;
     if !expand_replication && !expand_validation {
