@@ -15,6 +15,9 @@
 //! - [`identity`]: tenants, subscriptions and principals, and how a caller becomes `systemData`.
 //! - [`limits`]: per-subscription, per-region resource limits.
 //! - [`models`]: serde types mirroring the GalleryRP spec, with the create/update rules per resource.
+//! - [`publishing`]: the publishing core every versioned artifact published to regions shares
+//!   (image versions, and application and script versions to come): target regions, replicas,
+//!   storage types, exclude-from-latest, end of life, safety, replication plan and status, latest.
 //! - [`merge_patch`]: RFC 7396 merge-patch of a stored document with a PATCH body.
 
 pub mod api_version;
@@ -22,11 +25,11 @@ pub mod error;
 pub mod identity;
 pub mod ids;
 pub mod internal;
-pub mod latest;
 pub mod limits;
 pub mod merge_patch;
 pub mod models;
 pub mod names;
+pub mod publishing;
 pub mod regions;
 pub mod string_enum;
 pub mod tags;

@@ -13,10 +13,10 @@ use axum::extract::Query;
 use gallery_domain::ErrorCode;
 use gallery_domain::ServiceError;
 use gallery_domain::ids;
-use gallery_domain::internal::{VersionInternal, replica_content_id};
-use gallery_domain::latest;
 use gallery_domain::limits::QuotaKind;
-use gallery_domain::models::gallery_image_version::{self as version_model, GalleryImageVersion};
+use gallery_domain::publishing::{
+    PublishedContents, PublishedVersion, latest, replica_content_id, replication_plan,
+};
 use gallery_domain::regions;
 use gallery_store::ListScope;
 use serde_json::Value;
@@ -199,8 +199,12 @@ pub async fn latest(
             )
             .await?;
         for resource in &page.items {
-            let version: GalleryImageVersion = crate::arm::tracked::parse_stored(&resource.body)?;
-            if let Some(candidate) = version_model::latest_candidate(&version) {
+            let version: PublishedVersion = crate::arm::tracked::parse_stored(&resource.body)?;
+            if let Some(candidate) = latest::candidate(
+                &version.name,
+                &version.properties.publishing_profile,
+                version.properties.provisioning_state,
+            ) {
                 candidates.push((candidate, version.id.clone()));
             }
         }
@@ -244,14 +248,14 @@ pub async fn billing(
         )
         .await?
     {
-        let version: GalleryImageVersion = crate::arm::tracked::parse_stored(&resource.body)?;
-        let internal: VersionInternal = crate::arm::tracked::parse_internal(&resource)?;
-        let occupied: u64 = internal
+        let version: PublishedVersion = crate::arm::tracked::parse_stored(&resource.body)?;
+        let contents: PublishedContents = crate::arm::tracked::parse_internal(&resource)?;
+        let occupied: u64 = contents
             .sources
             .iter()
             .map(|source| source.occupied_bytes)
             .sum();
-        let plan = version_model::replication_plan(&version);
+        let plan = replication_plan(&version.properties.publishing_profile);
         let replicas = plan.len() as u64;
         let mut regions: Vec<&str> = plan.iter().map(|replica| replica.region.as_str()).collect();
         regions.sort_unstable();

@@ -6,35 +6,30 @@
 //! its operation (in progress) and a replication job, in one transaction; the workers copy the
 //! replicas and settle both. Updates go `Updating` the same way; deletes go `Deleting`, and the
 //! worker removes every replica before the version. `$expand=ReplicationStatus` reports per-region
-//! progress from the replica rows.
+//! progress from the replica rows (the publishing core's status view).
+
+mod sources;
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use gallery_domain::ErrorCode;
-use gallery_domain::ServiceError;
 use gallery_domain::ids;
-use gallery_domain::internal::{
-    ContentReference, DiskInternal, ImageInternal, VersionInternal, replica_content_id,
-};
 use gallery_domain::limits::QuotaKind;
 use gallery_domain::models::ProvisioningState;
 use gallery_domain::models::gallery_image_version::{
-    self as version_model, GalleryImageVersion, GalleryImageVersionRequest,
-    RegionalReplicationStatus, ReplicationState, ReplicationStatus, ResolvedSource, SourceDisk,
-    SourceItem, SourceKind, SourceLocation, VersionRules,
+    self as version_model, GalleryImageVersion, GalleryImageVersionRequest, VersionRules,
 };
-use gallery_domain::models::image as image_model;
+use gallery_domain::publishing::{
+    PublishedContents, PublishingRules, ReplicaProgress, replication, replication_status,
+};
 use gallery_domain::version_name::VersionName;
-use gallery_store::{Decision, JobKind, NewJob, ReplicaState, StoredReplica, StoredResource};
+use gallery_store::{Decision, JobKind, NewJob};
 use serde_json::Value;
 
 use crate::App;
 use crate::arm::request::ArmRequest;
 use crate::arm::response;
 use crate::arm::shaping::Expansion;
-use crate::arm::tracked::{
-    self, JobPlan, PutPlan, ResourcePath, WriteBody, parse_internal, parse_stored,
-};
+use crate::arm::tracked::{self, JobPlan, PutPlan, ResourcePath, WriteBody, parse_stored};
 use crate::error::ApiResult;
 
 fn path(request: &ArmRequest) -> ResourcePath {
@@ -51,224 +46,12 @@ fn path(request: &ArmRequest) -> ResourcePath {
 
 fn rules(app: &App) -> VersionRules {
     VersionRules {
-        max_replicas_per_region: app.settings.max_replicas_per_region,
+        publishing: PublishingRules {
+            max_replicas_per_region: app.settings.max_replicas_per_region,
+            ..PublishingRules::default()
+        },
         max_total_size_gb: app.settings.max_image_size_gb,
-        ..VersionRules::default()
     }
-}
-
-/// "Source {id} is not found …", the service's answer for a source that is missing or elsewhere.
-fn source_not_found(item: &SourceItem) -> ServiceError {
-    ServiceError::invalid_parameter(
-        &item.target,
-        format!(
-            "Source {} is not found. Please check source exists, and is in the same region as gallery image version being created.",
-            item.location.reference()
-        ),
-    )
-}
-
-fn not_ready(item: &SourceItem) -> ServiceError {
-    ServiceError::new(
-        409,
-        ErrorCode::Conflict,
-        format!(
-            "The source {} is still being created or uploaded; retry once it has succeeded (after endGetAccess for an upload).",
-            item.location.reference()
-        ),
-    )
-    .with_target(&item.target)
-}
-
-fn disk_name(lun: Option<i32>) -> String {
-    match lun {
-        None => "os".to_string(),
-        Some(lun) => format!("lun{lun}"),
-    }
-}
-
-/// A source disk, and the content behind it.
-fn source_disk(
-    lun: Option<i32>,
-    content: &ContentReference,
-    host_caching: Option<String>,
-) -> (SourceDisk, ContentReference) {
-    (
-        SourceDisk {
-            lun,
-            size_in_gb: image_model::size_in_gb(content.logical_size),
-            occupied_bytes: content.occupied_bytes,
-            host_caching,
-        },
-        ContentReference {
-            disk: disk_name(lun),
-            ..content.clone()
-        },
-    )
-}
-
-/// The content of a blob source: a URL on galleryd's blob endpoint, `…/gallerydblob/{region}/{contentId}`.
-async fn blob_content(app: &App, item: &SourceItem, uri: &str) -> ApiResult<ContentReference> {
-    let path = uri.split('?').next().unwrap_or(uri);
-    let mut segments = path.rsplit('/');
-    let (content_id, region, account) = (segments.next(), segments.next(), segments.next());
-    let (Some(content_id), Some(region), Some("gallerydblob")) = (content_id, region, account)
-    else {
-        return Err(ServiceError::invalid_parameter(
-            &item.target,
-            format!("The source uri '{uri}' is not a blob on galleryd's blob endpoint (…/gallerydblob/<region>/<blob>)."),
-        )
-        .into());
-    };
-    let content = app
-        .store()?
-        .get_content(content_id)
-        .await?
-        .filter(|content| content.region.eq_ignore_ascii_case(region))
-        .ok_or_else(|| source_not_found(item))?;
-    sealed(item, content)
-}
-
-/// The content a disk or snapshot source names, which must be sealed: an upload still taking
-/// page writes (before `endGetAccess`) has no final bytes to replicate.
-async fn sealed_content(
-    app: &App,
-    item: &SourceItem,
-    content_id: &str,
-) -> ApiResult<ContentReference> {
-    let content = app
-        .store()?
-        .get_content(content_id)
-        .await?
-        .ok_or_else(|| not_ready(item))?;
-    sealed(item, content)
-}
-
-/// A content row as a source reference, with the sizes the copy will copy; 409 while unsealed.
-fn sealed(item: &SourceItem, content: gallery_store::StoredContent) -> ApiResult<ContentReference> {
-    if content.manifest.is_none() {
-        return Err(not_ready(item).into());
-    }
-    Ok(ContentReference {
-        disk: String::new(),
-        content_id: content.content_id,
-        region: content.region,
-        occupied_bytes: u64::try_from(content.occupied_bytes).unwrap_or_default(),
-        logical_size: u64::try_from(content.logical_size).unwrap_or_default(),
-    })
-}
-
-/// Looks up a source resource and checks it is finished.
-async fn source_resource(
-    app: &App,
-    item: &SourceItem,
-    id: &str,
-) -> ApiResult<(StoredResource, Value)> {
-    let resource = app
-        .store()?
-        .get_resource(&ids::resource_key(id))
-        .await?
-        .ok_or_else(|| source_not_found(item))?;
-    if resource.provisioning_state != ProvisioningState::Succeeded.as_str() {
-        return Err(not_ready(item).into());
-    }
-    let document: Value = parse_stored(&resource.body)?;
-    Ok((resource, document))
-}
-
-/// Resolves what a new version is made from: the region and disks the domain rules check, and the
-/// contents the workers replicate.
-async fn resolve_sources(
-    app: &App,
-    request: &GalleryImageVersionRequest,
-) -> ApiResult<(Option<ResolvedSource>, VersionInternal)> {
-    let reference = version_model::source_reference(request)?;
-    let mut region: Option<String> = None;
-    let mut disks = Vec::new();
-    let mut sources = Vec::new();
-    for item in reference.items() {
-        match &item.location {
-            SourceLocation::CommunityGalleryImage { .. } => {
-                return Err(ServiceError::invalid_parameter(&item.target, "Community gallery image versions are not supported as sources by galleryd yet.").into());
-            }
-            SourceLocation::Blob { uri, .. } => {
-                let content = blob_content(app, item, uri).await?;
-                region.get_or_insert_with(|| content.region.clone());
-                let (disk, content) = source_disk(item.lun, &content, None);
-                disks.push(disk);
-                sources.push(content);
-            }
-            SourceLocation::Resource { id, kind } => {
-                let (resource, document) = source_resource(app, item, id).await?;
-                region.get_or_insert_with(|| resource.location.clone());
-                match kind {
-                    SourceKind::Snapshot | SourceKind::Disk => {
-                        let reference = parse_internal::<DiskInternal>(&resource)?
-                            .content
-                            .ok_or_else(|| not_ready(item))?;
-                        let content = sealed_content(app, item, &reference.content_id).await?;
-                        let (disk, content) = source_disk(item.lun, &content, None);
-                        disks.push(disk);
-                        sources.push(content);
-                    }
-                    SourceKind::ManagedImage => {
-                        for content in parse_internal::<ImageInternal>(&resource)?.disks {
-                            let lun = content
-                                .disk
-                                .strip_prefix("lun")
-                                .and_then(|lun| lun.parse().ok());
-                            let caching = host_caching_of_image(&document, lun);
-                            let (disk, content) = source_disk(lun, &content, caching);
-                            disks.push(disk);
-                            sources.push(content);
-                        }
-                    }
-                    SourceKind::GalleryImageVersion => {
-                        // Replicate from the source version's replicas in its own region.
-                        let version: GalleryImageVersion = parse_stored(&resource.body)?;
-                        let home = version.location.clone();
-                        for source in parse_internal::<VersionInternal>(&resource)?.sources {
-                            let content_id =
-                                replica_content_id(resource.seq, &home, 0, &source.disk);
-                            let reference = ContentReference {
-                                disk: source.disk.clone(),
-                                ..sealed_content(app, item, &content_id).await?
-                            };
-                            let lun = source
-                                .disk
-                                .strip_prefix("lun")
-                                .and_then(|lun| lun.parse().ok());
-                            let (disk, reference) = source_disk(lun, &reference, None);
-                            disks.push(disk);
-                            sources.push(reference);
-                        }
-                    }
-                    SourceKind::VirtualMachine => {
-                        return Err(ServiceError::invalid_parameter(&item.target, "Virtual machines are not supported as image version sources by galleryd yet.").into());
-                    }
-                }
-            }
-        }
-    }
-    let resolved = region.map(|region| ResolvedSource { region, disks });
-    Ok((resolved, VersionInternal { sources }))
-}
-
-/// A managed image's host caching for a disk (`storageProfile.osDisk.caching` /
-/// `dataDisks[].caching`).
-fn host_caching_of_image(document: &Value, lun: Option<i32>) -> Option<String> {
-    let profile = document.pointer("/properties/storageProfile")?;
-    let disk = match lun {
-        None => profile.get("osDisk")?,
-        Some(lun) => profile
-            .get("dataDisks")?
-            .as_array()?
-            .iter()
-            .find(|disk| disk["lun"].as_i64() == Some(i64::from(lun)))?,
-    };
-    disk.get("caching")
-        .and_then(Value::as_str)
-        .map(str::to_string)
 }
 
 /// The document a decision stores: the decided version, `Creating` or `Updating` until the workers
@@ -300,9 +83,9 @@ async fn write(app: &App, request: &ArmRequest, must_exist: bool) -> ApiResult<R
     let (resolved, sources) = match (&body, exists) {
         (WriteBody::Put(body), false) => {
             VersionName::parse(path.name())?;
-            resolve_sources(app, body).await?
+            sources::resolve_sources(app, body).await?
         }
-        _ => (None, VersionInternal::default()),
+        _ => (None, PublishedContents::default()),
     };
     let new_internal = serde_json::to_string(&sources).ok();
     let now = chrono::Utc::now();
@@ -363,71 +146,6 @@ pub async fn update(app: &App, request: &ArmRequest) -> ApiResult<Response> {
     write(app, request, true).await
 }
 
-/// The replication status of a version: per target region, from its replica rows.
-pub(crate) fn replication_status(
-    version: &GalleryImageVersion,
-    replicas: &[StoredReplica],
-) -> ReplicationStatus {
-    let settled = matches!(
-        version.properties.provisioning_state,
-        ProvisioningState::Succeeded
-    );
-    let summary = version
-        .properties
-        .publishing_profile
-        .target_regions
-        .iter()
-        .map(|target| {
-            let region = target.short_name();
-            let rows: Vec<&StoredReplica> = replicas
-                .iter()
-                .filter(|replica| {
-                    replica.region == region && replica.state != ReplicaState::Removing
-                })
-                .collect();
-            let total: i64 = rows.iter().map(|replica| replica.bytes_total).sum();
-            let copied: i64 = rows
-                .iter()
-                .map(|replica| replica.bytes_copied.min(replica.bytes_total))
-                .sum();
-            let failed = rows
-                .iter()
-                .find(|replica| replica.state == ReplicaState::Failed);
-            let completed = if rows.is_empty() {
-                settled
-            } else {
-                rows.iter()
-                    .all(|replica| replica.state == ReplicaState::Completed)
-            };
-            let state = if failed.is_some() {
-                ReplicationState::Failed
-            } else if completed {
-                ReplicationState::Completed
-            } else {
-                ReplicationState::Replicating
-            };
-            let progress = if completed {
-                100
-            } else if total > 0 {
-                u32::try_from(copied.saturating_mul(100) / total)
-                    .unwrap_or(0)
-                    .min(99)
-            } else {
-                0
-            };
-            RegionalReplicationStatus {
-                region: target.name.clone(),
-                state,
-                details: failed
-                    .map(|replica| replica.details.clone())
-                    .unwrap_or_default(),
-                progress,
-            }
-        })
-        .collect();
-    ReplicationStatus::from_summary(summary)
-}
-
 /// GalleryImageVersions_Get, with `$expand=ReplicationStatus` and `ValidationProfile`
 /// (`UefiSettings` is accepted and adds nothing).
 pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
@@ -442,10 +160,14 @@ pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
     let mut document: Value = parse_stored(&resource.body)?;
     if expand_replication {
         let replicas = app.store()?.list_replicas(resource.seq).await?;
-        document = version_model::with_replication_status(
-            document,
-            &replication_status(&version, &replicas),
+        let progress: Vec<ReplicaProgress<'_>> =
+            replicas.iter().map(|replica| replica.progress()).collect();
+        let status = replication_status(
+            &version.properties.publishing_profile,
+            version.properties.provisioning_state == ProvisioningState::Succeeded,
+            &progress,
         );
+        document = replication::with_replication_status(document, &status);
     }
     if expand_validation {
         let identifier = match path.parent() {

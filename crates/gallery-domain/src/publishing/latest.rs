@@ -1,4 +1,4 @@
-//! Resolving "latest": which image version a VM asking for `versions/latest` gets.
+//! Resolving "latest": which version a VM asking for `versions/latest` gets.
 //!
 //! Azure picks the version with the highest `Major.Minor.Patch` among those not excluded from
 //! latest. A version may be excluded globally (`publishingProfile.excludeFromLatest`) or per target
@@ -10,10 +10,13 @@
 //! being created, failed, being deleted, soft-deleted) never count.
 //!
 //! The resolver is a pure function over [`LatestCandidate`]s so the store can feed it whatever rows
-//! it read; [`no_latest_version`] is the error callers answer with when nothing is eligible.
+//! it read ([`candidate`] makes one of any published version); [`no_latest_version`] is the error
+//! callers answer with when nothing is eligible.
 
 use crate::ErrorCode;
 use crate::ServiceError;
+use crate::models::ProvisioningState;
+use crate::publishing::PublishingProfile;
 use crate::version_name::VersionName;
 
 /// A target region of a candidate version and its own `excludeFromLatest`, if it sets one.
@@ -61,6 +64,37 @@ impl LatestCandidate {
         };
         !self.exclude_from_latest && target.exclude_from_latest != Some(true)
     }
+}
+
+/// Whether a version in `state` can be deployed (and so counts for "latest").
+pub fn is_usable(state: ProvisioningState) -> bool {
+    matches!(
+        state,
+        ProvisioningState::Succeeded | ProvisioningState::Updating | ProvisioningState::Migrating
+    )
+}
+
+/// A published version named `name` as [`resolve`] sees it; `None` if its name is not a version
+/// number (never true of a version galleryd created).
+pub fn candidate(
+    name: &str,
+    profile: &PublishingProfile,
+    state: ProvisioningState,
+) -> Option<LatestCandidate> {
+    Some(LatestCandidate {
+        name: name.to_string(),
+        version: VersionName::parse(name).ok()?,
+        exclude_from_latest: profile.exclude_from_latest,
+        target_regions: profile
+            .target_regions
+            .iter()
+            .map(|region| CandidateRegion {
+                name: region.name.clone(),
+                exclude_from_latest: region.exclude_from_latest,
+            })
+            .collect(),
+        usable: is_usable(state),
+    })
 }
 
 /// A region compared the way ARM compares locations: lower case, no whitespace.
