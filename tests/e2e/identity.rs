@@ -284,9 +284,9 @@ both_stores! {
         assert_unauthenticated(&with_token(&app, Method::GET, &path, "opaque", None).await, "InvalidAuthenticationToken");
 
         // Forged: a well-formed token signed with another key.
-        let other = arm_api::tokens::TokenIssuer::from_stored_key(&arm_api::tokens::generate_signing_key().unwrap()).unwrap();
+        let other = arm_api::identity::tokens::TokenIssuer::from_stored_key(&arm_api::identity::tokens::generate_signing_key().unwrap()).unwrap();
         let principal = Principal::development_service_principal();
-        let (forged, _) = arm_api::token_endpoints::token_for(&other, &principal, DEVELOPMENT_TENANT_ID, "https://management.azure.com", "https://elsewhere/");
+        let (forged, _) = arm_api::identity::token_endpoints::token_for(&other, &principal, DEVELOPMENT_TENANT_ID, "https://management.azure.com", "https://elsewhere/");
         assert_unauthenticated(&with_token(&app, Method::GET, &path, &forged, None).await, "InvalidAuthenticationToken");
         // Tampered: galleryd's token with its claims changed.
         let genuine = development_token(&app, "https://management.azure.com/.default").await;
@@ -297,7 +297,7 @@ both_stores! {
         assert_unauthenticated(&with_token(&app, Method::GET, &path, &parts.join("."), None).await, "InvalidAuthenticationToken");
         // Expired: signed by galleryd, an hour ago.
         let issuer = app.server().app.token_issuer().await.expect("issuer");
-        let claims = arm_api::tokens::TokenIssuer::claims(&arm_api::tokens::TokenGrant {
+        let claims = arm_api::identity::tokens::TokenIssuer::claims(&arm_api::identity::tokens::TokenGrant {
             principal: &principal,
             tenant_id: DEVELOPMENT_TENANT_ID,
             audience: "https://management.azure.com",

@@ -235,7 +235,7 @@ fn template_parameters(path: &str) -> Vec<&str> {
 
 /// The route table, as the dispatcher uses it.
 fn route_table() -> BTreeSet<Route> {
-    let table = arm_api::routes::table();
+    let table = arm_api::arm::routes::table();
     let routes: BTreeSet<Route> = table
         .iter()
         .map(|route| Route {

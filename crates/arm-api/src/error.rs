@@ -7,6 +7,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gallery_domain::ErrorCode;
 use gallery_domain::ServiceError;
 use gallery_store::StoreError;
 use serde_json::{Map, Value, json};
@@ -61,7 +62,7 @@ impl From<StoreError> for ApiError {
 
 fn error_object(error: &ServiceError) -> Value {
     let mut object = Map::new();
-    object.insert("code".into(), Value::String(error.code.clone()));
+    object.insert("code".into(), Value::String(error.code.as_str().into()));
     object.insert("message".into(), Value::String(error.message.clone()));
     if let Some(target) = &error.target {
         object.insert("target".into(), Value::String(target.clone()));
@@ -92,18 +93,18 @@ impl ApiError {
             {
                 ServiceError::new(
                     503,
-                    "ServiceUnavailable",
+                    ErrorCode::ServiceUnavailable,
                     "The database is unavailable; retry the request.",
                 )
             }
             ApiError::Store(_) | ApiError::DatabaseUnavailable => ServiceError::new(
                 500,
-                "InternalServerError",
+                ErrorCode::InternalServerError,
                 "galleryd failed to complete the request; its log has the details.",
             ),
             ApiError::NotReady => ServiceError::new(
                 503,
-                "ServiceUnavailable",
+                ErrorCode::ServiceUnavailable,
                 "galleryd is starting; retry the request in a moment.",
             ),
         }
@@ -163,7 +164,7 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
-        if error.code == "ServiceUnavailable" || error.status >= 500 {
+        if error.code == ErrorCode::ServiceUnavailable || error.status >= 500 {
             response
                 .headers_mut()
                 .insert("x-ms-failure-cause", HeaderValue::from_static("service"));

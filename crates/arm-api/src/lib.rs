@@ -1,45 +1,31 @@
-//! The ARM front end of galleryd.
+//! The front end of galleryd: three services and galleryd's own surface, behind one router.
 //!
-//! A request flows: [`headers`] (request ids, ARM response headers, one log line) → [`dispatch`]
-//! (route table → api-version → subscription → caller → authorization seam → body) → one handler
-//! module per resource, with functions named after the spec's operationIds → `gallery-domain`
-//! decides → `gallery-store` writes in one transaction → an ARM response with async-operation
-//! headers. Errors from anywhere become a `CloudError` in [`error`], the only place that renders them.
+//! - [`arm`]: Azure Resource Manager. A request flows: [`headers`] (request ids, ARM response
+//!   headers, one log line) → [`arm::dispatch`] (route table → api-version → subscription → caller →
+//!   authorization seam → body) → one handler module per resource in [`arm::handlers`], with
+//!   functions named after the spec's operationIds → `gallery-domain` decides → `gallery-store`
+//!   writes in one transaction → an ARM response with async-operation headers.
+//! - `blob_service`: the blob data plane (`/gallerydblob/{region}/{blob}`): the page-blob subset
+//!   the storage SDKs use to upload and download disk and snapshot bytes, under galleryd's own SAS.
+//! - [`identity`]: galleryd is its own cloud: the cloud metadata and token endpoints clients sign
+//!   in with, the tokens they hand out, and the authentication of ARM requests.
+//! - [`admin`]: `/_galleryd/*` (health, readiness, endpoints, reports), galleryd's own surface,
+//!   outside ARM paths.
 //!
-//! `/_galleryd/*` (health, readiness, endpoints, reports) is galleryd's own surface, outside ARM
-//! paths. galleryd is also its own cloud: [`token_endpoints`] serves the cloud metadata and the
-//! token endpoints clients sign in with, [`tokens`] signs what they hand out, and
-//! [`authentication`] decides whom an ARM request's bearer token names.
+//! Errors from anywhere become a `CloudError` in [`error`], the only place that renders them.
+//! While the database is unreachable, [`database_outage`] answers 503 at once until a probe finds
+//! it back.
 
 pub mod admin;
-pub mod authentication;
+pub mod arm;
 mod blob_service;
-mod caller;
 pub mod database_outage;
-pub mod dispatch;
 pub mod error;
 mod headers;
-pub mod operation;
-pub mod request;
-mod response;
-pub mod routes;
-pub mod throttling;
-pub mod token_endpoints;
-pub mod tokens;
-mod tracked;
+pub mod identity;
 
 #[cfg(test)]
 mod parser_properties;
-
-mod disks;
-mod galleries;
-mod gallery_image_versions;
-mod gallery_images;
-mod images;
-mod operations;
-mod resource_groups;
-mod snapshots;
-mod subscriptions;
 
 use std::sync::{Arc, OnceLock};
 
@@ -66,9 +52,9 @@ pub struct ApiSettings {
     /// The tenants, subscriptions and principals galleryd knows (the development ones first).
     pub directory: Directory,
     /// How ARM requests are authenticated.
-    pub authentication: authentication::AuthenticationMode,
+    pub authentication: identity::authentication::AuthenticationMode,
     /// ARM's per-subscription request limits.
-    pub throttling: throttling::ThrottlingSettings,
+    pub throttling: arm::throttling::ThrottlingSettings,
     /// The most replicas an image version may have per region.
     pub max_replicas_per_region: u32,
     /// The largest image version (all disks together) in GiB.
@@ -83,8 +69,8 @@ impl Default for ApiSettings {
             limits: Limits::default(),
             max_request_body_bytes: 4 * 1024 * 1024,
             directory: Directory::default(),
-            authentication: authentication::AuthenticationMode::default(),
-            throttling: throttling::ThrottlingSettings::default(),
+            authentication: identity::authentication::AuthenticationMode::default(),
+            throttling: arm::throttling::ThrottlingSettings::default(),
             max_replicas_per_region: 10,
             max_image_size_gb: 1024,
         }
@@ -107,9 +93,9 @@ pub struct App {
     /// The PEM of the certificate the HTTPS listener presents, for `/_galleryd/certificate`.
     pub certificate_pem: OnceLock<String>,
     /// Signs and verifies galleryd's access tokens (its key is shared through the database).
-    token_issuer: tokio::sync::OnceCell<tokens::TokenIssuer>,
+    token_issuer: tokio::sync::OnceCell<identity::tokens::TokenIssuer>,
     /// Requests per subscription over the last hour.
-    pub throttle: throttling::Throttle,
+    pub throttle: arm::throttling::Throttle,
     /// Whether the database is known to be unreachable (requests then answer 503 at once).
     pub database_outage: Arc<database_outage::DatabaseOutage>,
 }
@@ -130,7 +116,7 @@ impl App {
             endpoints: OnceLock::new(),
             certificate_pem: OnceLock::new(),
             token_issuer: tokio::sync::OnceCell::new(),
-            throttle: throttling::Throttle::default(),
+            throttle: arm::throttling::Throttle::default(),
             database_outage: Arc::default(),
         })
     }
@@ -175,12 +161,12 @@ impl App {
 
     /// The token issuer, with the signing key every process on the database shares (generated by
     /// the first one that needs it, off the async runtime).
-    pub async fn token_issuer(&self) -> Result<&tokens::TokenIssuer, ApiError> {
+    pub async fn token_issuer(&self) -> Result<&identity::tokens::TokenIssuer, ApiError> {
         let store = self.store()?;
         self.token_issuer
             .get_or_try_init(|| async {
                 let stored = load_or_create_signing_key(store).await?;
-                tokens::TokenIssuer::from_stored_key(&stored).map_err(|message| {
+                identity::tokens::TokenIssuer::from_stored_key(&stored).map_err(|message| {
                     ApiError::Store(gallery_store::StoreError::CorruptDocument(message))
                 })
             })
@@ -230,10 +216,13 @@ impl App {
 
 /// The stored token signing key, generated (off the async runtime) and stored when there is none.
 pub async fn load_or_create_signing_key(store: &Store) -> Result<String, ApiError> {
-    if let Some(stored) = store.existing_secret(tokens::SIGNING_KEY_SECRET).await? {
+    if let Some(stored) = store
+        .existing_secret(identity::tokens::SIGNING_KEY_SECRET)
+        .await?
+    {
         return Ok(stored);
     }
-    let generated = tokio::task::spawn_blocking(tokens::generate_signing_key)
+    let generated = tokio::task::spawn_blocking(identity::tokens::generate_signing_key)
         .await
         .map_err(|error| {
             ApiError::Store(gallery_store::StoreError::CorruptDocument(
@@ -242,7 +231,7 @@ pub async fn load_or_create_signing_key(store: &Store) -> Result<String, ApiErro
         })?
         .map_err(|message| ApiError::Store(gallery_store::StoreError::CorruptDocument(message)))?;
     Ok(store
-        .secret(tokens::SIGNING_KEY_SECRET, move || generated)
+        .secret(identity::tokens::SIGNING_KEY_SECRET, move || generated)
         .await?)
 }
 
@@ -297,31 +286,43 @@ fn routes(app: SharedApp) -> Router {
             "/gallerydblob/{region}/{blob}",
             axum::routing::any(blob_service::handle),
         )
-        .route("/metadata/endpoints", get(token_endpoints::cloud_metadata))
+        .route(
+            "/metadata/endpoints",
+            get(identity::token_endpoints::cloud_metadata),
+        )
         .route(
             "/metadata/identity/oauth2/token",
-            get(token_endpoints::instance_metadata_token),
+            get(identity::token_endpoints::instance_metadata_token),
         )
-        .route("/msi/token", get(token_endpoints::app_service_token))
+        .route(
+            "/msi/token",
+            get(identity::token_endpoints::app_service_token),
+        )
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(token_endpoints::openid_configuration),
+            get(identity::token_endpoints::openid_configuration),
         )
         .route(
             "/{tenant}/.well-known/openid-configuration",
-            get(token_endpoints::openid_configuration),
+            get(identity::token_endpoints::openid_configuration),
         )
         .route(
             "/{tenant}/oauth2/v2.0/token",
-            axum::routing::post(token_endpoints::token),
+            axum::routing::post(identity::token_endpoints::token),
         )
         .route(
             "/{tenant}/oauth2/token",
-            axum::routing::post(token_endpoints::token),
+            axum::routing::post(identity::token_endpoints::token),
         )
-        .route("/{tenant}/discovery/v2.0/keys", get(token_endpoints::keys))
-        .route("/{tenant}/discovery/keys", get(token_endpoints::keys))
-        .fallback(dispatch::dispatch)
+        .route(
+            "/{tenant}/discovery/v2.0/keys",
+            get(identity::token_endpoints::keys),
+        )
+        .route(
+            "/{tenant}/discovery/keys",
+            get(identity::token_endpoints::keys),
+        )
+        .fallback(arm::dispatch::dispatch)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             database_outage::notice_outages,

@@ -2,7 +2,7 @@
 //! segments, the route table), query strings, `$filter`, `$skiptoken` and `$top`, bearer tokens
 //! (galleryd's RS256 JWTs and the unverified claims of foreign ones). For any input they answer
 //! (never panic) with a value or a 4xx; what they accept round-trips. The blob endpoint's parsers
-//! (ranges, SAS) are in `blob_service_properties.rs`.
+//! (ranges, SAS) are in `blob_service/properties.rs`.
 //!
 //! Cases: proptest's default (256) per property; `PROPTEST_CASES=100000 cargo test -p arm-api
 //! properties` runs more.
@@ -16,11 +16,14 @@ use gallery_domain::identity::{Caller, Principal};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::operation::OperationId;
-use crate::request::{ArmRequest, Query, encode_component};
-use crate::routes::{self, RouteMatch};
-use crate::tokens::{TokenGrant, TokenIssuer, TokenProblem, generate_signing_key};
-use crate::{caller, resource_groups, response};
+use crate::arm::handlers::resource_groups;
+use crate::arm::operation::OperationId;
+use crate::arm::request::{ArmRequest, Query, encode_component};
+use crate::arm::response;
+use crate::arm::routes::{self, RouteMatch};
+use crate::arm::shaping::Shaping;
+use crate::identity::caller;
+use crate::identity::tokens::{TokenGrant, TokenIssuer, TokenProblem, generate_signing_key};
 
 fn issuer() -> &'static TokenIssuer {
     static ISSUER: std::sync::OnceLock<TokenIssuer> = std::sync::OnceLock::new();
@@ -45,6 +48,7 @@ fn list_request(query: &str) -> ArmRequest {
         path: "/subscriptions/s/providers/Microsoft.Compute/galleries".to_string(),
         body: Bytes::new(),
         subscription: None,
+        shaping: Shaping::default(),
     }
 }
 

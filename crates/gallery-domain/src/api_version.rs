@@ -250,6 +250,7 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorCode;
 
     #[test]
     fn known_versions_are_accepted_without_warning() {
@@ -282,7 +283,7 @@ mod tests {
             "galleries",
         )
         .unwrap_err();
-        assert_eq!(refused.code, "NoRegisteredProviderFound");
+        assert_eq!(refused.code, ErrorCode::NoRegisteredProviderFound);
         assert!(refused.message.contains("2026-03-03, 2025-03-03"));
     }
 
@@ -297,7 +298,11 @@ mod tests {
         ] {
             let error =
                 check(ApiFamily::ComputeGallery, Some(version), false, "galleries").unwrap_err();
-            assert_eq!(error.code, "NoRegisteredProviderFound", "{version}");
+            assert_eq!(
+                error.code,
+                ErrorCode::NoRegisteredProviderFound,
+                "{version}"
+            );
         }
         let error = check(
             ApiFamily::ResourceManager,
@@ -306,12 +311,12 @@ mod tests {
             "resourceGroups",
         )
         .unwrap_err();
-        assert_eq!(error.code, "InvalidApiVersionParameter");
+        assert_eq!(error.code, ErrorCode::InvalidApiVersionParameter);
         assert_eq!(
             check(ApiFamily::ResourceManager, None, false, "x")
                 .unwrap_err()
                 .code,
-            "MissingApiVersionParameter"
+            ErrorCode::MissingApiVersionParameter
         );
     }
 

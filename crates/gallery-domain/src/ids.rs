@@ -52,6 +52,24 @@ pub fn provider_path(id: &str) -> &str {
     }
 }
 
+/// The resource type an id names, e.g. `Microsoft.Compute/galleries/images/versions` for
+/// `/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/galleries/g1/images/i1/versions/1.0.0`
+/// (in the id's casing); `None` when the id has no `/providers/` part or an odd number of segments
+/// after the namespace.
+pub fn resource_type_of(id: &str) -> Option<String> {
+    let index = id.to_ascii_lowercase().find("/providers/")?;
+    let segments: Vec<&str> = id[index + "/providers/".len()..]
+        .trim_end_matches('/')
+        .split('/')
+        .collect();
+    let (namespace, rest) = segments.split_first()?;
+    if rest.is_empty() || rest.len() % 2 != 0 {
+        return None;
+    }
+    let types: Vec<&str> = rest.iter().step_by(2).copied().collect();
+    Some(format!("{namespace}/{}", types.join("/")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +87,14 @@ mod tests {
             "Microsoft.Compute/galleries/G1/images/Img"
         );
         assert_eq!(resource_key(&image), image.to_lowercase());
+        assert_eq!(
+            resource_type_of(&child_id(&image, "versions", "1.0.0")).as_deref(),
+            Some(GALLERY_IMAGE_VERSION_TYPE)
+        );
+        assert_eq!(
+            resource_type_of("/subscriptions/s1/resourceGroups/rg"),
+            None
+        );
+        assert_eq!(resource_type_of(&format!("{gallery}/images")), None);
     }
 }

@@ -1,8 +1,9 @@
 //! galleryd's own data about resources: stored next to a resource's served document, never served.
 //!
 //! The ARM front end writes these when it creates a resource and the replication workers read them:
-//! which content (bytes in a region's blob store) holds a disk or snapshot, and which contents an
-//! image version is made from. They are versioned implicitly by serde defaults.
+//! which content (bytes in a region's blob store) holds a disk, snapshot or managed image. The
+//! contents a published version is made of are the publishing core's
+//! ([`crate::publishing::PublishedContents`]). They are versioned implicitly by serde defaults.
 
 use serde::{Deserialize, Serialize};
 
@@ -37,32 +38,6 @@ pub struct DiskInternal {
 pub struct ImageInternal {
     #[serde(default)]
     pub disks: Vec<ContentReference>,
-}
-
-/// Internal data of an image version: the source contents it replicates, one per disk.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VersionInternal {
-    #[serde(default)]
-    pub sources: Vec<ContentReference>,
-}
-
-impl VersionInternal {
-    /// The source content of `disk`.
-    pub fn source(&self, disk: &str) -> Option<&ContentReference> {
-        self.sources.iter().find(|source| source.disk == disk)
-    }
-}
-
-/// The content id of one replica of an image version (deterministic, so a copy started again after
-/// a crash overwrites the same objects instead of leaving orphans).
-pub fn replica_content_id(
-    version_seq: i64,
-    region: &str,
-    replica_index: i32,
-    disk: &str,
-) -> String {
-    format!("replica-{version_seq}-{region}-{replica_index}-{disk}")
 }
 
 /// The payload of a content-copy job: what to copy for a disk, snapshot or managed image being

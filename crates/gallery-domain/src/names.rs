@@ -117,6 +117,7 @@ pub fn validate_identifier_part(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorCode;
 
     #[test]
     fn gallery_names() {
@@ -169,7 +170,7 @@ mod tests {
         for bad in ["", "rg.", "r g", "r/g", &"r".repeat(91)] {
             assert_eq!(
                 validate_resource_group_name(bad).unwrap_err().code,
-                "InvalidResourceGroupName",
+                ErrorCode::InvalidResourceGroupName,
                 "{bad}"
             );
         }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::ErrorCode;
 use crate::ServiceError;
 
 /// Tags as served: a JSON object of strings.
@@ -18,7 +19,7 @@ pub fn validate(tags: &Tags) -> Result<(), ServiceError> {
     if tags.len() > MAX_TAGS {
         return Err(ServiceError::new(
             400,
-            "InvalidTagCount",
+            ErrorCode::InvalidTagCount,
             format!(
                 "The resource has {} tags; at most {MAX_TAGS} tags are allowed per resource.",
                 tags.len()
@@ -31,7 +32,7 @@ pub fn validate(tags: &Tags) -> Result<(), ServiceError> {
         if name.is_empty() || name.chars().count() > MAX_NAME_LENGTH {
             return Err(ServiceError::new(
                 400,
-                "InvalidTagNameLength",
+                ErrorCode::InvalidTagNameLength,
                 format!(
                     "The tag name '{name}' must be between 1 and {MAX_NAME_LENGTH} characters long."
                 ),
@@ -44,7 +45,7 @@ pub fn validate(tags: &Tags) -> Result<(), ServiceError> {
         {
             return Err(ServiceError::new(
                 400,
-                "InvalidTagNameCharacters",
+                ErrorCode::InvalidTagNameCharacters,
                 format!("The tag names '{name}' have reserved characters '<,>,%,&,\\,?,/' or control characters."),
             )
             .with_target("tags"));
@@ -52,7 +53,7 @@ pub fn validate(tags: &Tags) -> Result<(), ServiceError> {
         if value.chars().count() > MAX_VALUE_LENGTH {
             return Err(ServiceError::new(
                 400,
-                "InvalidTagValueLength",
+                ErrorCode::InvalidTagValueLength,
                 format!("The value of tag '{name}' is longer than {MAX_VALUE_LENGTH} characters."),
             )
             .with_target("tags"));
@@ -60,7 +61,7 @@ pub fn validate(tags: &Tags) -> Result<(), ServiceError> {
         if !seen_names.insert(name.to_lowercase()) {
             return Err(ServiceError::new(
                 400,
-                "InvalidTagName",
+                ErrorCode::InvalidTagName,
                 format!(
                     "The tag name '{name}' is given more than once; tag names are case-insensitive."
                 ),
@@ -88,31 +89,34 @@ mod tests {
         let many: Tags = (0..51)
             .map(|index| (format!("t{index}"), String::new()))
             .collect();
-        assert_eq!(validate(&many).unwrap_err().code, "InvalidTagCount");
+        assert_eq!(
+            validate(&many).unwrap_err().code,
+            ErrorCode::InvalidTagCount
+        );
         let fifty: Tags = (0..50)
             .map(|index| (format!("t{index}"), String::new()))
             .collect();
         assert!(validate(&fifty).is_ok());
         assert_eq!(
             validate(&tags(&[("a/b", "")])).unwrap_err().code,
-            "InvalidTagNameCharacters"
+            ErrorCode::InvalidTagNameCharacters
         );
         assert_eq!(
             validate(&tags(&[(&"n".repeat(513), "")])).unwrap_err().code,
-            "InvalidTagNameLength"
+            ErrorCode::InvalidTagNameLength
         );
         assert!(validate(&tags(&[(&"n".repeat(512), &"v".repeat(256))])).is_ok());
         assert_eq!(
             validate(&tags(&[("n", &"v".repeat(257))]))
                 .unwrap_err()
                 .code,
-            "InvalidTagValueLength"
+            ErrorCode::InvalidTagValueLength
         );
         assert_eq!(
             validate(&tags(&[("Env", ""), ("env", "")]))
                 .unwrap_err()
                 .code,
-            "InvalidTagName"
+            ErrorCode::InvalidTagName
         );
     }
 }

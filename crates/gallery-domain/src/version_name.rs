@@ -90,6 +90,7 @@ impl fmt::Display for VersionName {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorCode;
 
     fn version(major: u32, minor: u32, patch: u32) -> VersionName {
         VersionName {
@@ -146,7 +147,7 @@ mod tests {
         ] {
             let error = VersionName::parse(name).unwrap_err();
             assert_eq!(error.status, 400, "{name:?}");
-            assert_eq!(error.code, "InvalidParameter", "{name:?}");
+            assert_eq!(error.code, ErrorCode::InvalidParameter, "{name:?}");
             assert_eq!(error.target.as_deref(), Some("galleryImageVersionName"));
             assert_eq!(
                 error.message,

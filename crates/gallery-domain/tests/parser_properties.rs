@@ -24,7 +24,11 @@ fn assert_client_error(error: &ServiceError) {
         (400..500).contains(&error.status),
         "a refusal that is not a 4xx: {error:?}"
     );
-    assert!(!error.code.is_empty() && !error.message.is_empty());
+    // The code is an `ErrorCode`, never empty by construction; the message must say something.
+    assert!(
+        !error.message.is_empty(),
+        "a refusal without a message: {error:?}"
+    );
 }
 
 /// JSON values of bounded size, with keys that are often the names of real properties.

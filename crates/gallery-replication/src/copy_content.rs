@@ -7,6 +7,7 @@
 //! operation done. Copies are idempotent (destination ids are fixed), so a resumed job just copies
 //! again what is not sealed yet.
 
+use gallery_domain::ErrorCode;
 use gallery_domain::internal::CopyContentPayload;
 use gallery_domain::models::ProvisioningState;
 use gallery_store::ClaimedJob;
@@ -60,7 +61,7 @@ async fn fail(
     message: &str,
 ) -> Result<JobOutcome, JobError> {
     let failure = Failure {
-        code: "InternalOperationError",
+        code: ErrorCode::InternalOperationError,
         message: message.to_string(),
     };
     settle(

@@ -1,11 +1,11 @@
-//! Deleting an image version: every replica's blobs and those of any other content it owns, then
+//! Deleting a published version: every replica's blobs and those of any other content it owns, then
 //! the version with the rows of its contents and replicas (one transaction), and its operation
 //! ends — in that order, so a crash midway resumes where it was and never leaves blobs without a
 //! row that leads to them.
 
 use std::collections::HashSet;
 
-use gallery_domain::internal::replica_content_id;
+use gallery_domain::publishing::replica_content_id;
 use gallery_store::{ClaimedJob, OperationEnd, OperationStatus, StoredReplica};
 
 use crate::{Context, JobError, JobOutcome};

@@ -1,8 +1,10 @@
 //! galleryd's background workers.
 //!
 //! A [`Workers`] pool claims jobs from the durable queue in the database (see gallery-store's
-//! `jobs`) and runs them: replicating image versions ([`replicate`]), deleting them ([`delete`]) and
-//! collecting garbage ([`garbage`]). Everything is resumable: jobs are held under leases that the
+//! `jobs`) and runs them: replicating published versions ([`replicate`]: image versions today,
+//! application and script versions through the same path, since a version is copied as "its
+//! contents × every planned replica"), deleting them ([`delete`]), copying the contents of disks,
+//! snapshots and managed images ([`copy_content`]) and collecting garbage ([`garbage`]). Everything is resumable: jobs are held under leases that the
 //! worker renews, replicas are claimed one by one (also under leases), copies are idempotent, and a
 //! job whose worker died is claimed again by any process sharing the database. The API process
 //! runs workers by default (`galleryd serve`); `galleryd worker` runs only workers.

@@ -1,7 +1,12 @@
-//! Replicating an image version: make its replicas match its publishing profile, then settle it.
+//! Replicating a published version (of any artifact kind): make its replicas match its publishing
+//! profile, then settle it.
 //!
-//! The replicas are planned from the version's document (target regions × replica counts × disks)
-//! into rows (see gallery-store's `replicas`). Copies follow Azure's order: the source content is
+//! The replicas are planned from the version's document (the publishing core's replication plan:
+//! target regions × replica counts) times the contents it is made of (its internal
+//! `PublishedContents`: an image version's disks, an application's package, …) into rows (see
+//! gallery-store's `replicas`). Nothing here knows the artifact's kind beyond how failures name it:
+//! a new kind records its contents and enqueues a `ReplicateVersion` job, and this module copies
+//! them. Copies follow Azure's order: the source content is
 //! copied into the version's own region first (replica 0 there), each other target region gets one
 //! cross-region copy from it (its replica 0), and further replicas in a region are copied from that
 //! region's replica 0. Every copy is claimed row by row under a lease, streamed, checksummed and
@@ -17,9 +22,11 @@ use std::future::Future;
 use std::pin::Pin;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use gallery_domain::internal::{ContentCopy, VersionInternal};
+use gallery_domain::internal::ContentCopy;
 use gallery_domain::models::ProvisioningState;
-use gallery_domain::models::gallery_image_version::{self as version_model, GalleryImageVersion};
+use gallery_domain::publishing::{
+    ArtifactKind, PublishedContents, PublishedVersion, replication_plan,
+};
 use gallery_store::{ClaimedJob, PlannedReplica, ReplicaState, StoredReplica};
 use serde_json::Value;
 
@@ -31,13 +38,14 @@ use crate::{Context, JobError, JobOutcome};
 /// A replica copy that failed this many times fails the version.
 const COPY_ATTEMPTS: i32 = 3;
 
-/// The version's document, internal data and where it stands.
+/// A published version as a replication run sees it: its document, the contents it is made of,
+/// and the revision the run plans from.
 struct Loaded {
     seq: i64,
     revision: i64,
     document: Value,
-    version: GalleryImageVersion,
-    internal: VersionInternal,
+    version: PublishedVersion,
+    contents: PublishedContents,
 }
 
 async fn load(context: &Context, resource_key: &str) -> Result<Option<Loaded>, JobError> {
@@ -46,27 +54,34 @@ async fn load(context: &Context, resource_key: &str) -> Result<Option<Loaded>, J
     };
     let document: Value = serde_json::from_str(&resource.body)
         .map_err(|error| JobError::Invalid(format!("stored version: {error}")))?;
-    let version: GalleryImageVersion = serde_json::from_value(document.clone())
+    let version: PublishedVersion = serde_json::from_value(document.clone())
         .map_err(|error| JobError::Invalid(format!("stored version: {error}")))?;
-    let internal: VersionInternal = match &resource.internal {
+    let contents: PublishedContents = match &resource.internal {
         Some(text) => serde_json::from_str(text)
             .map_err(|error| JobError::Invalid(format!("version internal data: {error}")))?,
-        None => VersionInternal::default(),
+        None => PublishedContents::default(),
     };
     Ok(Some(Loaded {
         seq: resource.seq,
         revision: resource.revision,
         document,
         version,
-        internal,
+        contents,
     }))
 }
 
-/// Every replica row the version must have.
+impl Loaded {
+    /// How messages and failed operations name the version's kind.
+    fn kind(&self) -> &'static ArtifactKind {
+        self.version.kind().unwrap_or(&ArtifactKind::IMAGE_VERSION)
+    }
+}
+
+/// Every replica row the version must have: each of its contents in every planned replica.
 fn plan(loaded: &Loaded) -> Vec<PlannedReplica> {
     let mut planned = Vec::new();
-    for replica in version_model::replication_plan(&loaded.version) {
-        for source in &loaded.internal.sources {
+    for replica in replication_plan(&loaded.version.properties.publishing_profile) {
+        for source in &loaded.contents.sources {
             planned.push(PlannedReplica {
                 region: replica.region.clone(),
                 replica_index: i32::try_from(replica.replica_index).unwrap_or(i32::MAX),
@@ -126,12 +141,13 @@ pub(crate) async fn run(context: &Context, job: &ClaimedJob) -> Result<JobOutcom
         // Deleted, or being deleted (its deletion job removes the replicas): nothing else ends
         // this job's operation.
         _ => {
-            cancel_operation(
-                context,
-                job,
-                "The image version was deleted before its replication finished.",
-            )
-            .await?;
+            let kind = ArtifactKind::of_resource_id(&job.resource_key)
+                .unwrap_or(&ArtifactKind::IMAGE_VERSION);
+            let message = format!(
+                "The {} was deleted before its replication finished.",
+                kind.noun
+            );
+            cancel_operation(context, job, &message).await?;
             return Ok(JobOutcome::Finished);
         }
     };
@@ -184,8 +200,10 @@ pub(crate) async fn run(context: &Context, job: &ClaimedJob) -> Result<JobOutcom
             ));
         }
         let message = format!(
-            "Replication of the image version to region '{}' failed: {}",
-            failed.region, failed.details
+            "Replication of the {} to region '{}' failed: {}",
+            loaded.kind().noun,
+            failed.region,
+            failed.details
         );
         settle(
             context,
@@ -312,9 +330,9 @@ async fn copy_claimed(
     let key = replica.key();
     let (source_content_id, source_region) = match source {
         CopySource::VersionSource => {
-            let source = loaded.internal.source(&replica.disk).ok_or_else(|| {
+            let source = loaded.contents.source(&replica.disk).ok_or_else(|| {
                 JobError::Invalid(format!(
-                    "the version has no source for disk {}",
+                    "the version has no source content for {}",
                     replica.disk
                 ))
             })?;
@@ -382,7 +400,7 @@ async fn settle(
 ) -> Result<bool, JobError> {
     let already_settled = loaded.version.properties.provisioning_state == state;
     let failure = failure.map(|message| Failure {
-        code: "GalleryImageVersionReplicationFailed",
+        code: loaded.kind().replication_failed,
         message,
     });
     let settled = settle_resource_and_operation(

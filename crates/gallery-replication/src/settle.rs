@@ -2,6 +2,7 @@
 //! together in one transaction once the work behind them is done; or the operation alone, canceled
 //! when the resource went away, or failed when the job is given up on.
 
+use gallery_domain::ErrorCode;
 use gallery_domain::models::ProvisioningState;
 use gallery_domain::models::common::set_provisioning_state;
 use gallery_store::{ClaimedJob, JobKind, OperationEnd, OperationStatus};
@@ -11,14 +12,14 @@ use crate::{Context, JobError};
 
 /// Why a job's work failed (or was canceled): the `error` its operation ends with.
 pub(crate) struct Failure {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl Failure {
     /// The operation's `error` object (JSON).
     fn to_error(&self) -> String {
-        serde_json::json!({"code": self.code, "message": self.message}).to_string()
+        serde_json::json!({"code": self.code.as_str(), "message": self.message}).to_string()
     }
 }
 
@@ -79,7 +80,7 @@ pub(crate) async fn cancel_operation(
 ) -> Result<(), JobError> {
     if let Some(operation_id) = &job.operation_id {
         let reason = Failure {
-            code: "OperationCanceled",
+            code: ErrorCode::OperationCanceled,
             message: message.to_string(),
         };
         let end = OperationEnd {
@@ -113,7 +114,7 @@ pub(crate) async fn give_up(
     reason: &str,
 ) -> Result<(), JobError> {
     let failure = Failure {
-        code: "InternalOperationError",
+        code: ErrorCode::InternalOperationError,
         message: reason.to_string(),
     };
     let driven = context

@@ -1,29 +1,21 @@
-//! The replicas of image versions: what the replication workers claim, copy and report on.
+//! The replicas of published versions: what the replication workers claim, copy and report on.
 //!
-//! One row per (version, region, replica index, disk). A worker claims a row (with a lease it
-//! renews while copying), reports progress, and completes or fails it; a claim whose lease expired
-//! (its worker died) can be taken again, which is how a crash loses no more than the copy in flight.
+//! One row per (version, region, replica index, part): an image version's parts are its disks
+//! (`os`, `lun<n>`), other artifacts name theirs (the column is called `disk`). A worker claims a
+//! row (with a lease it renews while copying), reports progress, and completes or fails it; a
+//! claim whose lease expired (its worker died) can be taken again, which is how a crash loses no
+//! more than the copy in flight.
 //! Because a row is claimed by one worker at a time, several processes can replicate one version
 //! together without copying anything twice; `copies_started` counts the copies ever started.
 
 use std::time::Duration;
 
+use gallery_domain::publishing::ReplicaProgress;
+
 use crate::clock::{millis, now_millis};
 use crate::{Store, StoreError};
 
-gallery_domain::string_enum! {
-    /// Where a replica is in its life.
-    pub enum ReplicaState {
-        /// Planned, not copied yet.
-        Pending = "Pending",
-        /// Being copied by the worker holding the lease.
-        Replicating = "Replicating",
-        Completed = "Completed",
-        Failed = "Failed",
-        /// Its region left the publishing profile: its blobs are being deleted.
-        Removing = "Removing",
-    }
-}
+pub use gallery_domain::publishing::ReplicaState;
 
 /// A replica row.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -57,6 +49,17 @@ pub struct ReplicaKey {
 }
 
 impl StoredReplica {
+    /// How far its copy got, as the replication status view reads it.
+    pub fn progress(&self) -> ReplicaProgress<'_> {
+        ReplicaProgress {
+            region: &self.region,
+            state: self.state,
+            bytes_total: self.bytes_total,
+            bytes_copied: self.bytes_copied,
+            details: &self.details,
+        }
+    }
+
     /// The row's key.
     pub fn key(&self) -> ReplicaKey {
         ReplicaKey {

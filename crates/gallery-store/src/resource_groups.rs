@@ -1,5 +1,6 @@
 //! Resource groups: ARM's containers. Deleting one removes everything in it, children first.
 
+use gallery_domain::ErrorCode;
 use gallery_domain::ServiceError;
 
 use crate::operations::NewOperation;
@@ -122,7 +123,7 @@ impl Store {
         }
         Err(StoreError::Rejected(ServiceError::new(
             409,
-            "Conflict",
+            ErrorCode::Conflict,
             "The resource group is being changed by another request; retry the operation.",
         )))
     }

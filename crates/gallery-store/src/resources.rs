@@ -4,6 +4,7 @@
 //! lower-cased canonical id (`resource_key`), its subscription, group, type and parent, and an
 //! optional uniqueness claim. Reads by id cost one indexed query; lists are keyset-paginated on `seq`.
 
+use gallery_domain::ErrorCode;
 use gallery_domain::ServiceError;
 use gallery_domain::limits::QuotaKind;
 
@@ -395,7 +396,7 @@ impl Store {
         }
         Err(StoreError::Rejected(ServiceError::new(
             409,
-            "Conflict",
+            ErrorCode::Conflict,
             "The resource is being changed by other requests; retry the operation.",
         )))
     }
@@ -682,7 +683,7 @@ impl Store {
         }
         Err(StoreError::Rejected(ServiceError::new(
             409,
-            "Conflict",
+            ErrorCode::Conflict,
             "The resource is being changed by other requests; retry the operation.",
         )))
     }

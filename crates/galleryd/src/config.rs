@@ -590,17 +590,21 @@ impl Config {
     }
 
     /// The ARM front end's authentication mode.
-    pub fn authentication_mode(&self) -> arm_api::authentication::AuthenticationMode {
+    pub fn authentication_mode(&self) -> arm_api::identity::authentication::AuthenticationMode {
         match self.authentication {
-            AuthenticationMode::Claims => arm_api::authentication::AuthenticationMode::Claims,
-            AuthenticationMode::Strict => arm_api::authentication::AuthenticationMode::Strict,
-            AuthenticationMode::None => arm_api::authentication::AuthenticationMode::None,
+            AuthenticationMode::Claims => {
+                arm_api::identity::authentication::AuthenticationMode::Claims
+            }
+            AuthenticationMode::Strict => {
+                arm_api::identity::authentication::AuthenticationMode::Strict
+            }
+            AuthenticationMode::None => arm_api::identity::authentication::AuthenticationMode::None,
         }
     }
 
     /// ARM's request limits and whether they are enforced.
-    pub fn throttling_settings(&self) -> arm_api::throttling::ThrottlingSettings {
-        arm_api::throttling::ThrottlingSettings {
+    pub fn throttling_settings(&self) -> arm_api::arm::throttling::ThrottlingSettings {
+        arm_api::arm::throttling::ThrottlingSettings {
             enforce: self.throttling == Throttling::On,
             reads_per_hour: self.throttling_reads_per_hour,
             writes_per_hour: self.throttling_writes_per_hour,

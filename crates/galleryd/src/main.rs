@@ -58,9 +58,9 @@ async fn print_token(
         .await
         .map_err(|error| error.to_string())?;
     store.close().await;
-    let issuer = arm_api::tokens::TokenIssuer::from_stored_key(&key)?;
+    let issuer = arm_api::identity::tokens::TokenIssuer::from_stored_key(&key)?;
     let issuer_url = format!("https://127.0.0.1:{}/{tenant_id}/v2.0", config.https_port);
-    let (token, _expires_on) = arm_api::token_endpoints::token_for(
+    let (token, _expires_on) = arm_api::identity::token_endpoints::token_for(
         &issuer,
         &principal,
         &tenant_id,

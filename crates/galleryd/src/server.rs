@@ -8,7 +8,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use arm_api::dispatch::Scheme;
+use arm_api::arm::dispatch::Scheme;
 use arm_api::{ApiSettings, App, SharedApp};
 use axum::Router;
 use gallery_domain::identity::{

@@ -224,6 +224,35 @@ pub fn validate_tags(requested: Option<Tags>) -> Result<Option<Tags>, ServiceErr
     Ok(requested)
 }
 
+/// A string member that was really given (not empty or blank).
+pub fn given(value: &Option<String>) -> Option<&str> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+}
+
+/// A number outside its range: 400 `InvalidParameter` naming the range.
+pub fn out_of_range(value: i64, target: &str, min: i64, max: i64) -> ServiceError {
+    ServiceError::invalid_parameter(
+        target,
+        format!(
+            "The value {value} of parameter '{target}' is out of range. The value must be between {min} and \
+             {max}, inclusive."
+        ),
+    )
+}
+
+/// ARM's rule for parents: a resource with nested resources cannot be deleted before them (409
+/// `CannotDeleteResource`). The store reports whether children exist; the parent foreign key is
+/// the safety net under a child created meanwhile.
+pub fn check_no_nested_resources(has_children: bool) -> Result<(), ServiceError> {
+    if has_children {
+        return Err(ServiceError::cannot_delete_with_children());
+    }
+    Ok(())
+}
+
 /// A required property that was not sent: 400 `InvalidParameter`.
 pub fn missing_property(target: &str) -> ServiceError {
     ServiceError::invalid_parameter(

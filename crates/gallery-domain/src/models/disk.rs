@@ -39,6 +39,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::ErrorCode;
 use crate::ServiceError;
 use crate::ids;
 use crate::internal::ContentReference;
@@ -548,13 +549,13 @@ fn parse_optional<T>(
 
 /// 409 `OperationNotAllowed`: the resource's state does not allow the operation.
 pub fn operation_not_allowed(message: impl Into<String>) -> ServiceError {
-    ServiceError::new(409, "OperationNotAllowed", message)
+    ServiceError::new(409, ErrorCode::OperationNotAllowed, message)
 }
 
 fn still_creating(kind: DiskKind, name: &str) -> ServiceError {
     ServiceError::new(
         409,
-        "Conflict",
+        ErrorCode::Conflict,
         format!(
             "The {} '{name}' is still being created (its copy is in progress); retry once its \
              provisioningState is Succeeded.",
@@ -1159,7 +1160,11 @@ mod tests {
 
     fn error_target(result: Result<Decided, ServiceError>) -> (u16, String, String) {
         let error = result.expect_err("refused");
-        (error.status, error.code, error.target.unwrap_or_default())
+        (
+            error.status,
+            error.code.as_str().to_string(),
+            error.target.unwrap_or_default(),
+        )
     }
 
     #[test]
@@ -1309,7 +1314,7 @@ mod tests {
             )
             .expect_err("no grant")
             .code,
-            "Conflict"
+            ErrorCode::Conflict
         );
         assert!(revoke(DiskKind::Disk, copying).is_err());
         // A failed copy stays failed.
@@ -1510,7 +1515,7 @@ mod tests {
             copy_source_id(DiskKind::Disk, &request("disk1"))
                 .expect_err("bad")
                 .code,
-            "LinkedInvalidPropertyId"
+            ErrorCode::LinkedInvalidPropertyId
         );
         assert_eq!(
             copy_source_id(
@@ -1521,7 +1526,7 @@ mod tests {
             )
             .expect_err("bad")
             .code,
-            "InvalidParameter"
+            ErrorCode::InvalidParameter
         );
     }
 }

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::ErrorCode;
 use crate::ServiceError;
 use crate::ids;
 use crate::models::common::{
@@ -182,7 +183,7 @@ pub fn unique_name(subscription_id: &str, gallery_name: &str) -> String {
 pub fn name_not_unique(gallery_name: &str, subscription_id: &str) -> ServiceError {
     ServiceError::new(
         409,
-        "Conflict",
+        ErrorCode::Conflict,
         format!("The gallery name '{gallery_name}' is not unique within the subscription '{subscription_id}'. Please pick another gallery name."),
     )
     .with_target("galleryName")

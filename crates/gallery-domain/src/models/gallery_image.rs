@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::ErrorCode;
 use crate::ServiceError;
 use crate::ids;
 use crate::models::common::{
@@ -237,7 +238,7 @@ pub fn identifier_taken(
 ) -> ServiceError {
     ServiceError::new(
         409,
-        "Conflict",
+        ErrorCode::Conflict,
         format!(
             "Gallery image: {existing_definition} identified by (publisher:{}, offer:{}, sku:{}) already exists. Choose a \
              different publisher, offer, sku combination.",

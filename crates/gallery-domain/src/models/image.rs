@@ -29,6 +29,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::ErrorCode;
 use crate::ServiceError;
 use crate::identity::Subscription;
 use crate::ids;
@@ -327,7 +328,7 @@ pub fn source_not_ready(source: &DiskSource, state: Option<&str>) -> ServiceErro
     };
     ServiceError::new(
         409,
-        "Conflict",
+        ErrorCode::Conflict,
         format!(
             "The source {} '{}' is not ready: {why}. Retry once its bytes are complete.",
             source.kind.noun(),
@@ -342,7 +343,7 @@ pub fn source_not_ready(source: &DiskSource, state: Option<&str>) -> ServiceErro
 pub fn image_busy(name: &str, state: &str) -> ServiceError {
     ServiceError::new(
         409,
-        "OperationNotAllowed",
+        ErrorCode::OperationNotAllowed,
         format!(
             "The image '{name}' cannot be changed while its provisioning state is '{state}'. Retry \
              once its creation has finished."
@@ -355,7 +356,7 @@ pub fn image_busy(name: &str, state: &str) -> ServiceError {
 pub fn changed_meanwhile(name: &str) -> ServiceError {
     ServiceError::new(
         409,
-        "Conflict",
+        ErrorCode::Conflict,
         format!(
             "The image '{name}' was created or deleted by another request while this one was \
              processed. Retry the request."
@@ -1091,7 +1092,11 @@ mod tests {
 
     fn error_target(result: Result<impl std::fmt::Debug, ServiceError>) -> (u16, String, String) {
         let error = result.expect_err("an error");
-        (error.status, error.code, error.target.unwrap_or_default())
+        (
+            error.status,
+            error.code.as_str().to_string(),
+            error.target.unwrap_or_default(),
+        )
     }
 
     #[test]
@@ -1390,7 +1395,7 @@ mod tests {
         for bad in ["", "-i", "_i", "i.", "i-", "i m", &"a".repeat(81)] {
             assert_eq!(
                 validate_image_name(bad).unwrap_err().code,
-                "InvalidResourceName",
+                ErrorCode::InvalidResourceName,
                 "{bad}"
             );
         }

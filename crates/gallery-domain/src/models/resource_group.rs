@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ErrorCode;
 use crate::ServiceError;
 use crate::identity::Subscription;
 use crate::ids;
@@ -70,7 +71,7 @@ fn resolve_group_location(
                 .collect();
             Err(ServiceError::new(
                 400,
-                "LocationNotAvailableForResourceGroup",
+                ErrorCode::LocationNotAvailableForResourceGroup,
                 format!(
                     "The provided location '{requested}' is not available for resource group. List of available regions is '{}'.",
                     available.join(",")
@@ -95,7 +96,7 @@ pub fn put(
             if existing.location != region.name {
                 return Err(ServiceError::new(
                     409,
-                    "InvalidResourceGroupLocation",
+                    ErrorCode::InvalidResourceGroupLocation,
                     format!(
                         "Invalid resource group location '{}'. The Resource group already exists in location '{}'.",
                         region.name, existing.location

@@ -1,0 +1,12 @@
+//! One module per ARM resource, with functions named after the spec's operationIds
+//! (`galleries::create_or_update` is `Galleries_CreateOrUpdate`).
+
+pub(crate) mod caps_operations;
+pub(crate) mod disks;
+pub(crate) mod galleries;
+pub(crate) mod gallery_image_versions;
+pub(crate) mod gallery_images;
+pub(crate) mod images;
+pub(crate) mod resource_groups;
+pub(crate) mod snapshots;
+pub(crate) mod subscriptions;

@@ -1,0 +1,68 @@
+//! The ARM error codes galleryd answers with, spelled exactly as they go on the wire.
+//!
+//! Clients branch on `error.code`, so a code is a type, not a string: a misspelt code does not
+//! compile, and every code galleryd can answer is listed here. The codes come from the specs (and
+//! ARM's documented contract); the few whose real spelling is unverified are noted in
+//! `docs/ARCHITECTURE.md`.
+
+crate::string_enum! {
+    /// An ARM error code (`{"error":{"code": …}}`).
+    pub enum ErrorCode {
+        // ----- 400: the request is wrong -----
+        InvalidParameter = "InvalidParameter",
+        InvalidRequestContent = "InvalidRequestContent",
+        InvalidRequestUri = "InvalidRequestUri",
+        MissingApiVersionParameter = "MissingApiVersionParameter",
+        InvalidApiVersionParameter = "InvalidApiVersionParameter",
+        NoRegisteredProviderFound = "NoRegisteredProviderFound",
+        LocationRequired = "LocationRequired",
+        LocationNotAvailableForResourceType = "LocationNotAvailableForResourceType",
+        LocationNotAvailableForResourceGroup = "LocationNotAvailableForResourceGroup",
+        InvalidResourceGroupLocation = "InvalidResourceGroupLocation",
+        InvalidResourceName = "InvalidResourceName",
+        InvalidResourceGroupName = "InvalidResourceGroupName",
+        InvalidSkipToken = "InvalidSkipToken",
+        InvalidQueryParameterValue = "InvalidQueryParameterValue",
+        InvalidFilterInQueryString = "InvalidFilterInQueryString",
+        LinkedInvalidPropertyId = "LinkedInvalidPropertyId",
+        InvalidTagCount = "InvalidTagCount",
+        InvalidTagName = "InvalidTagName",
+        InvalidTagNameCharacters = "InvalidTagNameCharacters",
+        InvalidTagNameLength = "InvalidTagNameLength",
+        InvalidTagValueLength = "InvalidTagValueLength",
+        // ----- 401: the caller is not authenticated -----
+        AuthenticationFailed = "AuthenticationFailed",
+        InvalidAuthenticationToken = "InvalidAuthenticationToken",
+        InvalidAuthenticationTokenAudience = "InvalidAuthenticationTokenAudience",
+        ExpiredAuthenticationToken = "ExpiredAuthenticationToken",
+        // ----- 404: something is missing -----
+        NotFound = "NotFound",
+        SubscriptionNotFound = "SubscriptionNotFound",
+        ResourceGroupNotFound = "ResourceGroupNotFound",
+        ResourceNotFound = "ResourceNotFound",
+        ParentResourceNotFound = "ParentResourceNotFound",
+        InvalidResourceType = "InvalidResourceType",
+        InvalidResourceNamespace = "InvalidResourceNamespace",
+        OperationNotFound = "OperationNotFound",
+        // ----- 405, 408, 409, 413, 429: the request cannot be done now or at all -----
+        MethodNotAllowed = "MethodNotAllowed",
+        RequestTimeout = "RequestTimeout",
+        Conflict = "Conflict",
+        PropertyChangeNotAllowed = "PropertyChangeNotAllowed",
+        CannotDeleteResource = "CannotDeleteResource",
+        InvalidResourceLocation = "InvalidResourceLocation",
+        ResourceGroupBeingDeleted = "ResourceGroupBeingDeleted",
+        OperationNotAllowed = "OperationNotAllowed",
+        DeleteGalleryImageVersionBlockedBeforeEndOfLife = "DeleteGalleryImageVersionBlockedBeforeEndOfLife",
+        RequestEntityTooLarge = "RequestEntityTooLarge",
+        SubscriptionRequestsThrottled = "SubscriptionRequestsThrottled",
+        // ----- 5xx: galleryd failed -----
+        InternalServerError = "InternalServerError",
+        ServiceUnavailable = "ServiceUnavailable",
+        // ----- the `error` of a failed or canceled async operation -----
+        GalleryImageVersionReplicationFailed = "GalleryImageVersionReplicationFailed",
+        InternalOperationError = "InternalOperationError",
+        OperationCanceled = "OperationCanceled",
+        OperationFailed = "OperationFailed",
+    }
+}
