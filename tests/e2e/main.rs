@@ -1,14 +1,19 @@
 //! End-to-end tests of galleryd: a real server on 127.0.0.1:0, real HTTP, a fresh database per test,
 //! every test on Postgres and SQLite.
 
+mod api_process_killed;
 mod arm_conventions;
 mod azure_blob_backend;
 mod blob_service;
+mod blob_store_full;
+mod consistency;
+mod database_outage;
 mod disks;
 mod examples;
 mod galleries;
 mod gallery_image_versions;
 mod gallery_images;
+mod generated_input;
 mod identity;
 mod images;
 mod limits;
@@ -17,5 +22,6 @@ mod process;
 mod readme;
 mod replication_recovery;
 mod resource_groups;
+mod security;
 mod shared_database;
 mod smoke;

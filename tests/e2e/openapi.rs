@@ -133,7 +133,7 @@ fn document_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../openapi/galleryd.json")
 }
 
-fn load_document() -> Value {
+pub(crate) fn load_document() -> Value {
     let path = document_path();
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
@@ -142,7 +142,10 @@ fn load_document() -> Value {
 }
 
 /// Follows a local `$ref` (`#/components/...`), repeatedly; other values are returned as they are.
-fn resolve<'document>(document: &'document Value, value: &'document Value) -> &'document Value {
+pub(crate) fn resolve<'document>(
+    document: &'document Value,
+    value: &'document Value,
+) -> &'document Value {
     let mut current = value;
     for _ in 0..16 {
         let Some(reference) = current.get("$ref").and_then(Value::as_str) else {
@@ -557,10 +560,10 @@ async fn documented_arm_operations_are_served() {
 }
 
 /// Why `body` does not have what `schema` requires: the `required` members of objects, through
-/// `oneOf`, arrays and the properties present (empty when it does).
+/// `oneOf`/`anyOf`, arrays and the properties present (empty when it does).
 fn missing_required(document: &Value, schema: &Value, body: &Value, at: &str) -> Vec<String> {
     let schema = resolve(document, schema);
-    if let Some(choices) = schema["oneOf"].as_array() {
+    if let Some(choices) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
         let failures: Vec<Vec<String>> = choices
             .iter()
             .map(|choice| missing_required(document, choice, body, at))

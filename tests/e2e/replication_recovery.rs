@@ -44,7 +44,7 @@ fn crash_test_environment<'a>(
 
 /// Starts the binary and returns it with its plain-http base URL (read from a fresh
 /// `endpoints.json`).
-async fn start_process(
+pub(crate) async fn start_process(
     environment: &[(&str, &str)],
     data_dir: &std::path::Path,
     logs: &std::path::Path,

@@ -9,6 +9,8 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`); each test creates `galleryd_test_<uuid>` and
 //! drops it afterwards.
 
+pub mod tcp_proxy;
+
 use std::path::PathBuf;
 
 use galleryd::{Config, Server};

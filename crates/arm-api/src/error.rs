@@ -24,6 +24,10 @@ pub enum ApiError {
     /// The database is not open yet (galleryd is starting).
     #[error("galleryd is starting")]
     NotReady,
+    /// The database is known to be unreachable (see `database_outage`): not tried again until it
+    /// answers.
+    #[error("the database is unreachable")]
+    DatabaseUnavailable,
     /// The caller could not be authenticated: a 401 with its `WWW-Authenticate` challenge.
     #[error("{error}")]
     Unauthenticated {
@@ -84,12 +88,16 @@ impl ApiError {
             ApiError::Service(error)
             | ApiError::Unauthenticated { error, .. }
             | ApiError::Throttled { error, .. } => error.clone(),
-            ApiError::Store(error) if error.is_unavailable() => ServiceError::new(
-                503,
-                ErrorCode::ServiceUnavailable,
-                "The database is unavailable; retry the request.",
-            ),
-            ApiError::Store(_) => ServiceError::new(
+            ApiError::Store(_) | ApiError::DatabaseUnavailable
+                if self.is_database_unavailable() =>
+            {
+                ServiceError::new(
+                    503,
+                    ErrorCode::ServiceUnavailable,
+                    "The database is unavailable; retry the request.",
+                )
+            }
+            ApiError::Store(_) | ApiError::DatabaseUnavailable => ServiceError::new(
                 500,
                 ErrorCode::InternalServerError,
                 "galleryd failed to complete the request; its log has the details.",
@@ -99,6 +107,17 @@ impl ApiError {
                 ErrorCode::ServiceUnavailable,
                 "galleryd is starting; retry the request in a moment.",
             ),
+        }
+    }
+}
+
+impl ApiError {
+    /// Whether the request failed because the database could not be reached (503, retry).
+    pub fn is_database_unavailable(&self) -> bool {
+        match self {
+            ApiError::Store(error) => error.is_unavailable(),
+            ApiError::DatabaseUnavailable => true,
+            _ => false,
         }
     }
 }
@@ -134,6 +153,11 @@ impl IntoResponse for ApiError {
                     .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
             }
             _ => {}
+        }
+        if self.is_database_unavailable() {
+            response
+                .extensions_mut()
+                .insert(crate::database_outage::DatabaseUnavailable);
         }
         if error.status == 503 {
             response

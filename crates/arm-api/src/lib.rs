@@ -13,13 +13,19 @@
 //!   outside ARM paths.
 //!
 //! Errors from anywhere become a `CloudError` in [`error`], the only place that renders them.
+//! While the database is unreachable, [`database_outage`] answers 503 at once until a probe finds
+//! it back.
 
 pub mod admin;
 pub mod arm;
 mod blob_service;
+pub mod database_outage;
 pub mod error;
 mod headers;
 pub mod identity;
+
+#[cfg(test)]
+mod parser_properties;
 
 use std::sync::{Arc, OnceLock};
 
@@ -92,6 +98,8 @@ pub struct App {
     pub throttle: arm::throttling::Throttle,
     /// Where writers of one resource that lost a race take turns.
     pub(crate) write_queues: arm::tracked::WriteQueues,
+    /// Whether the database is known to be unreachable (requests then answer 503 at once).
+    pub database_outage: Arc<database_outage::DatabaseOutage>,
 }
 
 /// The shared application state.
@@ -112,6 +120,7 @@ impl App {
             token_issuer: tokio::sync::OnceCell::new(),
             throttle: arm::throttling::Throttle::default(),
             write_queues: arm::tracked::WriteQueues::default(),
+            database_outage: Arc::default(),
         })
     }
 
@@ -179,9 +188,19 @@ impl App {
         let _ = self.store.set(store);
     }
 
-    /// The store, or 503 while galleryd is starting.
+    /// The store, or 503 while galleryd is starting or while the database is known to be
+    /// unreachable (see [`database_outage`]).
     pub fn store(&self) -> Result<&Store, ApiError> {
-        self.store.get().ok_or(ApiError::NotReady)
+        let store = self.store.get().ok_or(ApiError::NotReady)?;
+        if self.database_outage.is_down() {
+            return Err(ApiError::DatabaseUnavailable);
+        }
+        Ok(store)
+    }
+
+    /// The store once opened, whether or not the database answers (for probing it).
+    pub fn opened_store(&self) -> Option<&Store> {
+        self.store.get()
     }
 
     /// A subscription galleryd serves, by id (ignoring case).
@@ -307,6 +326,10 @@ fn routes(app: SharedApp) -> Router {
             get(identity::token_endpoints::keys),
         )
         .fallback(arm::dispatch::dispatch)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            database_outage::notice_outages,
+        ))
         .layer(axum::middleware::from_fn(headers::arm_headers))
         .with_state(app)
 }

@@ -13,11 +13,13 @@
 //!   ([`read_range`]), copied between regions ([`copy`]), re-checked ([`verify`]), deleted
 //!   ([`delete`]) and listed for garbage collection ([`list_contents`], [`last_written`]).
 //! - [`Pacer`]: bandwidth pacing for copies under the "realistic" latency profile.
+//! - [`CapacityLimitedStore`]: a region store that fills up (`--region-capacity-mib`).
 //!
 //! Every operation on a content is idempotent, so a worker that crashed midway simply runs it
 //! again; each module's documentation says how.
 
 mod azure_container;
+mod capacity;
 mod checksum;
 mod content;
 mod copy;
@@ -28,6 +30,7 @@ mod read;
 mod region;
 mod seal;
 
+pub use capacity::CapacityLimitedStore;
 pub use content::{
     EXTENT_MAX_BYTES, Extent, Manifest, PAGE_MAX_BYTES, PageWrite, READ_CHUNK_BYTES, delete, empty,
     last_written, list_contents, write_page,

@@ -19,6 +19,7 @@ use object_store::memory::InMemory;
 use tokio::sync::OnceCell;
 
 use crate::azure_container::{SharedKey, ensure_container};
+use crate::capacity::CapacityLimitedStore;
 use crate::error::BlobError;
 
 /// Longest accepted region name (catalog short names are at most ~20 characters).
@@ -86,6 +87,8 @@ struct Inner {
     backend: BlobBackend,
     azure: Option<AzureSettings>,
     regions: Mutex<HashMap<String, RegionCell>>,
+    /// Regions with a capacity in bytes (see [`crate::capacity`]); the others are unlimited.
+    capacities: HashMap<String, u64>,
 }
 
 /// The stores of every region, one per region, created on first use. Cheap to clone (shared).
@@ -106,6 +109,15 @@ impl fmt::Debug for RegionStores {
 impl RegionStores {
     /// Validates the backend's configuration; no store is created and nothing is contacted yet.
     pub fn new(backend: BlobBackend) -> Result<RegionStores, BlobError> {
+        RegionStores::with_capacities(backend, HashMap::new())
+    }
+
+    /// Like [`RegionStores::new`], with a capacity in bytes for some regions: their stores refuse
+    /// writes past it as a full disk would.
+    pub fn with_capacities(
+        backend: BlobBackend,
+        capacities: HashMap<String, u64>,
+    ) -> Result<RegionStores, BlobError> {
         let azure = match &backend {
             BlobBackend::AzureBlob {
                 account,
@@ -125,6 +137,7 @@ impl RegionStores {
                 backend,
                 azure,
                 regions: Mutex::new(HashMap::new()),
+                capacities,
             }),
         })
     }
@@ -141,7 +154,18 @@ impl RegionStores {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             Arc::clone(regions.entry(region.to_owned()).or_default())
         };
-        let store = cell.get_or_try_init(|| self.create(region)).await?;
+        let store = cell
+            .get_or_try_init(|| async {
+                let store = self.create(region).await?;
+                match self.inner.capacities.get(region) {
+                    Some(capacity) => {
+                        let limited = CapacityLimitedStore::new(store, *capacity).await?;
+                        Ok::<Arc<dyn ObjectStore>, BlobError>(Arc::new(limited))
+                    }
+                    None => Ok(store),
+                }
+            })
+            .await?;
         Ok(Arc::clone(store))
     }
 

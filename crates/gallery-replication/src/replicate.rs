@@ -155,6 +155,7 @@ pub(crate) async fn run(context: &Context, job: &ClaimedJob) -> Result<JobOutcom
         .store
         .sync_replicas(loaded.seq, &plan(&loaded))
         .await?;
+    restart_replicas_failed_before_the_write(context, job, &loaded).await?;
     let replicas = context.store.list_replicas(loaded.seq).await?;
     remove_unplanned(context, &replicas).await?;
 
@@ -238,6 +239,36 @@ pub(crate) async fn run(context: &Context, job: &ClaimedJob) -> Result<JobOutcom
     ))
 }
 
+/// A write of a version whose replicas failed earlier (a PATCH or PUT of a `Failed` version) is how
+/// a user retries them: replicas that failed before the write this job carries out began get their
+/// copies again. Failures during this job count against [`COPY_ATTEMPTS`] as usual.
+async fn restart_replicas_failed_before_the_write(
+    context: &Context,
+    job: &ClaimedJob,
+    loaded: &Loaded,
+) -> Result<(), JobError> {
+    let Some(operation_id) = &job.operation_id else {
+        return Ok(());
+    };
+    let Some(started) = context.store.operation_started_at(operation_id).await? else {
+        return Ok(());
+    };
+    let Ok(started) = chrono::DateTime::parse_from_rfc3339(&started) else {
+        return Ok(());
+    };
+    let restarted = context
+        .store
+        .restart_replicas_failed_before(loaded.seq, started.timestamp_millis())
+        .await?;
+    if restarted > 0 {
+        tracing::info!(
+            restarted,
+            "replicas that failed before a new write of the version are copied again"
+        );
+    }
+    Ok(())
+}
+
 /// Deletes the blobs and rows of replicas the profile no longer has.
 async fn remove_unplanned(context: &Context, replicas: &[StoredReplica]) -> Result<(), JobError> {
     for replica in replicas
@@ -276,6 +307,13 @@ async fn copy_replica(
             .store
             .fail_replica(&key, worker, &error.to_string())
             .await?;
+        // What the failed copy wrote is garbage: give the space back now (a retry rewrites it).
+        if let Err(cleanup) = context
+            .delete_content(&replica.region, &content_id_of(replica))
+            .await
+        {
+            tracing::warn!(error = %cleanup, "cannot delete what a failed copy wrote");
+        }
     }
     copied
 }

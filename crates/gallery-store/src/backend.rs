@@ -73,7 +73,10 @@ impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             max_connections: 32,
-            acquire_timeout: Duration::from_secs(10),
+            // Long enough for a busy pool to hand over a connection, short enough that a request
+            // never waits long for a database that is gone (refused connections are retried by the
+            // driver until this deadline).
+            acquire_timeout: Duration::from_secs(3),
             document_cache_capacity: 10_000,
         }
     }

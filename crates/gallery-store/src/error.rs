@@ -27,13 +27,26 @@ impl From<ServiceError> for StoreError {
 }
 
 impl StoreError {
-    /// Whether the database is merely busy or unreachable (worth a 503 and a retry).
+    /// Whether the database is merely busy or unreachable (worth a 503 and a retry): no free
+    /// connection in time, the connection broke or could not be made, or the server said it is
+    /// shutting down, starting, or out of connections (Postgres SQLSTATE class 08, 57P01–57P03,
+    /// 53300). The one place connection failures are told from other database errors.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
+        match self {
             StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-            )
-        )
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            StoreError::Database(sqlx::Error::Database(error)) => {
+                error.code().is_some_and(|code| {
+                    code.starts_with("08")
+                        || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+                })
+            }
+            _ => false,
+        }
     }
 }

@@ -282,6 +282,45 @@ impl Store {
         Ok(())
     }
 
+    /// Gives every replica of a version that failed before `failed_before` (milliseconds since the
+    /// epoch) a fresh start: `Pending`, no copies counted. A write of the version made after its
+    /// replicas failed is how a user retries them. Returns how many were restarted.
+    pub async fn restart_replicas_failed_before(
+        &self,
+        version_seq: i64,
+        failed_before: i64,
+    ) -> Result<u64, StoreError> {
+        let now = now_millis();
+        let restarted = transaction!(self, (transaction, dialect) => {
+            sqlx::query(
+                "UPDATE replicas SET state = 'Pending', bytes_copied = 0, copies_started = 0, details = '', \
+                 lease_owner = NULL, lease_expires = NULL, updated_at = $3 \
+                 WHERE version_seq = $1 AND state = 'Failed' AND updated_at < $2",
+            )
+            .bind(version_seq)
+            .bind(failed_before)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected()
+        });
+        Ok(restarted)
+    }
+
+    /// When the operation `operation_id` began (as recorded, RFC 3339), if it exists.
+    pub async fn operation_started_at(
+        &self,
+        operation_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let started: Option<String> = read!(self, pool => sqlx::query_scalar(
+            "SELECT started_at FROM async_operations WHERE operation_id = $1",
+        )
+        .bind(operation_id)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(started)
+    }
+
     /// Deletes a replica row (its blobs are already gone).
     pub async fn delete_replica(&self, key: &ReplicaKey) -> Result<(), StoreError> {
         transaction!(self, (transaction, dialect) => {

@@ -414,6 +414,27 @@ pub struct Config {
         global = true
     )]
     pub shutdown_grace_seconds: u64,
+
+    /// Seconds a client has to send a request's headers before its connection is closed
+    /// (slow-loris clients).
+    #[arg(long, env = "GALLERYD_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub header_read_timeout_seconds: u64,
+
+    /// Seconds a request body may go without a byte arriving before the request is refused (408)
+    /// and its connection closed.
+    #[arg(long, env = "GALLERYD_BODY_READ_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub body_read_timeout_seconds: u64,
+
+    /// A region whose blob store holds at most this many MiB, to see what a full store does:
+    /// `REGION=MIB` (repeat the flag, or separate with commas). Other regions are unlimited.
+    #[arg(
+        long = "region-capacity-mib",
+        env = "GALLERYD_REGION_CAPACITIES_MIB",
+        value_delimiter = ',',
+        value_parser = parse_region_capacity,
+        global = true
+    )]
+    pub region_capacities: Vec<(String, u64)>,
 }
 
 impl Default for Config {
@@ -614,6 +635,11 @@ impl Config {
         })
     }
 
+    /// The capacity in bytes of each region given one (`--region-capacity-mib`).
+    pub fn region_capacity_bytes(&self) -> std::collections::HashMap<String, u64> {
+        self.region_capacities.iter().cloned().collect()
+    }
+
     /// The replication workers' settings.
     pub fn worker_settings(&self) -> gallery_replication::WorkerSettings {
         let lease = std::time::Duration::from_secs(self.worker_lease_seconds);
@@ -655,6 +681,19 @@ fn parse_link_bandwidth(value: &str) -> Result<gallery_replication::LinkBandwidt
         regions: (region(first)?, region(second)?),
         bytes_per_second: megabits_to_bytes(megabits),
     })
+}
+
+/// `REGION=MIB` of `--region-capacity-mib`, as the region's name and the capacity in bytes.
+fn parse_region_capacity(value: &str) -> Result<(String, u64), String> {
+    let malformed = || format!("'{value}' is not REGION=MIB (e.g. eastus=100)");
+    let (name, mebibytes) = value.split_once('=').ok_or_else(malformed)?;
+    let region = gallery_domain::regions::find(name.trim())
+        .ok_or_else(|| format!("'{name}' is not a known region"))?;
+    let mebibytes: u64 = mebibytes.trim().parse().map_err(|_| malformed())?;
+    Ok((
+        region.name.to_string(),
+        mebibytes.saturating_mul(1024 * 1024),
+    ))
 }
 
 /// The client id of a `--service-principal` entry, for error messages (never the secret).

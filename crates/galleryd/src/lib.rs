@@ -8,6 +8,7 @@
 pub mod config;
 pub mod server;
 pub mod telemetry;
+pub mod timeouts;
 pub mod tls;
 
 pub use config::{Cli, Command, Config};

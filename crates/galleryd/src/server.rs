@@ -25,8 +25,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
+use tower::Layer;
+use tower_http::timeout::RequestBodyTimeout;
 
 use crate::config::{Config, ConfigError};
+use crate::timeouts::ConnectionTimeouts;
 use crate::tls::{self, TlsError};
 
 /// Why galleryd could not start.
@@ -98,8 +101,11 @@ impl Server {
             max_replicas_per_region: config.max_replicas_per_region,
             max_image_size_gb: config.max_image_size_gb,
         };
-        let blobs =
-            gallery_blob::RegionStores::new(config.blob_backend()?).map_err(StartError::Blob)?;
+        let blobs = gallery_blob::RegionStores::with_capacities(
+            config.blob_backend()?,
+            config.region_capacity_bytes(),
+        )
+        .map_err(StartError::Blob)?;
         let location = config.store_location()?;
         let tls = match (&config.tls_cert, &config.tls_key) {
             (Some(certificate), Some(key)) => tls::from_files(certificate, key)?,
@@ -166,6 +172,7 @@ impl Server {
             TlsAcceptor::from(tls.server_config.clone()),
             shutdown_signal,
             grace,
+            ConnectionTimeouts::from_config(config),
         ));
         tracing::info!(https = %endpoints["https"].as_str().unwrap_or_default(), http = %endpoints["http"].as_str().unwrap_or_default(), "listening");
         match &tls.trust_path {
@@ -244,21 +251,23 @@ async fn serve(
     acceptor: TlsAcceptor,
     mut shutdown: watch::Receiver<bool>,
     grace: Duration,
+    timeouts: ConnectionTimeouts,
 ) {
     let https_router = router.clone().layer(axum::Extension(Scheme::Https));
     let http_router = router.layer(axum::Extension(Scheme::Http));
     let graceful = GracefulShutdown::new();
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let builder = timeouts.connection_builder();
+    let body_timeout = timeouts.body_layer();
     loop {
         tokio::select! {
             accepted = listeners.https.accept() => {
                 if let Some(stream) = accepted_stream(accepted).await {
-                    spawn_connection(stream, Some(acceptor.clone()), https_router.clone(), &builder, &graceful);
+                    spawn_connection(stream, Some(acceptor.clone()), body_timeout.layer(https_router.clone()), &builder, &graceful);
                 }
             }
             accepted = listeners.http.accept() => {
                 if let Some(stream) = accepted_stream(accepted).await {
-                    spawn_connection(stream, None, http_router.clone(), &builder, &graceful);
+                    spawn_connection(stream, None, body_timeout.layer(http_router.clone()), &builder, &graceful);
                 }
             }
             _ = shutdown.changed() => break,
@@ -293,7 +302,7 @@ async fn accepted_stream(accepted: std::io::Result<(TcpStream, SocketAddr)>) -> 
 fn spawn_connection(
     stream: TcpStream,
     acceptor: Option<TlsAcceptor>,
-    router: Router,
+    router: RequestBodyTimeout<Router>,
     builder: &auto::Builder<TokioExecutor>,
     graceful: &GracefulShutdown,
 ) {
@@ -356,8 +365,11 @@ impl WorkersOnly {
 
 /// Starts only replication workers on the configured database and blob stores.
 pub async fn run_workers_only(config: &Config) -> Result<WorkersOnly, StartError> {
-    let blobs =
-        gallery_blob::RegionStores::new(config.blob_backend()?).map_err(StartError::Blob)?;
+    let blobs = gallery_blob::RegionStores::with_capacities(
+        config.blob_backend()?,
+        config.region_capacity_bytes(),
+    )
+    .map_err(StartError::Blob)?;
     let options = StoreOptions {
         max_connections: config.database_max_connections,
         document_cache_capacity: 0,

@@ -28,31 +28,42 @@ pub async fn health() -> Response {
     (StatusCode::OK, axum::Json(json!({"status": "ok"}))).into_response()
 }
 
-/// `GET /_galleryd/ready`: 200 once migrations are done and the database answers, 503 before.
+/// `GET /_galleryd/ready`: 200 once migrations are done and the database answers, 503 before and
+/// while the database is unreachable: at once when an outage is known, else after a ping bounded
+/// by the outage probe's timeout (a failed ping reports the outage).
 pub async fn ready(State(app): State<SharedApp>) -> Response {
-    let store = match app.store() {
-        Ok(store) => store,
-        Err(_) => {
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({"status": "starting"})),
-            )
-                .into_response();
-        }
+    let unavailable = || {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "database unavailable"})),
+        )
+            .into_response()
     };
-    match store.ping().await {
-        Ok(()) => (
+    let Some(store) = app.opened_store() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "starting"})),
+        )
+            .into_response();
+    };
+    if app.database_outage.is_down() {
+        return unavailable();
+    }
+    match tokio::time::timeout(crate::database_outage::PROBE_TIMEOUT, store.ping()).await {
+        Ok(Ok(())) => (
             StatusCode::OK,
             axum::Json(json!({"status": "ready", "database": store.backend_name()})),
         )
             .into_response(),
-        Err(error) => {
+        Ok(Err(error)) => {
             tracing::warn!(%error, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({"status": "database unavailable"})),
-            )
-                .into_response()
+            app.database_outage.report(store);
+            unavailable()
+        }
+        Err(_) => {
+            tracing::warn!("readiness check failed: the database did not answer in time");
+            app.database_outage.report(store);
+            unavailable()
         }
     }
 }

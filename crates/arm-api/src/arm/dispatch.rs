@@ -112,6 +112,23 @@ fn authorize(_caller: &Caller, _operation: OperationId, _scope: &str) -> Result<
     Ok(())
 }
 
+/// Why a request body could not be read: 408 `RequestTimeout` when the client paused longer than the
+/// body read timeout (galleryd's server bounds pauses within bodies), else the body was cut off.
+fn body_read_error(error: axum::Error) -> ServiceError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(current) = source {
+        if current.is::<tower_http::timeout::TimeoutError>() {
+            return ServiceError::new(
+                408,
+                ErrorCode::RequestTimeout,
+                "The request body did not arrive in time: the client paused longer than galleryd waits between parts of a body.",
+            );
+        }
+        source = current.source();
+    }
+    ServiceError::invalid_request_content(error)
+}
+
 /// Reads a request body of at most `limit` bytes; a larger one is 413. The rest of a too-large body
 /// is read and discarded (up to a bound) so the client can finish sending and read the 413, instead
 /// of seeing its connection reset mid-upload.
@@ -129,7 +146,7 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
     let mut collected = Vec::with_capacity(declared.unwrap_or(0).min(limit));
     let mut received = 0usize;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(ServiceError::invalid_request_content)?;
+        let chunk = chunk.map_err(body_read_error)?;
         received += chunk.len();
         if received > DISCARD_AT_MOST {
             break;

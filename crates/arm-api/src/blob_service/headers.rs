@@ -105,14 +105,16 @@ pub(super) struct RangeRequest {
 
 /// The range a request names, if any.
 pub(super) fn requested_range(headers: &HeaderMap) -> Result<Option<RangeRequest>, StorageError> {
-    let (name, value) = match (
-        header_text(headers, "x-ms-range"),
-        header_text(headers, "range"),
-    ) {
+    let (name, raw) = match (headers.get("x-ms-range"), headers.get("range")) {
         (Some(value), _) => ("x-ms-range", value),
         (None, Some(value)) => ("Range", value),
         (None, None) => return Ok(None),
     };
+    // A range that is not ASCII text is refused, not mistaken for no range at all (which would
+    // serve the whole blob).
+    let value = raw.to_str().map_err(|_| {
+        StorageError::invalid_header(name, &String::from_utf8_lossy(raw.as_bytes()))
+    })?;
     let invalid = || StorageError::invalid_header(name, value);
     let spec = value.trim().strip_prefix("bytes=").ok_or_else(invalid)?;
     let (start, end) = spec.split_once('-').ok_or_else(invalid)?;

@@ -50,7 +50,7 @@ mod writes;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use chrono::Utc;
 use futures_util::StreamExt;
@@ -58,11 +58,11 @@ use futures_util::StreamExt;
 use crate::arm::request::Query;
 use crate::{App, SharedApp};
 
-use headers::http_date;
+use headers::{header_text, http_date};
 use reads::{blob_properties, get_blob, page_ranges};
 use sas::authorize;
 use storage_error::StorageError;
-use writes::{put_blob, put_page};
+use writes::{put_blob, put_page, refuse_oversized_body};
 
 pub use sas::{Permission, sas_url};
 
@@ -81,7 +81,9 @@ pub async fn handle(State(app): State<SharedApp>, request: Request) -> Response 
     let mut response = match serve(&app, &parts, &mut body).await {
         Ok(response) => response,
         Err(error) => {
-            if let Some(body) = body.take() {
+            if let Some(body) = body.take()
+                && worth_draining(&parts.headers)
+            {
                 drain(body).await;
             }
             error.into_response(&request_id, parts.method == Method::HEAD)
@@ -104,6 +106,20 @@ pub async fn handle(State(app): State<SharedApp>, request: Request) -> Response 
         headers.insert(header::DATE, value);
     }
     response
+}
+
+/// Whether a refused request's body is worth reading before answering: not when it announces more
+/// than [`DISCARD_AT_MOST`] (a client announcing 449 GB must get its 403 or 413 at once, not after
+/// galleryd waited for bytes it will drop), and not when the client waits for `100 Continue` before
+/// sending it (reading would invite the body). Without draining, the connection closes after the
+/// answer.
+fn worth_draining(headers: &HeaderMap) -> bool {
+    let expects_continue = header_text(headers, "expect")
+        .is_some_and(|expect| expect.eq_ignore_ascii_case("100-continue"));
+    let too_long = header_text(headers, "content-length")
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .is_some_and(|length| length > DISCARD_AT_MOST as u64);
+    !expects_continue && !too_long
 }
 
 /// Reads and drops what is left of a refused request's body (up to a bound), so that a client still
@@ -140,6 +156,9 @@ async fn serve(
     };
     let content = authorize(app, &query, &region, &blob, needed).await?;
     let headers = &parts.headers;
+    if parts.method == Method::PUT {
+        refuse_oversized_body(headers)?;
+    }
     match (&parts.method, comp.as_deref()) {
         (&Method::GET, None) => get_blob(app, headers, &content).await,
         (&Method::HEAD, None) => blob_properties(headers, &content),
@@ -178,6 +197,9 @@ fn blob_path(path: &str) -> Result<(String, String), StorageError> {
     }
     Ok((region, blob))
 }
+
+#[cfg(test)]
+mod properties;
 
 #[cfg(test)]
 mod tests {

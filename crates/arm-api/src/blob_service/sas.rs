@@ -69,6 +69,88 @@ pub fn sas_url(
     )
 }
 
+/// The fields of a blob SAS, as a request carries them (not yet verified).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct SasFields<'a> {
+    pub(super) signature: &'a str,
+    pub(super) permission: &'a str,
+    pub(super) expiry: &'a str,
+    pub(super) grant_id: &'a str,
+}
+
+impl<'a> SasFields<'a> {
+    /// The SAS fields of a query; 403 when one is missing or the signed resource is not a blob.
+    pub(super) fn parse(query: &'a Query) -> Result<SasFields<'a>, StorageError> {
+        let signature = query.get("sig").filter(|value| !value.is_empty()).ok_or_else(|| {
+            StorageError::authentication(
+                "The request carries no SAS signature (sig): galleryd's blob endpoint accepts the SAS URLs that beginGetAccess hands out.",
+            )
+        })?;
+        let field = |name: &'static str| {
+            query
+                .get(name)
+                .filter(|value| !value.is_empty())
+                .ok_or_else(|| {
+                    StorageError::authentication(format!("The SAS token has no '{name}' field."))
+                })
+        };
+        let (permission, expiry, grant_id) = (field("sp")?, field("se")?, field("si")?);
+        if query.get("sr").is_some_and(|resource| resource != "b") {
+            return Err(StorageError::authentication(
+                "The signed resource (sr) of a blob SAS must be 'b'.",
+            ));
+        }
+        Ok(SasFields {
+            signature,
+            permission,
+            expiry,
+            grant_id,
+        })
+    }
+
+    /// Checks the signature (under `key`, over these fields and the blob's path), the expiry (at
+    /// `now`) and that the permission covers `needed` (`r` or `w`).
+    pub(super) fn verify(
+        &self,
+        key: &[u8],
+        region: &str,
+        blob: &str,
+        needed: char,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let resource = format!("{ROOT}/{region}/{blob}");
+        let signed = string_to_sign(self.permission, self.expiry, self.grant_id, &resource);
+        let mismatch = || {
+            StorageError::authentication(format!(
+                "Signature did not match. String to sign used was {signed}"
+            ))
+        };
+        let signature = base64::engine::general_purpose::STANDARD
+            .decode(self.signature.as_bytes())
+            .map_err(|_| mismatch())?;
+        hmac::verify(&signing_key(key), signed.as_bytes(), &signature).map_err(|_| mismatch())?;
+        let expires = DateTime::parse_from_rfc3339(self.expiry)
+            .map_err(|_| {
+                StorageError::authentication(format!(
+                    "The signed expiry time (se) '{}' is not a valid date-time.",
+                    self.expiry
+                ))
+            })?
+            .with_timezone(&Utc);
+        if now >= expires {
+            return Err(StorageError::authentication(format!(
+                "Signed expiry time [{}] must be after signed start time [{}]",
+                http_date(expires),
+                http_date(now)
+            )));
+        }
+        if !self.permission.contains(needed) {
+            return Err(StorageError::permission_mismatch());
+        }
+        Ok(())
+    }
+}
+
 /// Checks the SAS of a request for `needed` (`r` or `w`) and returns the content it opens.
 pub(super) async fn authorize(
     app: &App,
@@ -77,58 +159,13 @@ pub(super) async fn authorize(
     blob: &str,
     needed: char,
 ) -> Result<StoredContent, StorageError> {
-    let signature = query.get("sig").filter(|value| !value.is_empty()).ok_or_else(|| {
-        StorageError::authentication(
-            "The request carries no SAS signature (sig): galleryd's blob endpoint accepts the SAS URLs that beginGetAccess hands out.",
-        )
-    })?;
-    let field = |name: &'static str| {
-        query
-            .get(name)
-            .filter(|value| !value.is_empty())
-            .ok_or_else(|| {
-                StorageError::authentication(format!("The SAS token has no '{name}' field."))
-            })
-    };
-    let (permission, expiry, grant_id) = (field("sp")?, field("se")?, field("si")?);
-    if query.get("sr").is_some_and(|resource| resource != "b") {
-        return Err(StorageError::authentication(
-            "The signed resource (sr) of a blob SAS must be 'b'.",
-        ));
-    }
+    let fields = SasFields::parse(query)?;
     let key = app
         .blob_signing_key()
         .await
         .map_err(StorageError::from_api)?;
-    let resource = format!("{ROOT}/{region}/{blob}");
-    let signed = string_to_sign(permission, expiry, grant_id, &resource);
-    let mismatch = || {
-        StorageError::authentication(format!(
-            "Signature did not match. String to sign used was {signed}"
-        ))
-    };
-    let signature = base64::engine::general_purpose::STANDARD
-        .decode(signature.as_bytes())
-        .map_err(|_| mismatch())?;
-    hmac::verify(&signing_key(key), signed.as_bytes(), &signature).map_err(|_| mismatch())?;
-    let now = Utc::now();
-    let expires = DateTime::parse_from_rfc3339(expiry)
-        .map_err(|_| {
-            StorageError::authentication(format!(
-                "The signed expiry time (se) '{expiry}' is not a valid date-time."
-            ))
-        })?
-        .with_timezone(&Utc);
-    if now >= expires {
-        return Err(StorageError::authentication(format!(
-            "Signed expiry time [{}] must be after signed start time [{}]",
-            http_date(expires),
-            http_date(now)
-        )));
-    }
-    if !permission.contains(needed) {
-        return Err(StorageError::permission_mismatch());
-    }
+    fields.verify(key, region, blob, needed, Utc::now())?;
+    let grant_id = fields.grant_id;
     let store = app.store().map_err(StorageError::from_api)?;
     let content = store
         .get_content(blob)

@@ -5,12 +5,13 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use chrono::Utc;
 
+use super::writes::PAGE_MAX_BYTES;
 use crate::error::ApiError;
 
 /// An error of the Blob service: status, code, message and extra detail elements.
 #[derive(Debug)]
 pub(super) struct StorageError {
-    status: StatusCode,
+    pub(super) status: StatusCode,
     code: &'static str,
     message: String,
     details: Vec<(&'static str, String)>,
@@ -53,6 +54,15 @@ impl StorageError {
             "AuthorizationPermissionMismatch",
             "This request is not authorized to perform this operation using this permission.",
         )
+    }
+
+    pub(super) fn body_too_large() -> StorageError {
+        StorageError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestBodyTooLarge",
+            "The request body is too large and exceeds the maximum permissible limit.",
+        )
+        .detail("MaxLimit", PAGE_MAX_BYTES.to_string())
     }
 
     pub(super) fn blob_not_found() -> StorageError {
@@ -159,7 +169,7 @@ impl StorageError {
 
     pub(super) fn from_api(error: ApiError) -> StorageError {
         let retryable = match &error {
-            ApiError::NotReady => true,
+            ApiError::NotReady | ApiError::DatabaseUnavailable => true,
             ApiError::Store(store) => store.is_unavailable(),
             ApiError::Service(service) => service.status == 503,
             ApiError::Unauthenticated { .. } | ApiError::Throttled { .. } => false,

@@ -62,6 +62,15 @@ pub(super) fn content_length(headers: &HeaderMap) -> Result<Option<u64>, Storage
     }
 }
 
+/// 413 before any byte of the body is read when the request announces more than one page: no
+/// write of the blob endpoint takes a longer body.
+pub(super) fn refuse_oversized_body(headers: &HeaderMap) -> Result<(), StorageError> {
+    match content_length(headers)? {
+        Some(declared) if declared > PAGE_MAX_BYTES => Err(StorageError::body_too_large()),
+        _ => Ok(()),
+    }
+}
+
 /// Put Blob: a no-op create of the page blob an upload disk already is.
 pub(super) fn put_blob(
     headers: &HeaderMap,
@@ -173,12 +182,7 @@ pub(super) async fn put_page(
         }
     } else {
         if length > PAGE_MAX_BYTES {
-            return Err(StorageError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestBodyTooLarge",
-                "The request body is too large and exceeds the maximum permissible limit.",
-            )
-            .detail("MaxLimit", PAGE_MAX_BYTES.to_string()));
+            return Err(StorageError::body_too_large());
         }
         let declared = declared.ok_or_else(|| {
             StorageError::new(

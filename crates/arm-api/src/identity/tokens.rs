@@ -186,12 +186,18 @@ impl TokenIssuer {
         jsonwebtoken::encode(&header, claims, &self.encoding).unwrap_or_default()
     }
 
-    /// Whether a token's header names galleryd's key.
+    /// Whether a token's header names galleryd's key, whatever algorithm it claims: a token with
+    /// `alg: none` or `HS256` naming galleryd's key must be verified (and refused), not read as a
+    /// foreign token because a JWT library cannot parse its header.
     pub fn signed_by_me(&self, token: &str) -> bool {
-        jsonwebtoken::decode_header(token)
+        let Some(header) = token.split('.').next() else {
+            return false;
+        };
+        URL_SAFE_NO_PAD
+            .decode(header.trim_end_matches('='))
             .ok()
-            .and_then(|header| header.kid)
-            .is_some_and(|kid| kid == self.key_id)
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+            .is_some_and(|header| header["kid"].as_str() == Some(self.key_id.as_str()))
     }
 
     /// Verifies a token's signature and lifetime (at `now`, seconds since the epoch) and returns its

@@ -44,8 +44,9 @@ crate::string_enum! {
         InvalidResourceType = "InvalidResourceType",
         InvalidResourceNamespace = "InvalidResourceNamespace",
         OperationNotFound = "OperationNotFound",
-        // ----- 405, 409, 413, 429: the request cannot be done now or at all -----
+        // ----- 405, 408, 409, 413, 429: the request cannot be done now or at all -----
         MethodNotAllowed = "MethodNotAllowed",
+        RequestTimeout = "RequestTimeout",
         Conflict = "Conflict",
         PropertyChangeNotAllowed = "PropertyChangeNotAllowed",
         CannotDeleteResource = "CannotDeleteResource",

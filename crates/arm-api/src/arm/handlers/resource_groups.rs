@@ -206,7 +206,7 @@ fn quoted(text: &str) -> Option<&str> {
 }
 
 /// `tagName eq 'n'` or `tagName eq 'n' and tagValue eq 'v'`.
-fn parse_tag_filter(filter: &str) -> Result<(String, Option<String>), ServiceError> {
+pub(crate) fn parse_tag_filter(filter: &str) -> Result<(String, Option<String>), ServiceError> {
     let invalid = || {
         ServiceError::new(
             400,
