@@ -8,6 +8,7 @@ mod blob_service;
 mod blob_store_full;
 mod consistency;
 mod database_outage;
+mod deployments;
 mod disks;
 mod examples;
 mod galleries;
