@@ -8,6 +8,7 @@ mod blob_service;
 mod blob_store_full;
 mod consistency;
 mod database_outage;
+mod deployment_modes;
 mod deployments;
 mod disks;
 mod examples;

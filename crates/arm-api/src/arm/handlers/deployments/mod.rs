@@ -11,6 +11,7 @@
 //! quick deployment is finished at the client's first poll.
 
 pub(crate) mod body;
+pub(crate) mod complete_mode;
 pub(crate) mod document;
 pub(crate) mod front_door;
 pub(crate) mod operations;
@@ -243,6 +244,12 @@ pub async fn create_or_update(app: &SharedApp, request: &ArmRequest) -> ApiResul
         deployment_id: prepared.deployment_id.clone(),
         document: initial.clone(),
         started,
+        complete_in_group: (prepared.request.mode == body::DeploymentMode::Complete).then(|| {
+            format!(
+                "/subscriptions/{}/resourceGroups/{}",
+                path.subscription_id, path.resource_group
+            )
+        }),
     });
     tokio::spawn(run.execute());
     let status = if existed {
