@@ -113,3 +113,39 @@ def test_a_template_error_names_its_line(deployer: Az, tmp_path: Path) -> None:
     assert "InvalidTemplate" in refused.stderr, refused.stderr
     assert "nosuch" in refused.stderr
     assert deployer.value("deployment", "group", "list", "-g", "rg2", "--query", "length(@)") == before
+
+
+def test_deployment_sub_create_makes_a_group_and_deploys_into_it(deployer: Az, tmp_path: Path) -> None:
+    template = {
+        "$schema": "https://schema.management.azure.com/schemas/2018-05-01/subscriptionDeploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {"groupName": {"type": "string"}},
+        "resources": [
+            {"type": "Microsoft.Resources/resourceGroups", "apiVersion": "2022-09-01",
+             "name": "[parameters('groupName')]", "location": "[deployment().location]"},
+            {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "gallery",
+             "resourceGroup": "[parameters('groupName')]",
+             "dependsOn": ["[subscriptionResourceId('Microsoft.Resources/resourceGroups', parameters('groupName'))]"],
+             "properties": {
+                 "mode": "Incremental",
+                 "expressionEvaluationOptions": {"scope": "inner"},
+                 "template": {
+                     "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                     "contentVersion": "1.0.0.0",
+                     "resources": [{"type": "Microsoft.Compute/galleries", "apiVersion": "2022-03-03",
+                                    "name": "platform", "location": "[resourceGroup().location]"}],
+                 },
+             }},
+        ],
+    }
+    path = tmp_path / "platform.json"
+    path.write_text(json.dumps(template, indent=2))
+    state = deployer.value(
+        "deployment", "sub", "create", "-l", "westus", "-n", "platform", "-f", str(path),
+        "--parameters", "groupName=platform-rg", "--query", "properties.provisioningState",
+    )
+    assert state == "Succeeded"
+    assert deployer.value("sig", "show", "-g", "platform-rg", "-r", "platform", "--query", "name") == "platform"
+    assert deployer.value("deployment", "sub", "list", "--query", "[].name") == "platform"
+    assert deployer.value("deployment", "group", "show", "-g", "platform-rg", "-n", "gallery",
+                          "--query", "properties.provisioningState") == "Succeeded"

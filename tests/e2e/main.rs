@@ -9,6 +9,7 @@ mod blob_store_full;
 mod consistency;
 mod database_outage;
 mod deployment_modes;
+mod deployment_scopes;
 mod deployments;
 mod disks;
 mod examples;

@@ -347,17 +347,37 @@ async fn run(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
         ImagesUpdate => images::update(app, request).await,
         ImagesGet => images::get(app, request).await,
         ImagesDelete => images::delete(app, request).await,
-        DeploymentsCreateOrUpdate => deployments::create_or_update(app, request).await,
-        DeploymentsGet => deployments::get(app, request).await,
-        DeploymentsCheckExistence => deployments::check_existence(app, request).await,
-        DeploymentsDelete => deployments::delete(app, request).await,
-        DeploymentsListByResourceGroup => deployments::list_by_resource_group(app, request).await,
-        DeploymentsValidate => deployments::validate(app, request).await,
-        DeploymentsCancel => deployments::cancel(app, request).await,
-        DeploymentsExportTemplate => deployments::export_template(app, request).await,
-        DeploymentOperationStatusesGet => deployments::operation_status(app, request).await,
-        DeploymentOperationsList => deployments::operations::list(app, request).await,
-        DeploymentOperationsGet => deployments::operations::get(app, request).await,
+        DeploymentsCreateOrUpdate | DeploymentsCreateOrUpdateAtSubscriptionScope => {
+            deployments::create_or_update(app, request).await
+        }
+        DeploymentsGet | DeploymentsGetAtSubscriptionScope => deployments::get(app, request).await,
+        DeploymentsCheckExistence | DeploymentsCheckExistenceAtSubscriptionScope => {
+            deployments::check_existence(app, request).await
+        }
+        DeploymentsDelete | DeploymentsDeleteAtSubscriptionScope => {
+            deployments::delete(app, request).await
+        }
+        DeploymentsListByResourceGroup | DeploymentsListAtSubscriptionScope => {
+            deployments::list(app, request).await
+        }
+        DeploymentsValidate | DeploymentsValidateAtSubscriptionScope => {
+            deployments::validate(app, request).await
+        }
+        DeploymentsCancel | DeploymentsCancelAtSubscriptionScope => {
+            deployments::cancel(app, request).await
+        }
+        DeploymentsExportTemplate | DeploymentsExportTemplateAtSubscriptionScope => {
+            deployments::export_template(app, request).await
+        }
+        DeploymentOperationStatusesGet | DeploymentOperationStatusesGetAtSubscriptionScope => {
+            deployments::operation_status(app, request).await
+        }
+        DeploymentOperationsList | DeploymentOperationsListAtSubscriptionScope => {
+            deployments::operations::list(app, request).await
+        }
+        DeploymentOperationsGet | DeploymentOperationsGetAtSubscriptionScope => {
+            deployments::operations::get(app, request).await
+        }
     }
 }
 

@@ -107,6 +107,17 @@ operations! {
     DeploymentOperationStatusesGet => ("DeploymentOperationStatuses_Get", ResourceManager, "Microsoft.Resources/deployments/operationStatuses/read", "deployments/operationStatuses"),
     DeploymentOperationsList => ("DeploymentOperations_ListByResourceGroup", ResourceManager, "Microsoft.Resources/deployments/operations/read", "deployments/operations"),
     DeploymentOperationsGet => ("DeploymentOperations_GetAtResourceGroup", ResourceManager, "Microsoft.Resources/deployments/operations/read", "deployments/operations"),
+    DeploymentsCreateOrUpdateAtSubscriptionScope => ("Deployments_CreateOrUpdateAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/write", "deployments"),
+    DeploymentsGetAtSubscriptionScope => ("Deployments_GetAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/read", "deployments"),
+    DeploymentsCheckExistenceAtSubscriptionScope => ("Deployments_CheckExistenceAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/read", "deployments"),
+    DeploymentsDeleteAtSubscriptionScope => ("Deployments_DeleteAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/delete", "deployments"),
+    DeploymentsListAtSubscriptionScope => ("Deployments_ListAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/read", "deployments"),
+    DeploymentsValidateAtSubscriptionScope => ("Deployments_ValidateAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/validate/action", "deployments"),
+    DeploymentsCancelAtSubscriptionScope => ("Deployments_CancelAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/cancel/action", "deployments"),
+    DeploymentsExportTemplateAtSubscriptionScope => ("Deployments_ExportTemplateAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/exportTemplate/action", "deployments"),
+    DeploymentOperationStatusesGetAtSubscriptionScope => ("DeploymentOperationStatuses_GetAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/operationStatuses/read", "deployments/operationStatuses"),
+    DeploymentOperationsListAtSubscriptionScope => ("DeploymentOperations_ListAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/operations/read", "deployments/operations"),
+    DeploymentOperationsGetAtSubscriptionScope => ("DeploymentOperations_GetAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/operations/read", "deployments/operations"),
 }
 
 impl OperationId {

@@ -56,6 +56,8 @@ impl Route {
 
 const SUBSCRIPTION: &str = "/subscriptions/{subscriptionId}";
 const DEPLOYMENTS_RG: &str = "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/providers/Microsoft.Resources/deployments";
+const DEPLOYMENTS_SUB: &str =
+    "/subscriptions/{subscriptionId}/providers/Microsoft.Resources/deployments";
 const GALLERY_RP: &str = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute";
 
 macro_rules! routes {
@@ -138,6 +140,17 @@ routes! {
     GET format!("{DEPLOYMENTS_RG}/{{deploymentName}}/operationStatuses/{{operationId}}") => DeploymentOperationStatusesGet,
     GET format!("{SUBSCRIPTION}/resourcegroups/{{resourceGroupName}}/deployments/{{deploymentName}}/operations") => DeploymentOperationsList,
     GET format!("{SUBSCRIPTION}/resourcegroups/{{resourceGroupName}}/deployments/{{deploymentName}}/operations/{{operationId}}") => DeploymentOperationsGet,
+    GET format!("{DEPLOYMENTS_SUB}") => DeploymentsListAtSubscriptionScope,
+    PUT format!("{DEPLOYMENTS_SUB}/{{deploymentName}}") => DeploymentsCreateOrUpdateAtSubscriptionScope,
+    GET format!("{DEPLOYMENTS_SUB}/{{deploymentName}}") => DeploymentsGetAtSubscriptionScope,
+    HEAD format!("{DEPLOYMENTS_SUB}/{{deploymentName}}") => DeploymentsCheckExistenceAtSubscriptionScope,
+    DELETE format!("{DEPLOYMENTS_SUB}/{{deploymentName}}") => DeploymentsDeleteAtSubscriptionScope,
+    POST format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/validate") => DeploymentsValidateAtSubscriptionScope,
+    POST format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/cancel") => DeploymentsCancelAtSubscriptionScope,
+    POST format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/exportTemplate") => DeploymentsExportTemplateAtSubscriptionScope,
+    GET format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/operationStatuses/{{operationId}}") => DeploymentOperationStatusesGetAtSubscriptionScope,
+    GET format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/operations") => DeploymentOperationsListAtSubscriptionScope,
+    GET format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/operations/{{operationId}}") => DeploymentOperationsGetAtSubscriptionScope,
 }
 
 /// The path parameters a route captured, in template order.
