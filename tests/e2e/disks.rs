@@ -85,6 +85,12 @@ pub fn upload_body(bytes: u64) -> Value {
     json!({"location": "westus", "properties": {"creationData": {"createOption": "Upload", "uploadSizeBytes": bytes}}})
 }
 
+/// The body of an Upload snapshot or disk of `bytes` holding a generation 2 Linux OS disk (what an
+/// image definition made at a recent api-version expects of a version's source).
+pub fn os_upload_body(bytes: u64) -> Value {
+    json!({"location": "westus", "properties": {"creationData": {"createOption": "Upload", "uploadSizeBytes": bytes}, "osType": "Linux", "hyperVGeneration": "V2"}})
+}
+
 /// The body of an Empty disk of `size_gb`.
 pub fn empty_body(size_gb: i64) -> Value {
     json!({"location": "westus", "properties": {"creationData": {"createOption": "Empty"}, "diskSizeGB": size_gb}})

@@ -84,13 +84,13 @@ def seed(endpoints: Endpoints) -> dict[str, str]:
     image = f"{compute}/galleries/fuzzgallery/images/fuzzimage"
     image_body = {
         "location": "westus",
-        "properties": {"osType": "Linux", "osState": "Generalized", "identifier": {"publisher": "fuzz", "offer": "fuzz", "sku": "fuzz"}},
+        "properties": {"osType": "Linux", "osState": "Generalized", "hyperVGeneration": "V2", "identifier": {"publisher": "fuzz", "offer": "fuzz", "sku": "fuzz"}},
     }
     _wait_for_operation(session, _check(session.put(url(image, GALLERY_API), json=image_body), 200, 201))
 
     # A snapshot with bytes, sealed: the source of a version.
     snapshot = f"{compute}/snapshots/fuzzsnapshot"
-    upload = {"location": "westus", "properties": {"creationData": {"createOption": "Upload", "uploadSizeBytes": UPLOAD_BYTES}}}
+    upload = {"location": "westus", "properties": {"osType": "Linux", "hyperVGeneration": "V2", "creationData": {"createOption": "Upload", "uploadSizeBytes": UPLOAD_BYTES}}}
     _wait_for_operation(session, _check(session.put(url(snapshot, DISK_API), json=upload), 200, 202))
     grant = _check(session.post(url(f"{snapshot}/beginGetAccess", DISK_API), json={"access": "Write", "durationInSeconds": 3600}), 200)
     sas = grant.json()["accessSAS"]
