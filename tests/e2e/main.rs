@@ -26,3 +26,4 @@ mod resource_groups;
 mod security;
 mod shared_database;
 mod smoke;
+mod source_compatibility;

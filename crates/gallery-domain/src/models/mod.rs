@@ -8,6 +8,7 @@
 
 pub mod common;
 pub mod disk;
+pub mod disk_capabilities;
 pub mod gallery;
 pub mod gallery_image;
 pub mod gallery_image_version;
