@@ -12,6 +12,7 @@ mod deployments;
 mod disks;
 mod examples;
 mod galleries;
+mod gallery_applications;
 mod gallery_image_versions;
 mod gallery_images;
 mod generated_input;

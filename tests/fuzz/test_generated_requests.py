@@ -94,6 +94,11 @@ def seed(endpoints: Endpoints) -> dict[str, str]:
     }
     _wait_for_operation(session, _check(session.put(url(image, GALLERY_API), json=image_body), 200, 201))
 
+    # A VM application definition (its versions' package links are generated, so they mostly fail to read).
+    application = f"{compute}/galleries/fuzzgallery/applications/fuzzapplication"
+    application_body = {"location": "westus", "properties": {"supportedOSType": "Linux"}}
+    _wait_for_operation(session, _check(session.put(url(application, GALLERY_API), json=application_body), 200, 201))
+
     # A snapshot with bytes, sealed: the source of a version.
     snapshot = f"{compute}/snapshots/fuzzsnapshot"
     upload = {"location": "westus", "properties": {"osType": "Linux", "hyperVGeneration": "V2", "creationData": {"createOption": "Upload", "uploadSizeBytes": UPLOAD_BYTES}}}
