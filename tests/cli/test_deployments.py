@@ -77,6 +77,13 @@ def test_validate_list_operations_export_and_delete(deployer: Az) -> None:
         "--query", "properties.provisioningState",
     ) == "Succeeded"
     assert deployer.value("sig", "show", "-g", "rg2", "-r", "second", "--query", "name") == "second"
+    # what-if: POST, poll the Location, print the changes.
+    preview = json.loads(deployer.run(
+        "deployment", "group", "what-if", "-g", "rg2", "-n", "second", "-f", str(TEMPLATE), *parameters, "--no-pretty-print",
+    ).stdout)
+    changes = {change["resourceId"].split("/providers/")[-1]: change["changeType"] for change in preview["changes"]}
+    assert changes["Microsoft.Compute/galleries/second"] == "NoChange", changes
+    assert changes["Microsoft.Compute/galleries/templated"] == "Ignore", changes
 
     assert deployer.value("deployment", "group", "list", "-g", "rg2", "--query", "[].name").splitlines() == ["gallery", "second"]
     assert deployer.value("deployment", "group", "list", "-g", "rg2", "--filter", "provisioningState eq 'Failed'",

@@ -82,7 +82,7 @@ both_stores! {
         let resources = vec![
             gallery("slow"),
             json!({"type": "Microsoft.Compute/galleries/images", "apiVersion": "2022-03-03", "name": "slow/img", "location": "westus", "dependsOn": ["slow"],
-                   "properties": {"osType": "Linux", "osState": "Generalized", "identifier": {"publisher": "p", "offer": "o", "sku": "s"}}}),
+                   "properties": {"osType": "Linux", "osState": "Generalized", "hyperVGeneration": "V2", "identifier": {"publisher": "p", "offer": "o", "sku": "s"}}}),
             json!({"type": "Microsoft.Compute/galleries/images/versions", "apiVersion": "2022-03-03", "name": "slow/img/1.0.0", "location": "westus", "dependsOn": ["slow/img"],
                    "properties": {"storageProfile": {"osDiskImage": {"source": {"id": snapshot}}}}}),
             after,
@@ -100,7 +100,7 @@ both_stores! {
             if running { started = true; break; }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        assert!(started, "the version never started deploying");
+        assert!(started, "the version never started deploying: {:?}", operations(&app, "slow").await);
         let cancel = format!("{path}/cancel?api-version={DEPLOYMENTS_API}");
         app.request(reqwest::Method::POST, &cancel, None).await.assert_status(204);
         let status = app.request(reqwest::Method::GET, put.header("azure-asyncoperation").unwrap(), None).await.json();
@@ -133,5 +133,51 @@ both_stores! {
         let (_, deployment) = deploy(&app, &deployment_path(&app, "rg", "kv"), &body).await;
         assert_eq!(deployment["properties"]["parameters"]["secret"], json!({"type": "SecureString"}));
         assert!(!deployment.to_string().contains("hunter2"));
+    }
+}
+
+both_stores! {
+    async fn what_if_shows_creates_modifications_and_what_it_would_delete(backend) {
+        let app = TestApp::start(backend).await;
+        app.create_group("rg", "westus").await;
+        app.create_gallery("rg", "same").await;
+        app.create_gallery("rg", "changed").await;
+        app.create_gallery("rg", "extra").await;
+        let mut changed = gallery("changed");
+        changed["properties"] = json!({"description": "new words"});
+        changed["tags"] = json!({"env": "test"});
+        let what_if = |mode: &str| json!({"properties": {"mode": mode, "template": template(vec![gallery("same"), changed.clone(), gallery("fresh")]),
+            "whatIfSettings": {"resultFormat": "FullResourcePayloads"}}});
+        let path = deployment_path(&app, "rg", "preview");
+        let accepted = app.request(reqwest::Method::POST, &format!("{path}/whatIf?api-version={DEPLOYMENTS_API}"), Some(&what_if("Incremental"))).await;
+        accepted.assert_status(202);
+        let location = accepted.header("location").expect("a Location to poll").to_string();
+        assert!(location.contains("/operationresults/"), "{location}");
+        let result = app.request(reqwest::Method::GET, &location, None).await;
+        result.assert_status(200);
+        let result = result.json();
+        assert_eq!(result["status"], "Succeeded", "{result}");
+        let changes = result["properties"]["changes"].as_array().unwrap();
+        let kind = |name: &str| changes.iter().find(|change| change["resourceId"].as_str().unwrap().ends_with(&format!("/galleries/{name}"))).map(|change| change["changeType"].as_str().unwrap().to_string());
+        assert_eq!(kind("same").as_deref(), Some("NoChange"), "{result}");
+        assert_eq!(kind("changed").as_deref(), Some("Modify"));
+        assert_eq!(kind("fresh").as_deref(), Some("Create"));
+        assert_eq!(kind("extra").as_deref(), Some("Ignore"));
+        let modify = changes.iter().find(|change| change["changeType"] == "Modify").unwrap();
+        let paths: Vec<&str> = modify["delta"].as_array().unwrap().iter().map(|delta| delta["path"].as_str().unwrap()).collect();
+        assert!(paths.contains(&"properties.description") && paths.contains(&"tags"), "{modify}");
+        // Nothing changed; in mode Complete the undeclared gallery would be deleted.
+        app.get(&app.gallery_path("rg", "fresh")).await.assert_error(404, "ResourceNotFound");
+        let accepted = app.request(reqwest::Method::POST, &format!("{path}/whatIf?api-version={DEPLOYMENTS_API}"), Some(&what_if("Complete"))).await;
+        let result = app.request(reqwest::Method::GET, accepted.header("location").unwrap(), None).await.json();
+        let deleted: Vec<&Value> = result["properties"]["changes"].as_array().unwrap().iter().filter(|change| change["changeType"] == "Delete").collect();
+        assert_eq!(deleted.len(), 1, "{result}");
+        // A template error is the result's error.
+        let broken = json!({"properties": {"mode": "Incremental", "template": template(vec![json!({"type": "Microsoft.Compute/galleries", "apiVersion": "2022-03-03", "name": "[nope()]", "location": "westus"})])}});
+        let accepted = app.request(reqwest::Method::POST, &format!("{path}/whatIf?api-version={DEPLOYMENTS_API}"), Some(&broken)).await;
+        accepted.assert_status(202);
+        let result = app.request(reqwest::Method::GET, accepted.header("location").unwrap(), None).await.json();
+        assert_eq!(result["status"], "Failed");
+        assert_eq!(result["error"]["code"], "InvalidTemplate");
     }
 }

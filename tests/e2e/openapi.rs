@@ -496,6 +496,8 @@ fn probe_value(name: &str) -> &'static str {
         "galleryName" => "openapiProbe",
         "galleryImageName" => "openapi-probe-image",
         "galleryImageVersionName" => "1.0.0",
+        "galleryApplicationName" => "openapi-probe-application",
+        "galleryApplicationVersionName" => "1.0.0",
         "diskName" => "openapi-probe-disk",
         "snapshotName" => "openapi-probe-snapshot",
         "imageName" => "openapi-probe-managed-image",

@@ -17,8 +17,8 @@ use gallery_domain::identity::Caller;
 
 use crate::SharedApp;
 use crate::arm::handlers::{
-    caps_operations, deployments, disks, galleries, gallery_image_versions, gallery_images, images,
-    resource_groups, snapshots, subscriptions,
+    caps_operations, deployments, disks, galleries, gallery_applications, gallery_image_versions,
+    gallery_images, images, resource_groups, snapshots, subscriptions,
 };
 use crate::arm::operation::OperationId;
 use crate::arm::request::{ArmRequest, Query};
@@ -324,6 +324,15 @@ async fn run(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
         GalleryImageVersionsUpdate => gallery_image_versions::update(app, request).await,
         GalleryImageVersionsGet => gallery_image_versions::get(app, request).await,
         GalleryImageVersionsDelete => gallery_image_versions::delete(app, request).await,
+        GalleryApplicationsListByGallery => {
+            gallery_applications::list_by_gallery(app, request).await
+        }
+        GalleryApplicationsCreateOrUpdate => {
+            gallery_applications::create_or_update(app, request).await
+        }
+        GalleryApplicationsUpdate => gallery_applications::update(app, request).await,
+        GalleryApplicationsGet => gallery_applications::get(app, request).await,
+        GalleryApplicationsDelete => gallery_applications::delete(app, request).await,
         CapsOperationsGet => caps_operations::get(app, request).await,
         DisksList => disks::list(app, request).await,
         DisksListByResourceGroup => disks::list_by_resource_group(app, request).await,
@@ -362,6 +371,9 @@ async fn run(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
         }
         DeploymentsValidate | DeploymentsValidateAtSubscriptionScope => {
             deployments::validate(app, request).await
+        }
+        DeploymentsWhatIf | DeploymentsWhatIfAtSubscriptionScope => {
+            deployments::what_if::what_if(app, request).await
         }
         DeploymentsCancel | DeploymentsCancelAtSubscriptionScope => {
             deployments::cancel(app, request).await

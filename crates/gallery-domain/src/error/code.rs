@@ -70,6 +70,7 @@ crate::string_enum! {
         ServiceUnavailable = "ServiceUnavailable",
         // ----- the `error` of a failed or canceled async operation -----
         GalleryImageVersionReplicationFailed = "GalleryImageVersionReplicationFailed",
+        GalleryApplicationVersionReplicationFailed = "GalleryApplicationVersionReplicationFailed",
         InternalOperationError = "InternalOperationError",
         OperationCanceled = "OperationCanceled",
         OperationFailed = "OperationFailed",

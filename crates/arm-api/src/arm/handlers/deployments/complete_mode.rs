@@ -8,7 +8,10 @@
 use gallery_domain::api_version::ApiFamily;
 use std::collections::HashSet;
 
-use super::front_door::WriteFailure;
+use arm_templates::Plan;
+use serde_json::Value;
+
+use super::front_door::{FrontDoor, WriteFailure};
 use super::runner::Run;
 
 /// The top-level types a Complete deployment deletes, with the api-version family to list them at.
@@ -28,19 +31,24 @@ pub struct Deletion {
     pub outcome: Result<(), WriteFailure>,
 }
 
-/// Deletes what the group holds and the plan does not declare.
-pub async fn delete_undeclared(run: &Run, group_id: &str) -> Vec<Deletion> {
-    let declared: HashSet<String> = run
-        .plan
+/// A resource of the group the plan does not declare.
+pub struct Undeclared {
+    pub resource: Value,
+    pub resource_type: &'static str,
+    pub api_version: &'static str,
+}
+
+/// The group's resources of the deletable types that `plan` does not declare.
+pub async fn undeclared(front_door: &FrontDoor, plan: &Plan, group_id: &str) -> Vec<Undeclared> {
+    let declared: HashSet<String> = plan
         .declared_resource_ids()
         .into_iter()
         .map(|id| id.to_lowercase())
         .collect();
-    let mut deletions = Vec::new();
+    let mut found = Vec::new();
     for (resource_type, family) in DELETABLE_TYPES {
         let api_version = family.newest();
-        let Some(items) = run
-            .front_door
+        let Some(items) = front_door
             .list_all(&format!(
                 "{group_id}/providers/{resource_type}?api-version={api_version}"
             ))
@@ -48,22 +56,38 @@ pub async fn delete_undeclared(run: &Run, group_id: &str) -> Vec<Deletion> {
         else {
             continue;
         };
-        for item in items {
-            let Some(id) = item["id"].as_str() else {
-                continue;
-            };
-            if declared.contains(&id.to_lowercase()) {
-                continue;
+        for resource in items {
+            let declared_here = resource["id"]
+                .as_str()
+                .is_none_or(|id| declared.contains(&id.to_lowercase()));
+            if !declared_here {
+                found.push(Undeclared {
+                    resource,
+                    resource_type,
+                    api_version,
+                });
             }
-            let outcome = run.front_door.delete(id, api_version).await;
-            deletions.push(Deletion {
-                resource_id: id.to_string(),
-                resource_type: resource_type.to_string(),
-                name: item["name"].as_str().unwrap_or_default().to_string(),
-                api_version: api_version.to_string(),
-                outcome,
-            });
         }
+    }
+    found
+}
+
+/// Deletes what the group holds and the plan does not declare.
+pub async fn delete_undeclared(run: &Run, group_id: &str) -> Vec<Deletion> {
+    let mut deletions = Vec::new();
+    for found in undeclared(&run.front_door, &run.plan, group_id).await {
+        let id = found.resource["id"].as_str().unwrap_or_default();
+        let outcome = run.front_door.delete(id, found.api_version).await;
+        deletions.push(Deletion {
+            resource_id: id.to_string(),
+            resource_type: found.resource_type.to_string(),
+            name: found.resource["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            api_version: found.api_version.to_string(),
+            outcome,
+        });
     }
     deletions
 }

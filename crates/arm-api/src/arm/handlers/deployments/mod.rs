@@ -18,6 +18,7 @@ pub(crate) mod front_door;
 pub(crate) mod operations;
 pub(crate) mod runner;
 pub(crate) mod scope;
+pub(crate) mod what_if;
 
 use std::sync::Arc;
 
