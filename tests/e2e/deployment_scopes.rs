@@ -73,3 +73,39 @@ both_stores! {
             .assert_error(400, "InvalidTemplate");
     }
 }
+
+both_stores! {
+    async fn an_outer_scope_nested_template_sees_the_parents_parameters(backend) {
+        let app = TestApp::start(backend).await;
+        app.create_group("rg", "westus").await;
+        app.create_group("other", "eastus").await;
+        let template = json!({
+            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "contentVersion": "1.0.0.0",
+            "parameters": {"galleryName": {"type": "string"}},
+            "variables": {"description": "[concat('made for ', parameters('galleryName'))]"},
+            "resources": [
+                {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "nested", "resourceGroup": "other",
+                 "properties": {"mode": "Incremental", "template": {
+                     "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                     "contentVersion": "1.0.0.0",
+                     "resources": [{"type": "Microsoft.Compute/galleries", "apiVersion": "2022-03-03", "name": "[parameters('galleryName')]",
+                                    "location": "[resourceGroup().location]", "properties": {"description": "[variables('description')]"}}]
+                 }}}
+            ]
+        });
+        let path = format!("{}/providers/Microsoft.Resources/deployments/outer", app.group_path("rg"));
+        let (put, deployment) = deploy(&app, &path,
+            &json!({"properties": {"mode": "Incremental", "template": template, "parameters": {"galleryName": {"value": "shared"}}}})).await;
+        put.assert_status(201);
+        assert_eq!(deployment["properties"]["provisioningState"], "Succeeded", "{deployment}");
+        let gallery = app.get(&app.gallery_path("other", "shared")).await;
+        gallery.assert_status(200);
+        assert_eq!(gallery.json()["properties"]["description"], "made for shared");
+        // In the outer scope resourceGroup() is the parent's group, as in Azure.
+        assert_eq!(gallery.json()["location"], "westus");
+        let nested = app.request(reqwest::Method::GET, &format!("{}/providers/Microsoft.Resources/deployments/nested?api-version={DEPLOYMENTS_API}", app.group_path("other")), None).await;
+        nested.assert_status(200);
+        assert_eq!(nested.json()["properties"]["provisioningState"], "Succeeded");
+    }
+}

@@ -15,6 +15,7 @@ pub(crate) mod body;
 pub(crate) mod complete_mode;
 pub(crate) mod document;
 pub(crate) mod front_door;
+pub(crate) mod nested;
 pub(crate) mod operations;
 pub(crate) mod runner;
 pub(crate) mod scope;
@@ -43,11 +44,11 @@ const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Everything a deployment request prepares before anything is recorded.
-struct Prepared {
-    request: DeploymentRequest,
-    plan: Plan,
-    deployment_id: String,
-    correlation_id: String,
+pub(crate) struct Prepared {
+    pub request: DeploymentRequest,
+    pub plan: Plan,
+    pub deployment_id: String,
+    pub correlation_id: String,
 }
 
 /// Parses the body and prepares the plan, as validate and create both do; then checks that
@@ -104,12 +105,22 @@ fn check_served_types(plan: &Plan, deployment_name: &str) -> Result<(), ServiceE
     ]))
 }
 
-/// Deployments_CreateOrUpdate: validates, records the deployment (`Accepted`) and starts its run.
-/// 201 for a new name, 200 when it replaces a finished deployment; 409 `DeploymentActive` while
-/// one of that name runs.
-pub async fn create_or_update(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
-    let path = DeploymentPath::of(request);
-    let prepared = prepare(app, request, &path).await?;
+/// A deployment recorded and started.
+pub(crate) struct Started {
+    pub operation_id: String,
+    pub initial: Value,
+    pub existed: bool,
+}
+
+/// Records a prepared deployment (`Accepted`) and starts its run, whose resources go through
+/// `front_door`; 409 `DeploymentActive` while one of that name runs. Client PUTs and the runner's
+/// outer-scope nested deployments both start here.
+pub(crate) async fn start(
+    app: &SharedApp,
+    front_door: front_door::FrontDoor,
+    path: &DeploymentPath,
+    prepared: Prepared,
+) -> ApiResult<Started> {
     let store = app.store()?;
     let existed = store.get_deployment(&path.key()).await?.is_some();
     let started = chrono::Utc::now();
@@ -146,12 +157,7 @@ pub async fn create_or_update(app: &SharedApp, request: &ArmRequest) -> ApiResul
     };
     let run = Arc::new(runner::Run {
         app: app.clone(),
-        front_door: front_door::FrontDoor::new(
-            app,
-            &request.base_url,
-            request.caller.clone(),
-            prepared.correlation_id.clone(),
-        ),
+        front_door,
         plan: Arc::new(prepared.plan),
         seq,
         deployment_id: prepared.deployment_id.clone(),
@@ -169,6 +175,31 @@ pub async fn create_or_update(app: &SharedApp, request: &ArmRequest) -> ApiResul
             }),
     });
     tokio::spawn(run.execute());
+    Ok(Started {
+        operation_id,
+        initial,
+        existed,
+    })
+}
+
+/// Deployments_CreateOrUpdate: validates, records the deployment (`Accepted`) and starts its run.
+/// 201 for a new name, 200 when it replaces a finished deployment; 409 `DeploymentActive` while
+/// one of that name runs.
+pub async fn create_or_update(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
+    let path = DeploymentPath::of(request);
+    let prepared = prepare(app, request, &path).await?;
+    let front_door = front_door::FrontDoor::new(
+        app,
+        &request.base_url,
+        request.caller.clone(),
+        prepared.correlation_id.clone(),
+    );
+    let Started {
+        operation_id,
+        initial,
+        existed,
+        ..
+    } = start(app, front_door, &path, prepared).await?;
     let status = if existed {
         StatusCode::OK
     } else {

@@ -11,8 +11,8 @@
 use std::sync::{Arc, Mutex};
 
 use arm_templates::{
-    DeployedResources, EvaluationError, Plan, ResourceInstance, ResourceState, RuntimeRequest,
-    Schedule,
+    DeployedResources, EvaluationError, ExpressionScope, Plan, ResourceInstance, ResourceState,
+    RuntimeRequest, Schedule,
 };
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Utc};
@@ -23,7 +23,8 @@ use serde_json::{Value, json};
 
 use super::complete_mode;
 use super::document::{self, OperationRecord};
-use super::front_door::{FrontDoor, WriteFailure};
+use super::front_door::{FrontDoor, WriteFailure, Written};
+use super::nested;
 use crate::SharedApp;
 
 /// Everything one run needs; shared by the tasks of its resources.
@@ -366,11 +367,24 @@ impl Run {
         }
         let mut request_body = body.body;
         drop_nulls(&mut request_body);
-        match self
-            .front_door
-            .put(&instance.resource_id, &instance.api_version, &request_body)
-            .await
-        {
+        let outer_scope = instance
+            .nested_deployment
+            .as_ref()
+            .is_some_and(|target| target.expression_scope == ExpressionScope::Outer);
+        let written = if outer_scope {
+            nested::deploy_outer(self, instance, &request_body)
+                .await
+                .map(|resource| Written {
+                    status: StatusCode::CREATED,
+                    resource,
+                    request_id: None,
+                })
+        } else {
+            self.front_door
+                .put(&instance.resource_id, &instance.api_version, &request_body)
+                .await
+        };
+        match written {
             Ok(written) => {
                 state
                     .lock()

@@ -98,6 +98,14 @@ pub fn correlation_id(request: &ArmRequest) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
+/// The correlation id a deployment document carries (nested deployments share their parent's).
+pub fn correlation_id_of(document: &Value) -> String {
+    document
+        .pointer("/properties/correlationId")
+        .and_then(Value::as_str)
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string)
+}
+
 /// The engine's context for a deployment at `path`, and the deployment's id. A resource group
 /// must exist (404 `ResourceGroupNotFound`); a subscription deployment needs a `location` and only
 /// runs in mode Incremental; the template's `$schema` must be for the endpoint's scope.
