@@ -195,6 +195,18 @@ impl Principal {
         }
     }
 
+    /// Whether this is one of the well-known development principals (user, service principal,
+    /// managed identity): the implicit Owners of every subscription nobody is given a role on.
+    pub fn is_development(&self) -> bool {
+        [
+            DEVELOPMENT_PRINCIPAL_OBJECT_ID,
+            DEVELOPMENT_SERVICE_PRINCIPAL_OBJECT_ID,
+            DEVELOPMENT_MANAGED_IDENTITY_OBJECT_ID,
+        ]
+        .iter()
+        .any(|id| id.eq_ignore_ascii_case(&self.object_id))
+    }
+
     /// Whether `name` names this principal: its object id, client id or user principal name
     /// (ignoring case).
     pub fn is_named(&self, name: &str) -> bool {
