@@ -50,6 +50,7 @@ fn list_request(query: &str) -> ArmRequest {
         subscription: None,
         shaping: Shaping::default(),
         visibility: crate::arm::access::Visibility::default(),
+        correlation_id: None,
     }
 }
 

@@ -85,6 +85,8 @@ pub struct ArmRequest {
     pub subscription: Option<Subscription>,
     /// What the caller may see of a list it has partial access to (everything otherwise).
     pub visibility: crate::arm::access::Visibility,
+    /// The client's `x-ms-correlation-request-id`, if it sent one.
+    pub correlation_id: Option<String>,
 }
 
 impl ArmRequest {
