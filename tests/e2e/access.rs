@@ -220,3 +220,71 @@ both_stores! {
         assert_eq!(known.json()["properties"]["principalType"], "ServicePrincipal");
     }
 }
+
+const ADMIN: &str = "ad0000ad-0000-4000-8000-0000000000ad";
+const OUTER_GROUP: &str = "0a0a0a0a-1111-4111-8111-000000000001";
+const INNER_GROUP: &str = "0a0a0a0a-1111-4111-8111-000000000002";
+
+/// An identities file: Admin is Owner of the development subscription (so the development user is
+/// not), Ann is in the inner group, which is in the outer group, which reads the gallery.
+fn identities_file(directory: &std::path::Path, gallery: &str) -> std::path::PathBuf {
+    let tenant = galleryd_tests::DEVELOPMENT_TENANT_ID;
+    let file = directory.join("identities.json");
+    let body = json!({
+        "principals": [
+            {"kind": "User", "objectId": ADMIN, "userPrincipalName": "admin@contoso.com", "tenantId": tenant},
+            {"kind": "User", "objectId": ANN, "userPrincipalName": "ann@contoso.com", "tenantId": tenant},
+            {"kind": "User", "objectId": BOB, "userPrincipalName": "bob@contoso.com", "tenantId": tenant}
+        ],
+        "groups": [
+            {"objectId": OUTER_GROUP, "displayName": "gallery readers", "tenantId": tenant, "members": [INNER_GROUP]},
+            {"objectId": INNER_GROUP, "displayName": "team", "tenantId": tenant, "members": [ANN]}
+        ],
+        "roleAssignments": [
+            {"scope": format!("/subscriptions/{}", galleryd_tests::DEVELOPMENT_SUBSCRIPTION_ID), "principalId": ADMIN, "roleName": "owner"},
+            {"scope": gallery, "principalId": OUTER_GROUP, "roleDefinitionId": format!("/providers/Microsoft.Authorization/roleDefinitions/{READER}")}
+        ]
+    });
+    std::fs::write(&file, body.to_string()).expect("write identities");
+    file
+}
+
+both_stores! {
+    async fn configured_groups_and_assignments_decide_from_the_start(backend) {
+        let files = galleryd_tests::TempDirectory::new();
+        let gallery = TestApp::new_gallery_path_for_subscription(galleryd_tests::DEVELOPMENT_SUBSCRIPTION_ID, "rg", "gallery");
+        let identities = identities_file(&files.0, &gallery);
+        let app = TestApp::start_with(backend, |config| config.identities = Some(identities)).await;
+        let admin = user_token(ADMIN, "admin@contoso.com");
+        let ann = user_token(ANN, "ann@contoso.com");
+        let bob = user_token(BOB, "bob@contoso.com");
+
+        // The file assigns roles in the development subscription: the development user owns it no more.
+        let developer = app.request(Method::GET, &format!("{}?api-version=2024-11-01", app.group_path("rg")), None).await;
+        developer.assert_error(403, "AuthorizationFailed");
+        let listed = app.request(Method::GET, "/subscriptions?api-version=2022-12-01", None).await;
+        assert!(listed.json()["value"].as_array().unwrap().is_empty(), "{}", listed.text);
+        // Admin, Owner by the file, builds the gallery.
+        app.request_as(&admin, Method::PUT, &format!("{}?api-version=2024-11-01", app.group_path("rg")), Some(&json!({"location": "westus"}))).await.assert_status(201);
+        app.request_as(&admin, Method::PUT, &versioned(&gallery), Some(&json!({"location": "westus"}))).await.assert_status(201);
+        let image = format!("{gallery}/images/one");
+        app.request_as(&admin, Method::PUT, &versioned(&image), Some(&TestApp::image_body("p", "o", "s"))).await.assert_status(201);
+
+        // Ann reads through two levels of groups; reading is all she may do.
+        app.request_as(&ann, Method::GET, &versioned(&gallery), None).await.assert_status(200);
+        app.request_as(&ann, Method::GET, &versioned(&image), None).await.assert_status(200);
+        let write = app.request_as(&ann, Method::PATCH, &versioned(&image), Some(&json!({"properties": {"description": "x"}}))).await;
+        assert_denied(&write, "ann@contoso.com", ANN, "Microsoft.Compute/galleries/images/write", &image);
+        app.request_as(&bob, Method::GET, &versioned(&gallery), None).await.assert_error(403, "AuthorizationFailed");
+
+        // A role given to a group through the API reaches its members; the assignment says Group.
+        let assigned = app.request_as(&admin, Method::PUT, &assignment_path(&image, "44444444-aaaa-4aaa-8aaa-444444444444"), Some(&assignment_body(&app.subscription, CONTRIBUTOR, INNER_GROUP, None))).await;
+        assigned.assert_status(201);
+        assert_eq!(assigned.json()["properties"]["principalType"], "Group");
+        app.request_as(&ann, Method::PATCH, &versioned(&image), Some(&json!({"properties": {"description": "x"}}))).await.assert_status(200);
+        // assignedTo() lists Ann's own and her groups' assignments (the configured ones are not stored).
+        let mine = app.request_as(&admin, Method::GET, &format!("{image}/providers/Microsoft.Authorization/roleAssignments?api-version={AUTHORIZATION_API}&$filter=atScope()%20and%20assignedTo('{ANN}')"), None).await;
+        mine.assert_status(200);
+        assert_eq!(mine.json()["value"][0]["properties"]["principalId"], INNER_GROUP, "{}", mine.text);
+    }
+}

@@ -752,6 +752,17 @@ impl TestApp {
         }
     }
 
+    /// The path of a gallery in `subscription` (before any app runs, e.g. for an identities file).
+    pub fn new_gallery_path_for_subscription(
+        subscription: &str,
+        group: &str,
+        gallery: &str,
+    ) -> String {
+        format!(
+            "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Compute/galleries/{gallery}"
+        )
+    }
+
     /// As the development user, assigns role `role` (a GUID) to `principal_id` (of
     /// `principal_type`) at `scope` under a new name, and asserts it was created.
     pub async fn assign_role(

@@ -60,7 +60,8 @@ impl Default for AccessControl {
 }
 
 /// The base policy the configuration describes: built-in roles, the development principals as
-/// implicit Owners.
+/// implicit Owners of the subscriptions the configuration assigns no role in, the configured groups
+/// and role assignments.
 fn base_policy(directory: &Directory) -> AccessPolicy {
     let implicit_owners: Vec<&str> = directory
         .principals
@@ -68,7 +69,24 @@ fn base_policy(directory: &Directory) -> AccessPolicy {
         .filter(|principal| principal.is_development())
         .map(|principal| principal.object_id.as_str())
         .collect();
-    AccessPolicy::new(implicit_owners, std::iter::empty())
+    let mut policy = AccessPolicy::new(
+        implicit_owners,
+        directory
+            .role_assignments
+            .iter()
+            .map(|assignment| assignment.scope.as_str()),
+    );
+    for group in &directory.groups {
+        for member in &group.members {
+            policy.add_membership(member, &group.object_id);
+        }
+    }
+    for assignment in &directory.role_assignments {
+        if let Some(role) = assignment.role() {
+            policy.add_assignment(&assignment.principal_id, &assignment.scope, role);
+        }
+    }
+    policy
 }
 
 impl AccessControl {

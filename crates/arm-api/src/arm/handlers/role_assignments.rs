@@ -100,6 +100,9 @@ fn assignment_name(request: &ArmRequest) -> Result<String, ServiceError> {
 
 /// The principal type the directory knows `principal_id` as, if it knows it.
 fn directory_type(app: &App, principal_id: &str) -> Option<PrincipalType> {
+    if app.settings.directory.group(principal_id).is_some() {
+        return Some(PrincipalType::Group);
+    }
     app.settings
         .directory
         .principals
