@@ -100,6 +100,8 @@ pub struct App {
     pub(crate) write_queues: arm::tracked::WriteQueues,
     /// Whether the database is known to be unreachable (requests then answer 503 at once).
     pub database_outage: Arc<database_outage::DatabaseOutage>,
+    /// The cached access policy every authorization decision reads.
+    pub access: arm::access::AccessControl,
 }
 
 /// The shared application state.
@@ -121,6 +123,7 @@ impl App {
             throttle: arm::throttling::Throttle::default(),
             write_queues: arm::tracked::WriteQueues::default(),
             database_outage: Arc::default(),
+            access: arm::access::AccessControl::default(),
         })
     }
 

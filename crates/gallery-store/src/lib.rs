@@ -26,6 +26,7 @@ mod operations;
 mod quota;
 #[macro_use]
 mod jobs;
+mod access;
 mod background;
 mod contents;
 mod deployments;
@@ -34,6 +35,7 @@ mod resource_groups;
 mod resources;
 mod secrets;
 
+pub use access::{AccessRows, AssignmentWrite, StoredRoleAssignment, StoredRoleDefinition};
 pub use backend::{Store, StoreLocation, StoreOptions};
 pub use background::OperationEnd;
 pub use clock::now_millis;

@@ -100,6 +100,12 @@ operations! {
     ImagesUpdate => ("Images_Update", ComputeResource, "Microsoft.Compute/images/write", "images"),
     ImagesGet => ("Images_Get", ComputeResource, "Microsoft.Compute/images/read", "images"),
     ImagesDelete => ("Images_Delete", ComputeResource, "Microsoft.Compute/images/delete", "images"),
+    RoleAssignmentsListForScope => ("RoleAssignments_ListForScope", Authorization, "Microsoft.Authorization/roleAssignments/read", "roleAssignments"),
+    RoleAssignmentsCreate => ("RoleAssignments_Create", Authorization, "Microsoft.Authorization/roleAssignments/write", "roleAssignments"),
+    RoleAssignmentsGet => ("RoleAssignments_Get", Authorization, "Microsoft.Authorization/roleAssignments/read", "roleAssignments"),
+    RoleAssignmentsDelete => ("RoleAssignments_Delete", Authorization, "Microsoft.Authorization/roleAssignments/delete", "roleAssignments"),
+    RoleDefinitionsList => ("RoleDefinitions_List", Authorization, "Microsoft.Authorization/roleDefinitions/read", "roleDefinitions"),
+    RoleDefinitionsGet => ("RoleDefinitions_Get", Authorization, "Microsoft.Authorization/roleDefinitions/read", "roleDefinitions"),
     // ----- template deployments (Microsoft.Resources/deployments) -----
     DeploymentsCreateOrUpdate => ("Deployments_CreateOrUpdate", ResourceManager, "Microsoft.Resources/deployments/write", "deployments"),
     DeploymentsGet => ("Deployments_Get", ResourceManager, "Microsoft.Resources/deployments/read", "deployments"),

@@ -10,5 +10,7 @@ pub(crate) mod gallery_image_versions;
 pub(crate) mod gallery_images;
 pub(crate) mod images;
 pub(crate) mod resource_groups;
+pub(crate) mod role_assignments;
+pub(crate) mod role_definitions;
 pub(crate) mod snapshots;
 pub(crate) mod subscriptions;
