@@ -11,6 +11,7 @@ mod database_outage;
 mod disks;
 mod examples;
 mod galleries;
+mod gallery_application_versions;
 mod gallery_applications;
 mod gallery_image_versions;
 mod gallery_images;

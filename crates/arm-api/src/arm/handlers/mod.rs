@@ -4,6 +4,7 @@
 pub(crate) mod caps_operations;
 pub(crate) mod disks;
 pub(crate) mod galleries;
+pub(crate) mod gallery_application_versions;
 pub(crate) mod gallery_applications;
 pub(crate) mod gallery_image_versions;
 pub(crate) mod gallery_images;
