@@ -400,7 +400,7 @@ fn every_reference_in_the_document_resolves() {
         .unwrap_or_default();
     assert_eq!(
         members,
-        BTreeSet::from(["code", "message", "target", "details"]),
+        BTreeSet::from(["code", "message", "target", "details", "additionalInfo"]),
         "CloudError.error members"
     );
 }
@@ -504,6 +504,7 @@ fn probe_value(name: &str) -> &'static str {
         "location" => "westus",
         "operationId" => "00000000-0000-4000-8000-000000000000",
         "resourceProviderNamespace" => "Microsoft.Compute",
+        "deploymentName" => "openapi-probe-deployment",
         other => panic!("no probe value for the path parameter {{{other}}}: add one"),
     }
 }

@@ -55,6 +55,7 @@ impl Route {
 }
 
 const SUBSCRIPTION: &str = "/subscriptions/{subscriptionId}";
+const DEPLOYMENTS_RG: &str = "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/providers/Microsoft.Resources/deployments";
 const GALLERY_RP: &str = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute";
 
 macro_rules! routes {
@@ -135,6 +136,18 @@ routes! {
     PATCH format!("{GALLERY_RP}/images/{{imageName}}") => ImagesUpdate,
     GET format!("{GALLERY_RP}/images/{{imageName}}") => ImagesGet,
     DELETE format!("{GALLERY_RP}/images/{{imageName}}") => ImagesDelete,
+    // ----- template deployments -----
+    GET format!("{DEPLOYMENTS_RG}") => DeploymentsListByResourceGroup,
+    PUT format!("{DEPLOYMENTS_RG}/{{deploymentName}}") => DeploymentsCreateOrUpdate,
+    GET format!("{DEPLOYMENTS_RG}/{{deploymentName}}") => DeploymentsGet,
+    HEAD format!("{DEPLOYMENTS_RG}/{{deploymentName}}") => DeploymentsCheckExistence,
+    DELETE format!("{DEPLOYMENTS_RG}/{{deploymentName}}") => DeploymentsDelete,
+    POST format!("{DEPLOYMENTS_RG}/{{deploymentName}}/validate") => DeploymentsValidate,
+    POST format!("{DEPLOYMENTS_RG}/{{deploymentName}}/cancel") => DeploymentsCancel,
+    POST format!("{DEPLOYMENTS_RG}/{{deploymentName}}/exportTemplate") => DeploymentsExportTemplate,
+    GET format!("{DEPLOYMENTS_RG}/{{deploymentName}}/operationStatuses/{{operationId}}") => DeploymentOperationStatusesGet,
+    GET format!("{SUBSCRIPTION}/resourcegroups/{{resourceGroupName}}/deployments/{{deploymentName}}/operations") => DeploymentOperationsList,
+    GET format!("{SUBSCRIPTION}/resourcegroups/{{resourceGroupName}}/deployments/{{deploymentName}}/operations/{{operationId}}") => DeploymentOperationsGet,
 }
 
 /// The path parameters a route captured, in template order.

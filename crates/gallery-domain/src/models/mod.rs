@@ -9,6 +9,7 @@
 pub mod common;
 pub mod custom_actions;
 pub mod disk;
+pub mod disk_capabilities;
 pub mod gallery;
 pub mod gallery_application;
 pub mod gallery_application_version;

@@ -2,6 +2,7 @@
 //! (`galleries::create_or_update` is `Galleries_CreateOrUpdate`).
 
 pub(crate) mod caps_operations;
+pub(crate) mod deployments;
 pub(crate) mod disks;
 pub(crate) mod galleries;
 pub(crate) mod gallery_application_versions;
