@@ -50,6 +50,7 @@ fn list_request(query: &str) -> ArmRequest {
         subscription: None,
         shaping: Shaping::default(),
         correlation_id: None,
+        received_at: chrono::Utc::now(),
     }
 }
 

@@ -254,6 +254,7 @@ async fn handle(app: &SharedApp, request: Request) -> ApiResult<Response> {
                 shaping,
                 subscription,
                 correlation_id,
+                received_at: chrono::Utc::now(),
             };
             run(app, &request).await
         }
