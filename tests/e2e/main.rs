@@ -2,6 +2,7 @@
 //! every test on Postgres and SQLite.
 
 mod api_process_killed;
+mod application_examples;
 mod arm_conventions;
 mod azure_blob_backend;
 mod blob_service;
