@@ -3,6 +3,7 @@
 
 mod access;
 mod api_process_killed;
+mod application_examples;
 mod arm_conventions;
 mod azure_blob_backend;
 mod blob_service;
@@ -15,6 +16,7 @@ mod deployments;
 mod disks;
 mod examples;
 mod galleries;
+mod gallery_application_versions;
 mod gallery_applications;
 mod gallery_image_versions;
 mod gallery_images;

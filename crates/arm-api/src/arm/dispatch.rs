@@ -18,9 +18,9 @@ use gallery_domain::identity::Caller;
 use crate::SharedApp;
 use crate::arm::access;
 use crate::arm::handlers::{
-    caps_operations, deployments, disks, galleries, gallery_applications, gallery_image_versions,
-    gallery_images, images, resource_groups, role_assignments, role_definitions, snapshots,
-    subscriptions,
+    caps_operations, deployments, disks, galleries, gallery_application_versions,
+    gallery_applications, gallery_image_versions, gallery_images, images, resource_groups,
+    role_assignments, role_definitions, snapshots, subscriptions,
 };
 use crate::arm::operation::OperationId;
 use crate::arm::request::{ArmRequest, Query};
@@ -253,6 +253,7 @@ async fn handle(app: &SharedApp, request: Request) -> ApiResult<Response> {
                 subscription,
                 visibility,
                 correlation_id,
+                received_at: chrono::Utc::now(),
             };
             run(app, &request).await
         }
@@ -333,6 +334,19 @@ async fn run(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
         GalleryApplicationsUpdate => gallery_applications::update(app, request).await,
         GalleryApplicationsGet => gallery_applications::get(app, request).await,
         GalleryApplicationsDelete => gallery_applications::delete(app, request).await,
+        GalleryApplicationVersionsListByGalleryApplication => {
+            gallery_application_versions::list_by_gallery_application(app, request).await
+        }
+        GalleryApplicationVersionsCreateOrUpdate => {
+            gallery_application_versions::create_or_update(app, request).await
+        }
+        GalleryApplicationVersionsUpdate => {
+            gallery_application_versions::update(app, request).await
+        }
+        GalleryApplicationVersionsGet => gallery_application_versions::get(app, request).await,
+        GalleryApplicationVersionsDelete => {
+            gallery_application_versions::delete(app, request).await
+        }
         CapsOperationsGet => caps_operations::get(app, request).await,
         DisksList => disks::list(app, request).await,
         DisksListByResourceGroup => disks::list_by_resource_group(app, request).await,
