@@ -29,9 +29,11 @@ mod jobs;
 mod background;
 mod contents;
 mod replicas;
+mod reset;
 mod resource_groups;
 mod resources;
 mod secrets;
+pub mod work_fence;
 
 pub use backend::{Store, StoreLocation, StoreOptions};
 pub use background::OperationEnd;
@@ -41,6 +43,7 @@ pub use error::StoreError;
 pub use jobs::{ClaimedJob, JobKind, NewJob, PlannedJob};
 pub use operations::{NewOperation, OperationStatus, StoredOperation};
 pub use replicas::{PlannedReplica, ReplicaKey, ReplicaState, StoredReplica};
+pub use reset::{RemovedContent, Reset, ResetReport, ResetScope};
 pub use resource_groups::{GroupDecision, StoredResourceGroup};
 pub use resources::{
     Ancestry, Applied, Decision, ListScope, PutOutcome, ResourceScope, ResourceTarget,
