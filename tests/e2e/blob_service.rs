@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::disks::{
     BlobResponse, MIB, MIN_UPLOAD, blob_request, create, disk_path, download, get, grant,
-    grant_sas, pattern, put_page, revoke, snapshot_path, upload_body, with_query,
+    grant_sas, pattern, put_page, revoke, sas_of, snapshot_path, upload_body, with_query,
 };
 
 /// `url` with the value of query parameter `name` replaced by `value`.
@@ -111,8 +111,7 @@ both_stores! {
 
         // Expired.
         let short = grant(&app, &other, "Read", 1).await;
-        short.assert_status(200);
-        let short = short.json()["accessSAS"].as_str().unwrap().to_string();
+        let short = sas_of(&app, &short).await;
         tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
         let expired = blob_request(&app, Method::GET, &short, &[], None).await;
         assert_authentication_failed(&expired);

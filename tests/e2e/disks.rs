@@ -60,29 +60,64 @@ pub async fn grant(app: &TestApp, path: &str, access: &str, seconds: i64) -> Tes
     .await
 }
 
+/// The result of an accepted POST action, as Azure answers it: 202 with `Azure-AsyncOperation`
+/// and `Location`, the operation already `Succeeded` at the first poll; returns the status body and
+/// what the `Location` answers.
+pub async fn action_result(app: &TestApp, response: &TestResponse) -> (Value, TestResponse) {
+    response.assert_status(202);
+    assert!(
+        response.text.is_empty(),
+        "an accepted action has no body: {}",
+        response.text
+    );
+    let status = app.operation_status(response).await;
+    assert_eq!(
+        status["status"], "Succeeded",
+        "instant work is done at the first poll: {status}"
+    );
+    let location = response
+        .header("location")
+        .expect("Location header")
+        .to_string();
+    let result = app.request(Method::GET, &location, None).await;
+    assert_eq!(result.status, 200, "{}", result.text);
+    (status, result)
+}
+
+/// The SAS of a `beginGetAccess` answer: in the operation's result (and its status's
+/// `properties.output`), as Azure reports it.
+pub async fn sas_of(app: &TestApp, response: &TestResponse) -> String {
+    let (status, result) = action_result(app, response).await;
+    let sas = result.json()["accessSAS"]
+        .as_str()
+        .expect("accessSAS")
+        .to_string();
+    assert_eq!(status["properties"]["output"]["accessSAS"], sas.as_str());
+    sas
+}
+
 /// `beginGetAccess`, asserting a SAS came back.
 pub async fn grant_sas(app: &TestApp, path: &str, access: &str) -> String {
     let response = grant(app, path, access, 3600).await;
-    response.assert_status(200);
-    assert!(
-        response.header("azure-asyncoperation").is_none(),
-        "grants answer at once"
-    );
-    response.json()["accessSAS"]
-        .as_str()
-        .expect("accessSAS")
-        .to_string()
+    sas_of(app, &response).await
 }
 
-/// `endGetAccess`, asserting 200.
+/// `endGetAccess`, asserting it was accepted and done (its result is 200 without a body).
 pub async fn revoke(app: &TestApp, path: &str) {
     let response = call(app, Method::POST, &format!("{path}/endGetAccess"), None).await;
-    response.assert_status(200);
+    let (_, result) = action_result(app, &response).await;
+    assert!(result.text.is_empty(), "{}", result.text);
 }
 
 /// The body of an Upload disk or snapshot of `bytes`.
 pub fn upload_body(bytes: u64) -> Value {
     json!({"location": "westus", "properties": {"creationData": {"createOption": "Upload", "uploadSizeBytes": bytes}}})
+}
+
+/// The body of an Upload snapshot or disk of `bytes` holding a generation 2 Linux OS disk (what an
+/// image definition made at a recent api-version expects of a version's source).
+pub fn os_upload_body(bytes: u64) -> Value {
+    json!({"location": "westus", "properties": {"creationData": {"createOption": "Upload", "uploadSizeBytes": bytes}, "osType": "Linux", "hyperVGeneration": "V2"}})
 }
 
 /// The body of an Empty disk of `size_gb`.

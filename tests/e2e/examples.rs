@@ -1401,7 +1401,16 @@ impl SourceMaker<'_> {
                 Some(&json!({"access": "Read", "durationInSeconds": 3600})),
             )
             .await;
-        let Some(sas) = granted.json()["accessSAS"].as_str().map(str::to_string) else {
+        // Azure answers 202; the SAS is the result its Location answers.
+        let result = match granted.header("location") {
+            Some(location) if granted.status == 202 => self
+                .app
+                .request(reqwest::Method::GET, location, None)
+                .await
+                .json(),
+            _ => granted.json(),
+        };
+        let Some(sas) = result["accessSAS"].as_str().map(str::to_string) else {
             findings.add(
                 "setup",
                 format!(
@@ -1415,7 +1424,7 @@ impl SourceMaker<'_> {
             .app
             .request(reqwest::Method::POST, &action("endGetAccess"), None)
             .await;
-        if revoked.status != 200 {
+        if revoked.status != 202 {
             findings.add(
                 "setup",
                 format!(

@@ -45,11 +45,12 @@ pub(crate) async fn gallery(app: &TestApp) {
 }
 
 /// Uploads `data` into a new westus Upload snapshot through its write SAS, seals it and returns its
-/// id.
+/// id. The snapshot is a generation 2 Linux disk, as the image definitions of [`gallery`] (and
+/// `TestApp::create_image`, which default to V2) want their sources.
 pub async fn upload_snapshot(app: &TestApp, group: &str, name: &str, data: &[u8]) -> String {
     let path = disks::snapshot_path(app, group, name);
     let upload_size = (data.len() as u64 + 512).max(MIN_UPLOAD).div_ceil(512) * 512;
-    disks::create(app, &path, &disks::upload_body(upload_size)).await;
+    disks::create(app, &path, &disks::os_upload_body(upload_size)).await;
     let sas = disks::grant_sas(app, &path, "Write").await;
     for (index, page) in data.chunks(4 * MIB as usize).enumerate() {
         let written = disks::put_page(app, &sas, index as u64 * 4 * MIB, page.to_vec()).await;
@@ -419,7 +420,7 @@ both_stores! {
         assert!(response.text.contains("missing"), "{}", response.text);
         // The size limit (1 GiB here) counts every disk of the version.
         let big = disks::snapshot_path(&app, "rg", "big");
-        disks::create(&app, &big, &json!({"location": "westus", "properties": {"creationData": {"createOption": "Empty"}, "diskSizeGB": 2}})).await;
+        disks::create(&app, &big, &json!({"location": "westus", "properties": {"creationData": {"createOption": "Empty"}, "diskSizeGB": 2, "hyperVGeneration": "V2"}})).await;
         let big_id = disks::get(&app, &big).await.json()["id"].as_str().unwrap().to_string();
         let too_big = app.put(&path, &json!({"location": "westus", "properties": {"storageProfile": storage_profile(&big_id)}})).await;
         too_big.assert_error(400, "InvalidParameter");
@@ -635,7 +636,7 @@ async fn upload_snapshot_in(
     data: &[u8],
 ) -> String {
     let path = disks::snapshot_path(app, group, name);
-    let mut body = disks::upload_body(MIN_UPLOAD);
+    let mut body = disks::os_upload_body(MIN_UPLOAD);
     body["location"] = json!(region);
     disks::create(app, &path, &body).await;
     let sas = disks::grant_sas(app, &path, "Write").await;

@@ -68,6 +68,12 @@ def _wait_for_operation(session: requests.Session, response: requests.Response) 
     raise AssertionError(f"{url} did not finish")
 
 
+def _action_result(session: requests.Session, response: requests.Response) -> requests.Response:
+    """What an accepted POST action (202, as Azure answers beginGetAccess) answers at its Location."""
+    _wait_for_operation(session, response)
+    return _check(session.get(response.headers["Location"]), 200)
+
+
 def seed(endpoints: Endpoints) -> dict[str, str]:
     """Creates the resources the dictionaries name; returns the values the config reads."""
     base = endpoints.http
@@ -84,22 +90,27 @@ def seed(endpoints: Endpoints) -> dict[str, str]:
     image = f"{compute}/galleries/fuzzgallery/images/fuzzimage"
     image_body = {
         "location": "westus",
-        "properties": {"osType": "Linux", "osState": "Generalized", "identifier": {"publisher": "fuzz", "offer": "fuzz", "sku": "fuzz"}},
+        "properties": {"osType": "Linux", "osState": "Generalized", "hyperVGeneration": "V2", "identifier": {"publisher": "fuzz", "offer": "fuzz", "sku": "fuzz"}},
     }
     _wait_for_operation(session, _check(session.put(url(image, GALLERY_API), json=image_body), 200, 201))
 
+    # A VM application definition (its versions' package links are generated, so they mostly fail to read).
+    application = f"{compute}/galleries/fuzzgallery/applications/fuzzapplication"
+    application_body = {"location": "westus", "properties": {"supportedOSType": "Linux"}}
+    _wait_for_operation(session, _check(session.put(url(application, GALLERY_API), json=application_body), 200, 201))
+
     # A snapshot with bytes, sealed: the source of a version.
     snapshot = f"{compute}/snapshots/fuzzsnapshot"
-    upload = {"location": "westus", "properties": {"creationData": {"createOption": "Upload", "uploadSizeBytes": UPLOAD_BYTES}}}
+    upload = {"location": "westus", "properties": {"osType": "Linux", "hyperVGeneration": "V2", "creationData": {"createOption": "Upload", "uploadSizeBytes": UPLOAD_BYTES}}}
     _wait_for_operation(session, _check(session.put(url(snapshot, DISK_API), json=upload), 200, 202))
-    grant = _check(session.post(url(f"{snapshot}/beginGetAccess", DISK_API), json={"access": "Write", "durationInSeconds": 3600}), 200)
-    sas = grant.json()["accessSAS"]
+    grant = _check(session.post(url(f"{snapshot}/beginGetAccess", DISK_API), json={"access": "Write", "durationInSeconds": 3600}), 202)
+    sas = _action_result(session, grant).json()["accessSAS"]
     page = bytes(range(256)) * 2048
     _check(
         session.put(f"{sas}&comp=page", data=page, headers={"x-ms-page-write": "update", "x-ms-range": f"bytes=0-{len(page) - 1}"}),
         201,
     )
-    _check(session.post(url(f"{snapshot}/endGetAccess", DISK_API)), 200)
+    _action_result(session, _check(session.post(url(f"{snapshot}/endGetAccess", DISK_API)), 202))
     version = f"{image}/versions/1.0.0"
     version_body = {
         "location": "westus",
@@ -118,8 +129,8 @@ def seed(endpoints: Endpoints) -> dict[str, str]:
     _wait_for_operation(session, _check(session.put(url(f"{compute}/disks/fuzzdisk", DISK_API), json=upload), 200, 202))
     disk = f"{compute}/disks/uploadtarget"
     _wait_for_operation(session, _check(session.put(url(disk, DISK_API), json=upload), 200, 202))
-    grant = _check(session.post(url(f"{disk}/beginGetAccess", DISK_API), json={"access": "Write", "durationInSeconds": 3 * 3600}), 200)
-    sas = grant.json()["accessSAS"]
+    grant = _check(session.post(url(f"{disk}/beginGetAccess", DISK_API), json={"access": "Write", "durationInSeconds": 3 * 3600}), 202)
+    sas = _action_result(session, grant).json()["accessSAS"]
     blob = sas.split("?")[0].rsplit("/", 1)[1]
     fields = dict(pair.split("=", 1) for pair in sas.split("?", 1)[1].split("&"))
     unquote = requests.utils.unquote

@@ -272,7 +272,8 @@ def create_upload_snapshot(
 
 
 def grant_access(compute_operations: Any, lro: Lro, resource_group: str, name: str, access: str) -> str:
-    """beginGetAccess (`compute.disks` or `compute.snapshots`) through the SDK: answered at once with the SAS."""
+    """beginGetAccess (`compute.disks` or `compute.snapshots`) through the SDK. galleryd answers 202 as Azure
+    does; the operation is already done at the first poll, and the SAS is its result (at `Location`)."""
     access_uri = lro.run(
         compute_operations.begin_grant_access,
         resource_group,
@@ -283,7 +284,7 @@ def grant_access(compute_operations: Any, lro: Lro, resource_group: str, name: s
 
 
 def revoke_access(compute_operations: Any, lro: Lro, resource_group: str, name: str) -> None:
-    """endGetAccess through the SDK: answered without polling, once an upload's pages are sealed."""
+    """endGetAccess through the SDK: 202, done at the first poll once an upload's pages are sealed."""
     lro.run(compute_operations.begin_revoke_access, resource_group, name)
 
 

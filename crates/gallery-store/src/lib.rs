@@ -28,6 +28,7 @@ mod quota;
 mod jobs;
 mod background;
 mod contents;
+mod deployments;
 mod replicas;
 mod reset;
 mod resource_groups;
@@ -39,6 +40,9 @@ pub use backend::{Store, StoreLocation, StoreOptions};
 pub use background::OperationEnd;
 pub use clock::now_millis;
 pub use contents::{ContentState, StoredContent, StoredPageWrite};
+pub use deployments::{
+    DeploymentDeletion, NewDeployment, StoredDeployment, StoredDeploymentOperation,
+};
 pub use error::StoreError;
 pub use jobs::{ClaimedJob, JobKind, NewJob, PlannedJob};
 pub use operations::{NewOperation, OperationStatus, StoredOperation};

@@ -46,6 +46,9 @@ pub struct StoredOperation {
     pub error: Option<String>,
     #[sqlx(try_from = "i32")]
     pub final_status: u16,
+    /// What the operation's `Location` URL answers when it is not the resource (JSON), e.g. the
+    /// `{"accessSAS": …}` of a `beginGetAccess`.
+    pub result: Option<String>,
 }
 
 /// The columns an operation row is inserted with, in the order [`bind_operation!`] binds them.
@@ -120,12 +123,28 @@ impl Store {
     ) -> Result<Option<StoredOperation>, StoreError> {
         let operation: Option<StoredOperation> = read!(self, pool => sqlx::query_as(
             "SELECT operation_id, subscription_id, location, action, resource_id, status, started_at, ended_at, error, \
-             final_status FROM async_operations WHERE operation_id = $1 AND subscription_id = $2",
+             final_status, result FROM async_operations WHERE operation_id = $1 AND subscription_id = $2",
         )
         .bind(operation_id)
         .bind(subscription_id)
         .fetch_optional(pool)
         .await)?;
         Ok(operation)
+    }
+
+    /// Records what an operation's `Location` URL answers (JSON) when that is not the resource.
+    pub async fn set_operation_result(
+        &self,
+        operation_id: &str,
+        result: &str,
+    ) -> Result<(), StoreError> {
+        transaction!(self, (transaction, _dialect) => {
+            sqlx::query("UPDATE async_operations SET result = $2 WHERE operation_id = $1")
+                .bind(operation_id)
+                .bind(result)
+                .execute(&mut *transaction)
+                .await?;
+        });
+        Ok(())
     }
 }

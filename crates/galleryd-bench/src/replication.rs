@@ -305,7 +305,10 @@ async fn upload_snapshot(
     let mut connection = HttpConnection::open(address).await?;
     let body = json!({
         "location": "westus",
-        "properties": {"creationData": {"createOption": "Upload", "uploadSizeBytes": image_bytes + VHD_FOOTER_BYTES}}
+        "properties": {
+            "osType": "Linux", "hyperVGeneration": "V2",
+            "creationData": {"createOption": "Upload", "uploadSizeBytes": image_bytes + VHD_FOOTER_BYTES}
+        }
     });
     expect(
         &mut connection,

@@ -15,9 +15,10 @@ use gallery_domain::ServiceError;
 use gallery_domain::api_version::{self, ApiFamily};
 use gallery_domain::identity::Caller;
 
+use crate::SharedApp;
 use crate::arm::handlers::{
-    caps_operations, disks, galleries, gallery_image_versions, gallery_images, images,
-    resource_groups, snapshots, subscriptions,
+    caps_operations, deployments, disks, galleries, gallery_applications, gallery_image_versions,
+    gallery_images, images, resource_groups, snapshots, subscriptions,
 };
 use crate::arm::operation::OperationId;
 use crate::arm::request::{ArmRequest, Query};
@@ -27,7 +28,6 @@ use crate::arm::shaping::Shaping;
 use crate::arm::throttling::RequestKind;
 use crate::error::{ApiError, ApiResult};
 use crate::identity::authentication;
-use crate::{App, SharedApp};
 
 /// How the connection a request arrived on is secured; the server adds it to every request so that
 /// absolute URLs handed back (async operations, `nextLink`) use the same scheme.
@@ -38,13 +38,18 @@ pub enum Scheme {
 }
 
 impl Scheme {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Scheme::Http => "http",
             Scheme::Https => "https",
         }
     }
 }
+
+/// The caller of a request galleryd sends itself (a deployment creating its resources through the
+/// front door): the principal that started the deployment. Only code can attach it.
+#[derive(Debug, Clone)]
+pub struct InProcessCaller(pub Caller);
 
 /// The fallback handler: every ARM request.
 pub async fn dispatch(State(app): State<SharedApp>, request: Request) -> Response {
@@ -77,7 +82,7 @@ pub(crate) fn base_url(request: &Request) -> String {
 }
 
 /// The error for a path no route serves.
-fn unknown_route(segments: &[String], api_version: &str) -> ServiceError {
+pub(crate) fn unknown_route(segments: &[String], api_version: &str) -> ServiceError {
     if let Some(index) = segments
         .iter()
         .position(|segment| segment.eq_ignore_ascii_case("providers"))
@@ -161,9 +166,13 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
     Ok(Bytes::from(collected))
 }
 
-async fn handle(app: &App, request: Request) -> ApiResult<Response> {
+async fn handle(app: &SharedApp, request: Request) -> ApiResult<Response> {
     let base_url = base_url(&request);
-    let caller = authentication::authenticate(app, request.headers(), &base_url).await?;
+    // A deployment's own requests carry the deploying caller (extensions never come off the wire).
+    let caller = match request.extensions().get::<InProcessCaller>() {
+        Some(in_process) => in_process.0.clone(),
+        None => authentication::authenticate(app, request.headers(), &base_url).await?,
+    };
     let (parts, body) = request.into_parts();
     let query = Query::parse(parts.uri.query());
     let segments = routes::segments(parts.uri.path())?;
@@ -221,6 +230,12 @@ async fn handle(app: &App, request: Request) -> ApiResult<Response> {
     } else {
         Bytes::new()
     };
+    let correlation_id = parts
+        .headers
+        .get("x-ms-correlation-request-id")
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| !value.is_empty())
+        .map(str::to_string);
     let is_head_of_get = parts.method == Method::HEAD && route.method == Method::GET;
     let warning = api_version.warning.clone();
     let answer = match Shaping::parse(operation, &query) {
@@ -237,6 +252,7 @@ async fn handle(app: &App, request: Request) -> ApiResult<Response> {
                 body,
                 shaping,
                 subscription,
+                correlation_id,
             };
             run(app, &request).await
         }
@@ -271,7 +287,7 @@ async fn handle(app: &App, request: Request) -> ApiResult<Response> {
 }
 
 /// Calls the handler of `request.operation`.
-async fn run(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+async fn run(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
     use OperationId::*;
     match request.operation {
         SubscriptionsList => subscriptions::list(app, request).await,
@@ -308,6 +324,15 @@ async fn run(app: &App, request: &ArmRequest) -> ApiResult<Response> {
         GalleryImageVersionsUpdate => gallery_image_versions::update(app, request).await,
         GalleryImageVersionsGet => gallery_image_versions::get(app, request).await,
         GalleryImageVersionsDelete => gallery_image_versions::delete(app, request).await,
+        GalleryApplicationsListByGallery => {
+            gallery_applications::list_by_gallery(app, request).await
+        }
+        GalleryApplicationsCreateOrUpdate => {
+            gallery_applications::create_or_update(app, request).await
+        }
+        GalleryApplicationsUpdate => gallery_applications::update(app, request).await,
+        GalleryApplicationsGet => gallery_applications::get(app, request).await,
+        GalleryApplicationsDelete => gallery_applications::delete(app, request).await,
         CapsOperationsGet => caps_operations::get(app, request).await,
         DisksList => disks::list(app, request).await,
         DisksListByResourceGroup => disks::list_by_resource_group(app, request).await,
@@ -331,6 +356,17 @@ async fn run(app: &App, request: &ArmRequest) -> ApiResult<Response> {
         ImagesUpdate => images::update(app, request).await,
         ImagesGet => images::get(app, request).await,
         ImagesDelete => images::delete(app, request).await,
+        DeploymentsCreateOrUpdate => deployments::create_or_update(app, request).await,
+        DeploymentsGet => deployments::get(app, request).await,
+        DeploymentsCheckExistence => deployments::check_existence(app, request).await,
+        DeploymentsDelete => deployments::delete(app, request).await,
+        DeploymentsListByResourceGroup => deployments::list_by_resource_group(app, request).await,
+        DeploymentsValidate => deployments::validate(app, request).await,
+        DeploymentsCancel => deployments::cancel(app, request).await,
+        DeploymentsExportTemplate => deployments::export_template(app, request).await,
+        DeploymentOperationStatusesGet => deployments::operation_status(app, request).await,
+        DeploymentOperationsList => deployments::operations::list(app, request).await,
+        DeploymentOperationsGet => deployments::operations::get(app, request).await,
     }
 }
 

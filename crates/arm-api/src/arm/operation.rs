@@ -72,6 +72,11 @@ operations! {
     GalleryImageVersionsUpdate => ("GalleryImageVersions_Update", ComputeGallery, "Microsoft.Compute/galleries/images/versions/write", "galleries/images/versions"),
     GalleryImageVersionsGet => ("GalleryImageVersions_Get", ComputeGallery, "Microsoft.Compute/galleries/images/versions/read", "galleries/images/versions"),
     GalleryImageVersionsDelete => ("GalleryImageVersions_Delete", ComputeGallery, "Microsoft.Compute/galleries/images/versions/delete", "galleries/images/versions"),
+    GalleryApplicationsListByGallery => ("GalleryApplications_ListByGallery", ComputeGallery, "Microsoft.Compute/galleries/applications/read", "galleries/applications"),
+    GalleryApplicationsCreateOrUpdate => ("GalleryApplications_CreateOrUpdate", ComputeGallery, "Microsoft.Compute/galleries/applications/write", "galleries/applications"),
+    GalleryApplicationsUpdate => ("GalleryApplications_Update", ComputeGallery, "Microsoft.Compute/galleries/applications/write", "galleries/applications"),
+    GalleryApplicationsGet => ("GalleryApplications_Get", ComputeGallery, "Microsoft.Compute/galleries/applications/read", "galleries/applications"),
+    GalleryApplicationsDelete => ("GalleryApplications_Delete", ComputeGallery, "Microsoft.Compute/galleries/applications/delete", "galleries/applications"),
     CapsOperationsGet => ("CapsOperations_Get", ComputeGallery, "Microsoft.Compute/locations/capsOperations/read", "locations/capsOperations"),
     DisksList => ("Disks_List", ComputeDisk, "Microsoft.Compute/disks/read", "disks"),
     DisksListByResourceGroup => ("Disks_ListByResourceGroup", ComputeDisk, "Microsoft.Compute/disks/read", "disks"),
@@ -95,6 +100,18 @@ operations! {
     ImagesUpdate => ("Images_Update", ComputeResource, "Microsoft.Compute/images/write", "images"),
     ImagesGet => ("Images_Get", ComputeResource, "Microsoft.Compute/images/read", "images"),
     ImagesDelete => ("Images_Delete", ComputeResource, "Microsoft.Compute/images/delete", "images"),
+    // ----- template deployments (Microsoft.Resources/deployments) -----
+    DeploymentsCreateOrUpdate => ("Deployments_CreateOrUpdate", ResourceManager, "Microsoft.Resources/deployments/write", "deployments"),
+    DeploymentsGet => ("Deployments_Get", ResourceManager, "Microsoft.Resources/deployments/read", "deployments"),
+    DeploymentsCheckExistence => ("Deployments_CheckExistence", ResourceManager, "Microsoft.Resources/deployments/read", "deployments"),
+    DeploymentsDelete => ("Deployments_Delete", ResourceManager, "Microsoft.Resources/deployments/delete", "deployments"),
+    DeploymentsListByResourceGroup => ("Deployments_ListByResourceGroup", ResourceManager, "Microsoft.Resources/deployments/read", "deployments"),
+    DeploymentsValidate => ("Deployments_Validate", ResourceManager, "Microsoft.Resources/deployments/validate/action", "deployments"),
+    DeploymentsCancel => ("Deployments_Cancel", ResourceManager, "Microsoft.Resources/deployments/cancel/action", "deployments"),
+    DeploymentsExportTemplate => ("Deployments_ExportTemplate", ResourceManager, "Microsoft.Resources/deployments/exportTemplate/action", "deployments"),
+    DeploymentOperationStatusesGet => ("DeploymentOperationStatuses_Get", ResourceManager, "Microsoft.Resources/deployments/operationStatuses/read", "deployments/operationStatuses"),
+    DeploymentOperationsList => ("DeploymentOperations_ListByResourceGroup", ResourceManager, "Microsoft.Resources/deployments/operations/read", "deployments/operations"),
+    DeploymentOperationsGet => ("DeploymentOperations_GetAtResourceGroup", ResourceManager, "Microsoft.Resources/deployments/operations/read", "deployments/operations"),
 }
 
 impl OperationId {

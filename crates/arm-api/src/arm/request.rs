@@ -83,6 +83,8 @@ pub struct ArmRequest {
     /// The subscription named by the path, if the path names one (it exists: unknown ones are 404
     /// before any handler runs).
     pub subscription: Option<Subscription>,
+    /// The client's `x-ms-correlation-request-id`, if it sent one.
+    pub correlation_id: Option<String>,
 }
 
 impl ArmRequest {

@@ -161,6 +161,12 @@ pub fn accepted_put(
     with_header(response, "Retry-After", RETRY_AFTER_SECONDS)
 }
 
+/// A POST action's answer (`beginGetAccess`, `endGetAccess`): 202 with `Azure-AsyncOperation`
+/// and `Location`, like a DELETE's; the `Location` answers the operation's result.
+pub fn accepted_action(request: &ArmRequest, location: &str, operation_id: &str) -> Response {
+    accepted_delete(request, location, operation_id)
+}
+
 /// A DELETE's answer when the resource existed: 202 with `Azure-AsyncOperation` and `Location`.
 pub fn accepted_delete(request: &ArmRequest, location: &str, operation_id: &str) -> Response {
     let response = empty(StatusCode::ACCEPTED);

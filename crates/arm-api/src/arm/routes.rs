@@ -55,6 +55,7 @@ impl Route {
 }
 
 const SUBSCRIPTION: &str = "/subscriptions/{subscriptionId}";
+const DEPLOYMENTS_RG: &str = "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/providers/Microsoft.Resources/deployments";
 const GALLERY_RP: &str = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute";
 
 macro_rules! routes {
@@ -103,6 +104,11 @@ routes! {
     PATCH format!("{GALLERY_RP}/galleries/{{galleryName}}/images/{{galleryImageName}}/versions/{{galleryImageVersionName}}") => GalleryImageVersionsUpdate,
     GET format!("{GALLERY_RP}/galleries/{{galleryName}}/images/{{galleryImageName}}/versions/{{galleryImageVersionName}}") => GalleryImageVersionsGet,
     DELETE format!("{GALLERY_RP}/galleries/{{galleryName}}/images/{{galleryImageName}}/versions/{{galleryImageVersionName}}") => GalleryImageVersionsDelete,
+    GET format!("{GALLERY_RP}/galleries/{{galleryName}}/applications") => GalleryApplicationsListByGallery,
+    PUT format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}") => GalleryApplicationsCreateOrUpdate,
+    PATCH format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}") => GalleryApplicationsUpdate,
+    GET format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}") => GalleryApplicationsGet,
+    DELETE format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}") => GalleryApplicationsDelete,
     GET format!("{SUBSCRIPTION}/providers/Microsoft.Compute/disks") => DisksList,
     GET format!("{GALLERY_RP}/disks") => DisksListByResourceGroup,
     PUT format!("{GALLERY_RP}/disks/{{diskName}}") => DisksCreateOrUpdate,
@@ -125,6 +131,18 @@ routes! {
     PATCH format!("{GALLERY_RP}/images/{{imageName}}") => ImagesUpdate,
     GET format!("{GALLERY_RP}/images/{{imageName}}") => ImagesGet,
     DELETE format!("{GALLERY_RP}/images/{{imageName}}") => ImagesDelete,
+    // ----- template deployments -----
+    GET format!("{DEPLOYMENTS_RG}") => DeploymentsListByResourceGroup,
+    PUT format!("{DEPLOYMENTS_RG}/{{deploymentName}}") => DeploymentsCreateOrUpdate,
+    GET format!("{DEPLOYMENTS_RG}/{{deploymentName}}") => DeploymentsGet,
+    HEAD format!("{DEPLOYMENTS_RG}/{{deploymentName}}") => DeploymentsCheckExistence,
+    DELETE format!("{DEPLOYMENTS_RG}/{{deploymentName}}") => DeploymentsDelete,
+    POST format!("{DEPLOYMENTS_RG}/{{deploymentName}}/validate") => DeploymentsValidate,
+    POST format!("{DEPLOYMENTS_RG}/{{deploymentName}}/cancel") => DeploymentsCancel,
+    POST format!("{DEPLOYMENTS_RG}/{{deploymentName}}/exportTemplate") => DeploymentsExportTemplate,
+    GET format!("{DEPLOYMENTS_RG}/{{deploymentName}}/operationStatuses/{{operationId}}") => DeploymentOperationStatusesGet,
+    GET format!("{SUBSCRIPTION}/resourcegroups/{{resourceGroupName}}/deployments/{{deploymentName}}/operations") => DeploymentOperationsList,
+    GET format!("{SUBSCRIPTION}/resourcegroups/{{resourceGroupName}}/deployments/{{deploymentName}}/operations/{{operationId}}") => DeploymentOperationsGet,
 }
 
 /// The path parameters a route captured, in template order.

@@ -30,6 +30,12 @@ crate::string_enum! {
         InvalidTagNameCharacters = "InvalidTagNameCharacters",
         InvalidTagNameLength = "InvalidTagNameLength",
         InvalidTagValueLength = "InvalidTagValueLength",
+        InvalidTemplate = "InvalidTemplate",
+        InvalidTemplateDeployment = "InvalidTemplateDeployment",
+        InvalidDeploymentParameterKeyVaultReference = "InvalidDeploymentParameterKeyVaultReference",
+        DeploymentNameInvalidCharacters = "DeploymentNameInvalidCharacters",
+        DeploymentNameLengthLimitExceeded = "DeploymentNameLengthLimitExceeded",
+        PreflightValidationCheckFailed = "PreflightValidationCheckFailed",
         // ----- 401: the caller is not authenticated -----
         AuthenticationFailed = "AuthenticationFailed",
         InvalidAuthenticationToken = "InvalidAuthenticationToken",
@@ -44,6 +50,8 @@ crate::string_enum! {
         InvalidResourceType = "InvalidResourceType",
         InvalidResourceNamespace = "InvalidResourceNamespace",
         OperationNotFound = "OperationNotFound",
+        DeploymentNotFound = "DeploymentNotFound",
+        DeploymentOperationNotFound = "DeploymentOperationNotFound",
         // ----- 405, 408, 409, 413, 429: the request cannot be done now or at all -----
         MethodNotAllowed = "MethodNotAllowed",
         RequestTimeout = "RequestTimeout",
@@ -55,14 +63,19 @@ crate::string_enum! {
         OperationNotAllowed = "OperationNotAllowed",
         DeleteGalleryImageVersionBlockedBeforeEndOfLife = "DeleteGalleryImageVersionBlockedBeforeEndOfLife",
         RequestEntityTooLarge = "RequestEntityTooLarge",
+        DeploymentActive = "DeploymentActive",
         SubscriptionRequestsThrottled = "SubscriptionRequestsThrottled",
         // ----- 5xx: galleryd failed -----
         InternalServerError = "InternalServerError",
         ServiceUnavailable = "ServiceUnavailable",
         // ----- the `error` of a failed or canceled async operation -----
         GalleryImageVersionReplicationFailed = "GalleryImageVersionReplicationFailed",
+        GalleryApplicationVersionReplicationFailed = "GalleryApplicationVersionReplicationFailed",
         InternalOperationError = "InternalOperationError",
         OperationCanceled = "OperationCanceled",
         OperationFailed = "OperationFailed",
+        DeploymentFailed = "DeploymentFailed",
+        DeploymentCanceled = "DeploymentCanceled",
+        ResourceDeploymentFailure = "ResourceDeploymentFailure",
     }
 }

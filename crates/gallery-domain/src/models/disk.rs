@@ -47,6 +47,10 @@ use crate::models::common::{
     ProvisioningState, WriteContext, check_location_unchanged, from_value_at, missing_property,
     patched_properties, resolve_location, validate_tags, without_nulls,
 };
+use crate::models::disk_capabilities::{
+    DiskSecurityProfile, SupportedCapabilities, parse_security_profile,
+    parse_supported_capabilities,
+};
 use crate::models::gallery_image::{HyperVGeneration, OperatingSystemType};
 use crate::tags::Tags;
 
@@ -249,6 +253,12 @@ pub struct DiskProperties {
     pub os_type: Option<OperatingSystemType>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hyper_v_generation: Option<HyperVGeneration>,
+    /// `securityProfile` (Trusted launch, Confidential VM), as given or inherited by a copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_profile: Option<DiskSecurityProfile>,
+    /// `supportedCapabilities` (the architecture), as given or inherited by a copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supported_capabilities: Option<SupportedCapabilities>,
     pub creation_data: CreationData,
     #[serde(rename = "diskSizeGB")]
     pub disk_size_gb: i64,
@@ -310,6 +320,8 @@ pub struct CopySource {
     pub disk_size_gb: i64,
     pub os_type: Option<OperatingSystemType>,
     pub hyper_v_generation: Option<HyperVGeneration>,
+    pub security_profile: Option<DiskSecurityProfile>,
+    pub supported_capabilities: Option<SupportedCapabilities>,
     /// Its content, when its bytes are complete (sealed) and it is not being created.
     pub content: Option<ContentReference>,
 }
@@ -326,6 +338,8 @@ impl CopySource {
             disk_size_gb: disk.properties.disk_size_gb,
             os_type: disk.properties.os_type,
             hyper_v_generation: disk.properties.hyper_v_generation,
+            security_profile: disk.properties.security_profile.clone(),
+            supported_capabilities: disk.properties.supported_capabilities.clone(),
             content: data.content.clone().filter(|_| complete),
         }
     }
@@ -379,6 +393,8 @@ struct CreationDataInput {
 struct DiskPropertiesInput {
     os_type: Option<String>,
     hyper_v_generation: Option<String>,
+    security_profile: Option<Value>,
+    supported_capabilities: Option<Value>,
     creation_data: Option<CreationDataInput>,
     #[serde(rename = "diskSizeGB")]
     disk_size_gb: Option<i64>,
@@ -674,6 +690,14 @@ fn create(
         &kind.target("properties.hyperVGeneration"),
         HyperVGeneration::parse,
     )?;
+    let mut security_profile = parse_security_profile(
+        properties.security_profile.as_ref(),
+        &kind.target("properties.securityProfile"),
+    )?;
+    let mut supported_capabilities = parse_supported_capabilities(
+        properties.supported_capabilities.as_ref(),
+        &kind.target("properties.supportedCapabilities"),
+    )?;
     let requested_gb = properties
         .disk_size_gb
         .map(|value| check_size_gb(kind, value))
@@ -759,6 +783,9 @@ fn create(
                 creation_data.source_unique_id = Some(source.unique_id.clone());
                 os_type = os_type.or(source.os_type);
                 hyper_v_generation = hyper_v_generation.or(source.hyper_v_generation);
+                security_profile = security_profile.or_else(|| source.security_profile.clone());
+                supported_capabilities =
+                    supported_capabilities.or_else(|| source.supported_capabilities.clone());
                 (
                     source.disk_size_gb,
                     content.logical_size,
@@ -795,6 +822,8 @@ fn create(
         properties: DiskProperties {
             os_type,
             hyper_v_generation,
+            security_profile,
+            supported_capabilities,
             creation_data,
             disk_size_gb,
             disk_size_bytes: logical_size,
@@ -868,6 +897,17 @@ fn update(
         Some(os_type) => Some(os_type),
         None => stored.os_type,
     };
+    // Both are part of Azure's DiskUpdate/SnapshotUpdate: a given one replaces the stored one.
+    let security_profile = parse_security_profile(
+        properties.security_profile.as_ref(),
+        &kind.target("properties.securityProfile"),
+    )?
+    .or_else(|| stored.security_profile.clone());
+    let supported_capabilities = parse_supported_capabilities(
+        properties.supported_capabilities.as_ref(),
+        &kind.target("properties.supportedCapabilities"),
+    )?
+    .or_else(|| stored.supported_capabilities.clone());
     let generation_target = kind.target("properties.hyperVGeneration");
     if let Some(generation) = parse_optional(
         properties.hyper_v_generation.as_ref(),
@@ -922,6 +962,8 @@ fn update(
         sku: sku.map_or_else(|| existing.sku.clone(), DiskSku::of),
         properties: DiskProperties {
             os_type,
+            security_profile,
+            supported_capabilities,
             disk_size_gb,
             disk_size_bytes,
             // A failed copy stays failed (it has no bytes); everything else is done at once.
@@ -1267,6 +1309,8 @@ mod tests {
             disk_size_gb: 2,
             os_type: Some(OperatingSystemType::Linux),
             hyper_v_generation: None,
+            security_profile: None,
+            supported_capabilities: None,
             content: Some(ContentReference {
                 disk: "os".to_string(),
                 content_id: "c".to_string(),

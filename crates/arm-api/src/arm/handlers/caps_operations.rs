@@ -79,6 +79,13 @@ pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
             OperationStatus::Succeeded if operation.final_status == 204 => {
                 Ok(response::empty(StatusCode::NO_CONTENT))
             }
+            // An action's own result (a SAS), or none at all (an empty result: 200 without a body).
+            OperationStatus::Succeeded if operation.result.is_some() => {
+                match operation.result.filter(|result| !result.is_empty()) {
+                    Some(result) => Ok(response::json_text(StatusCode::OK, result)),
+                    None => Ok(response::empty(StatusCode::OK)),
+                }
+            }
             OperationStatus::Succeeded => match store
                 .get_resource(&ids::resource_key(&operation.resource_id))
                 .await?
@@ -95,6 +102,15 @@ pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
     });
     if let Some(ended_at) = &operation.ended_at {
         body["endTime"] = Value::String(ended_at.clone());
+    }
+    // An action's result is also the status's `properties.output`, as the disk service reports it.
+    if let Some(output) = operation
+        .result
+        .as_deref()
+        .filter(|result| !result.is_empty())
+        .and_then(|text| serde_json::from_str::<Value>(text).ok())
+    {
+        body["properties"] = json!({ "output": output });
     }
     if let Some(error) = operation
         .error

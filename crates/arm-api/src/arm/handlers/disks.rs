@@ -435,12 +435,19 @@ where
 }
 
 /// Writes the outcome of an access change (grant, revocation, seal) over the existing resource.
+/// What an access write left: the disk, its data and the id of the write's operation.
+struct AccessWritten {
+    disk: Disk,
+    data: DiskData,
+    operation_id: String,
+}
+
 async fn write_access(
     app: &App,
     request: &ArmRequest,
     path: &ResourcePath,
     change: impl Fn((&Disk, &DiskData)) -> Result<Decided, ServiceError> + Send,
-) -> ApiResult<(Disk, DiskData)> {
+) -> ApiResult<AccessWritten> {
     let plan = WritePlan {
         path,
         quota: None,
@@ -448,10 +455,17 @@ async fn write_access(
         final_status: 200,
     };
     let written = tracked::write(app, request, &plan, &mut AccessWrite { path, change }).await?;
-    Ok(stored(&written.resource)?)
+    let (disk, data) = stored(&written.resource)?;
+    Ok(AccessWritten {
+        disk,
+        data,
+        operation_id: written.operation_id,
+    })
 }
 
-/// `_GrantAccess`: 200 `{"accessSAS": …}` at once.
+/// `_GrantAccess`, answered as Azure does: 202 with `Azure-AsyncOperation` and `Location`; the
+/// operation (already `Succeeded`: nothing is left to do) reports the SAS in its status
+/// (`properties.output.accessSAS`) and answers `{"accessSAS": …}` at its `Location`.
 pub(crate) async fn begin_get_access(
     app: &App,
     request: &ArmRequest,
@@ -489,11 +503,11 @@ pub(crate) async fn begin_get_access(
     }
     let grant_id = uuid::Uuid::new_v4().simple().to_string();
     let expires_at = disk_model::grant_expiry(chrono::Utc::now(), duration);
-    let (_, data) = write_access(app, request, &path, |existing| {
+    let written = write_access(app, request, &path, |existing| {
         disk_model::grant(kind, existing, access, grant_id.clone(), expires_at.clone())
     })
     .await?;
-    let content = data.content.ok_or_else(|| {
+    let content = written.data.content.ok_or_else(|| {
         disk_model::operation_not_allowed(format!(
             "The {} '{}' has no content.",
             kind.noun(),
@@ -514,10 +528,19 @@ pub(crate) async fn begin_get_access(
         &expires_at,
         &grant_id,
     );
-    Ok(response::json(StatusCode::OK, &json!({ "accessSAS": url })))
+    let result = json!({ "accessSAS": url }).to_string();
+    app.store()?
+        .set_operation_result(&written.operation_id, &result)
+        .await?;
+    Ok(response::accepted_action(
+        request,
+        &written.disk.location,
+        &written.operation_id,
+    ))
 }
 
-/// `_RevokeAccess`: drops the grant, then seals an upload's bytes; 200 without a body.
+/// `_RevokeAccess`: drops the grant, then seals an upload's bytes; answered as Azure does, 202 with
+/// `Azure-AsyncOperation` and `Location`, whose result is 200 without a body.
 pub(crate) async fn end_get_access(
     app: &App,
     request: &ArmRequest,
@@ -525,13 +548,13 @@ pub(crate) async fn end_get_access(
 ) -> ApiResult<Response> {
     let path = path(request, kind);
     tracked::get(app, &path).await?;
-    let (disk, data) = write_access(app, request, &path, |existing| {
+    let revoked = write_access(app, request, &path, |existing| {
         disk_model::revoke(kind, existing)
     })
     .await?;
     // Revoked and still an upload: its bytes are to be sealed.
-    if disk.properties.disk_state == DiskState::ActiveUpload
-        && let Some(content) = &data.content
+    if revoked.disk.properties.disk_state == DiskState::ActiveUpload
+        && let Some(content) = &revoked.data.content
     {
         let occupied = seal(app, content).await?;
         write_access(app, request, &path, |existing| {
@@ -539,7 +562,14 @@ pub(crate) async fn end_get_access(
         })
         .await?;
     }
-    Ok(response::empty(StatusCode::OK))
+    app.store()?
+        .set_operation_result(&revoked.operation_id, "")
+        .await?;
+    Ok(response::accepted_action(
+        request,
+        &revoked.disk.location,
+        &revoked.operation_id,
+    ))
 }
 
 /// A blob-store failure inside an ARM request: logged, answered as a server error.

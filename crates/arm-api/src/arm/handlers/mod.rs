@@ -2,8 +2,10 @@
 //! (`galleries::create_or_update` is `Galleries_CreateOrUpdate`).
 
 pub(crate) mod caps_operations;
+pub(crate) mod deployments;
 pub(crate) mod disks;
 pub(crate) mod galleries;
+pub(crate) mod gallery_applications;
 pub(crate) mod gallery_image_versions;
 pub(crate) mod gallery_images;
 pub(crate) mod images;

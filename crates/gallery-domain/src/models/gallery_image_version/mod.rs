@@ -35,6 +35,7 @@
 //! - `blockDeletionBeforeEndOfLife` without an end-of-life date blocks deletion until the flag is
 //!   cleared.
 
+mod compatibility;
 mod request;
 mod sources;
 mod storage_profile;
@@ -60,6 +61,7 @@ use crate::version_name::VersionName;
 use request::{KIND, parse_properties, target};
 use storage_profile::{check_resolved_source, check_storage_unchanged, new_storage_profile};
 
+pub use compatibility::{SourceTraits, check_source_fits_definition};
 pub use request::GalleryImageVersionRequest;
 pub use sources::{
     ResolvedSource, SourceDisk, SourceItem, SourceKind, SourceLocation, SourceReference,

@@ -13,6 +13,8 @@ use serde_json::Value;
 
 use crate::ServiceError;
 use crate::models::common::{given, missing_property};
+use crate::models::gallery_image::GalleryImageProperties;
+use crate::models::gallery_image_version::compatibility::SourceTraits;
 use crate::models::gallery_image_version::request::{
     ArtifactSourceInput, DiskImageSourceInput, GalleryImageVersionRequest, KIND,
     StorageProfileInput, parse_lun, parse_properties, target,
@@ -33,11 +35,17 @@ pub struct SourceDisk {
 /// What the caller found behind a [`SourceReference`]: where the source lives and its disks. For
 /// `storageProfile.source` these are the source's own disks; for per-disk sources, one disk per
 /// source, with the LUN the request gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResolvedSource {
     /// The source's region, in any spelling.
     pub region: String,
     pub disks: Vec<SourceDisk>,
+    /// What the OS disk's source says about the machine it boots (see [`super::compatibility`]);
+    /// `None` when it says nothing (a VHD blob).
+    pub os_disk_traits: Option<SourceTraits>,
+    /// The image definition the version is published into, read with the source; its OS type,
+    /// state, generation, security type and architecture must fit the source's.
+    pub definition: Option<GalleryImageProperties>,
 }
 
 /// What kind of resource a source id names (from the id's resource type).

@@ -11,6 +11,7 @@
 use crate::ServiceError;
 use crate::models::common::given;
 use crate::models::gallery_image_version::VersionRules;
+use crate::models::gallery_image_version::compatibility::check_source_fits_definition;
 use crate::models::gallery_image_version::request::{
     DiskImageSourceInput, StorageProfileInput, parse_lun, target,
 };
@@ -262,7 +263,8 @@ pub(crate) fn check_storage_unchanged(
     Ok(())
 }
 
-/// The checks that need the resolved source: it lives in the version's location, and its disks fit.
+/// The checks that need the resolved source: it lives in the version's location, it fits the image
+/// definition (see [`super::compatibility`]), and its disks fit.
 pub(crate) fn check_resolved_source(
     sources: &SourceReference,
     resolved: &ResolvedSource,
@@ -282,6 +284,13 @@ pub(crate) fn check_resolved_source(
                  gallery image version being created."
             ),
         ));
+    }
+    if let (Some(traits), Some(definition), Some(item)) = (
+        &resolved.os_disk_traits,
+        &resolved.definition,
+        sources.primary(),
+    ) {
+        check_source_fits_definition(item.location.reference(), &item.target, traits, definition)?;
     }
     let total_size_gb: u64 = resolved
         .disks

@@ -97,7 +97,8 @@ impl DecideWrite for VersionWrite<'_> {
         let stored: Option<GalleryImageVersion> = attempt.existing_document()?;
         let (resolved, contents) = match (&self.body, &stored) {
             (WriteBody::Put(body), None) => {
-                let (resolved, contents) = sources::resolve_sources(self.app, body).await?;
+                let (resolved, contents) =
+                    sources::resolve_sources(self.app, attempt.id, body).await?;
                 (resolved, Some(tracked::to_json(&contents)?))
             }
             _ => (None, None),

@@ -7,11 +7,13 @@ use gallery_domain::ServiceError;
 use gallery_domain::ids;
 use gallery_domain::internal::{ContentReference, DiskInternal, ImageInternal};
 use gallery_domain::models::ProvisioningState;
+use gallery_domain::models::disk::Disk;
+use gallery_domain::models::gallery_image::{GalleryImage, GalleryImageProperties};
 use gallery_domain::models::gallery_image_version::{
     GalleryImageVersion, GalleryImageVersionRequest, ResolvedSource, SourceDisk, SourceItem,
-    SourceKind, SourceLocation, source_reference,
+    SourceKind, SourceLocation, SourceTraits, source_reference,
 };
-use gallery_domain::models::image as image_model;
+use gallery_domain::models::image::{self as image_model, Image};
 use gallery_domain::publishing::{PublishedContents, replica_content_id};
 use gallery_store::StoredResource;
 use serde_json::Value;
@@ -139,13 +141,70 @@ async fn source_resource(
     Ok((resource, document))
 }
 
-/// Resolves what a new version is made from: the region and disks the domain rules check, and the
-/// contents the workers replicate.
+/// The id of the resource `id` is nested in (`…/images/{i}` for `…/images/{i}/versions/{v}`).
+fn parent_id(id: &str) -> &str {
+    let mut cut = id.trim_end_matches('/');
+    for _ in 0..2 {
+        cut = cut.rsplit_once('/').map_or(cut, |(head, _)| head);
+    }
+    cut
+}
+
+/// The image definition a gallery image version id belongs to, as stored.
+async fn definition_of(app: &App, version_id: &str) -> ApiResult<Option<GalleryImageProperties>> {
+    let Some(resource) = app
+        .store()?
+        .get_resource(&ids::resource_key(parent_id(version_id)))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let definition: GalleryImage = parse_stored(&resource.body)?;
+    Ok(Some(definition.properties))
+}
+
+/// What a disk or snapshot says about the machine it boots.
+fn disk_traits(disk: &Disk) -> SourceTraits {
+    let properties = &disk.properties;
+    SourceTraits {
+        os_type: properties.os_type,
+        os_state: None,
+        hyper_v_generation: properties.hyper_v_generation,
+        boot_security: properties
+            .security_profile
+            .as_ref()
+            .and_then(|profile| profile.security_type)
+            .map(|security| security.boot_security()),
+        architecture: properties
+            .supported_capabilities
+            .as_ref()
+            .and_then(|capabilities| capabilities.architecture),
+    }
+}
+
+/// What a managed image says: its OS disk's type and state and its generation (managed images
+/// are always Standard security).
+fn image_traits(image: &Image) -> SourceTraits {
+    let os_disk = &image.properties.storage_profile.os_disk;
+    SourceTraits {
+        os_type: Some(os_disk.os_type),
+        os_state: Some(os_disk.os_state),
+        hyper_v_generation: Some(image.properties.hyper_v_generation),
+        boot_security: Some(gallery_domain::models::disk_capabilities::BootSecurity::Standard),
+        architecture: None,
+    }
+}
+
+/// Resolves what a new version (`version_id`) is made from: the region and disks the domain rules
+/// check, what its OS disk's source says about the machine it boots, the image definition it must
+/// fit, and the contents the workers replicate.
 pub(super) async fn resolve_sources(
     app: &App,
+    version_id: &str,
     request: &GalleryImageVersionRequest,
 ) -> ApiResult<(Option<ResolvedSource>, PublishedContents)> {
     let reference = source_reference(request)?;
+    let mut os_disk_traits: Option<SourceTraits> = None;
     let mut region: Option<String> = None;
     let mut disks = Vec::new();
     let mut sources = Vec::new();
@@ -166,6 +225,10 @@ pub(super) async fn resolve_sources(
                 region.get_or_insert_with(|| resource.location.clone());
                 match kind {
                     SourceKind::Snapshot | SourceKind::Disk => {
+                        if item.lun.is_none() {
+                            let disk: Disk = parse_stored(&resource.body)?;
+                            os_disk_traits = Some(disk_traits(&disk));
+                        }
                         let reference = parse_internal::<DiskInternal>(&resource)?
                             .content
                             .ok_or_else(|| not_ready(item))?;
@@ -175,6 +238,8 @@ pub(super) async fn resolve_sources(
                         sources.push(content);
                     }
                     SourceKind::ManagedImage => {
+                        let image: Image = parse_stored(&resource.body)?;
+                        os_disk_traits = Some(image_traits(&image));
                         for content in parse_internal::<ImageInternal>(&resource)?.disks {
                             let lun = content
                                 .disk
@@ -190,6 +255,10 @@ pub(super) async fn resolve_sources(
                         // Replicate from the source version's replicas in its own region.
                         let version: GalleryImageVersion = parse_stored(&resource.body)?;
                         let home = version.location.clone();
+                        os_disk_traits = definition_of(app, &version.id)
+                            .await?
+                            .as_ref()
+                            .map(SourceTraits::of_definition);
                         for source in parse_internal::<PublishedContents>(&resource)?.sources {
                             let content_id =
                                 replica_content_id(resource.seq, &home, 0, &source.disk);
@@ -213,7 +282,16 @@ pub(super) async fn resolve_sources(
             }
         }
     }
-    let resolved = region.map(|region| ResolvedSource { region, disks });
+    let definition = match region {
+        Some(_) => definition_of(app, version_id).await?,
+        None => None,
+    };
+    let resolved = region.map(|region| ResolvedSource {
+        region,
+        disks,
+        os_disk_traits,
+        definition,
+    });
     Ok((resolved, PublishedContents { sources }))
 }
 

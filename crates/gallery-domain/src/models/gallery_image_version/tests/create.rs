@@ -86,6 +86,7 @@ fn the_source_must_be_in_the_version_location() {
             Some(&ResolvedSource {
                 region: "northeurope".to_string(),
                 disks: vec![],
+                ..Default::default()
             }),
         ),
         400,
@@ -163,6 +164,7 @@ fn the_disks_together_may_not_exceed_the_size_limit() {
                 host_caching: None,
             },
         ],
+        ..Default::default()
     };
     let error = assert_error(
         Scenario::new().create(image_version_body(json!([{"name": "West US"}])), Some(&big)),

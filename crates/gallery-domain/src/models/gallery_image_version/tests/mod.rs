@@ -1,6 +1,7 @@
 //! Unit tests of the image version rules, grouped by what they test; the scenario builder and the
 //! fixtures they share are here.
 
+mod compatibility;
 mod create;
 mod examples;
 mod publishing;
@@ -153,6 +154,7 @@ fn image_in(region: &str) -> ResolvedSource {
                 host_caching: Some("none".to_string()),
             },
         ],
+        ..Default::default()
     }
 }
 
@@ -206,6 +208,7 @@ fn created_from_disks() -> GalleryImageVersion {
                         host_caching: None,
                     },
                 ],
+                ..Default::default()
             }),
         )
         .unwrap()

@@ -1,0 +1,494 @@
+//! `Microsoft.Resources/deployments`: ARM template deployments at resource-group scope, named
+//! after the spec's operationIds (`Deployments_CreateOrUpdate` is [`create_or_update`]).
+//!
+//! A request reads one way: the handler parses the body ([`body`]), the template engine
+//! (`arm-templates`) prepares the plan (parameters, variables, every resource's id and
+//! dependencies; a bad template is a 400 here, at the line and position of the received text), the
+//! store records the deployment, and the [`runner`] deploys the plan's resources through the
+//! [`front_door`] — the same router as a client's requests — in the background. The PUT answers
+//! at once with `Azure-AsyncOperation` (`…/deployments/{name}/operationStatuses/{id}`), which
+//! answers `Running` until the deployment ends; the status poll waits a moment for it to end, so a
+//! quick deployment is finished at the client's first poll.
+
+pub(crate) mod body;
+pub(crate) mod document;
+pub(crate) mod front_door;
+pub(crate) mod operations;
+pub(crate) mod runner;
+
+use std::sync::Arc;
+
+use arm_templates::{DeploymentContext, Plan};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use gallery_domain::{ErrorCode, ServiceError};
+use gallery_store::{DeploymentDeletion, NewDeployment};
+use serde_json::{Value, json};
+
+use crate::arm::dispatch::unknown_route;
+use crate::arm::request::ArmRequest;
+use crate::arm::response::{self, RETRY_AFTER_SECONDS};
+use crate::arm::routes::{self, RouteMatch};
+use crate::error::ApiResult;
+use crate::{App, SharedApp};
+use body::DeploymentRequest;
+
+/// The longest a status poll waits for a running deployment to end before answering `Running`.
+const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The deployment a request names: its scope, id and store key.
+pub(crate) struct DeploymentPath {
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub name: String,
+}
+
+impl DeploymentPath {
+    pub fn of(request: &ArmRequest) -> Self {
+        DeploymentPath {
+            subscription_id: request.subscription().subscription_id.clone(),
+            resource_group: request.parameters.get("resourceGroupName").to_string(),
+            name: request.parameters.get("deploymentName").to_string(),
+        }
+    }
+
+    /// The lower-cased id of the scope (its history).
+    pub fn scope_key(&self) -> String {
+        format!(
+            "/subscriptions/{}/resourcegroups/{}",
+            self.subscription_id, self.resource_group
+        )
+        .to_lowercase()
+    }
+
+    /// The deployment id with the group's stored casing.
+    pub fn id(&self, group_name: &str) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/{group_name}/providers/Microsoft.Resources/deployments/{}",
+            self.subscription_id, self.name
+        )
+    }
+
+    pub fn key(&self) -> String {
+        format!(
+            "{}/providers/microsoft.resources/deployments/{}",
+            self.scope_key(),
+            self.name.to_lowercase()
+        )
+    }
+
+    pub fn not_found(&self) -> ServiceError {
+        ServiceError::new(
+            404,
+            ErrorCode::DeploymentNotFound,
+            format!("Deployment '{}' could not be found.", self.name),
+        )
+    }
+}
+
+/// The resource group a deployment goes to (404 `ResourceGroupNotFound` when absent).
+async fn resource_group(
+    app: &App,
+    path: &DeploymentPath,
+) -> ApiResult<gallery_store::StoredResourceGroup> {
+    app.store()?
+        .get_resource_group(&path.subscription_id, &path.resource_group.to_lowercase())
+        .await?
+        .ok_or_else(|| ServiceError::resource_group_not_found(&path.resource_group).into())
+}
+
+/// The correlation id of a request (the client's, or a new one).
+fn correlation_id(request: &ArmRequest) -> String {
+    request
+        .correlation_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Everything a deployment request prepares before anything is recorded.
+struct Prepared {
+    request: DeploymentRequest,
+    plan: Plan,
+    deployment_id: String,
+    correlation_id: String,
+}
+
+/// Parses the body and prepares the plan, as validate and create both do; then checks that
+/// galleryd serves every resource type the plan deploys.
+async fn prepare(app: &App, request: &ArmRequest, path: &DeploymentPath) -> ApiResult<Prepared> {
+    body::check_deployment_name(&path.name)?;
+    let group = resource_group(app, path).await?;
+    let group_document: Value = serde_json::from_str(&group.body).unwrap_or(Value::Null);
+    let deployment_request = body::parse(&request.body)?;
+    let subscription = request.subscription();
+    let mut context = DeploymentContext::resource_group(
+        &subscription.subscription_id,
+        &group.name,
+        &group.location,
+        &path.name,
+        chrono::Utc::now(),
+    );
+    context.tenant_id = subscription.tenant_id.clone();
+    if let Some(info) = context.subscription.as_mut() {
+        info.display_name = subscription.display_name.clone();
+        info.tenant_id = subscription.tenant_id.clone();
+    }
+    if let (Some(info), Some(tags)) = (
+        context.resource_group.as_mut(),
+        group_document.get("tags").and_then(Value::as_object),
+    ) {
+        info.tags = tags.clone();
+    }
+    context.mode = deployment_request.mode.as_str().to_string();
+    context.guid_seed = uuid::Uuid::new_v4().as_u128();
+    let plan = deployment_request
+        .template
+        .prepare(&context, &deployment_request.parameters)
+        .map_err(|error| body::template_error(&error))?;
+    plan.preflight()
+        .map_err(|error| body::template_error(&error))?;
+    check_served_types(&plan, &path.name)?;
+    Ok(Prepared {
+        deployment_id: path.id(&group.name),
+        correlation_id: correlation_id(request),
+        request: deployment_request,
+        plan,
+    })
+}
+
+/// Every resource type the plan deploys must be one galleryd serves (a PUT route exists for its
+/// id); otherwise the deployment is not valid, with the error the front door would answer.
+fn check_served_types(plan: &Plan, deployment_name: &str) -> Result<(), ServiceError> {
+    let mut problems = Vec::new();
+    for instance in plan.resources() {
+        let Ok(segments) = routes::segments(&instance.resource_id) else {
+            continue;
+        };
+        if !matches!(routes::find(&Method::PUT, &segments), RouteMatch::Found(..)) {
+            problems.push(unknown_route(&segments, &instance.api_version));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(ServiceError::new(
+        400,
+        ErrorCode::InvalidTemplateDeployment,
+        format!(
+            "The template deployment '{deployment_name}' is not valid according to the validation procedure. The tracking id is '{}'. See inner errors for details.",
+            uuid::Uuid::new_v4()
+        ),
+    )
+    .with_details(vec![
+        ServiceError::new(
+            400,
+            ErrorCode::PreflightValidationCheckFailed,
+            "Preflight validation failed. Please refer to the details for the specific errors.",
+        )
+        .with_details(problems),
+    ]))
+}
+
+/// Deployments_CreateOrUpdate: validates, records the deployment (`Accepted`) and starts its run.
+/// 201 for a new name, 200 when it replaces a finished deployment; 409 `DeploymentActive` while
+/// one of that name runs.
+pub async fn create_or_update(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
+    let path = DeploymentPath::of(request);
+    let prepared = prepare(app, request, &path).await?;
+    let store = app.store()?;
+    let existed = store.get_deployment(&path.key()).await?.is_some();
+    let started = chrono::Utc::now();
+    let initial = document::initial(
+        &prepared.deployment_id,
+        &path.name,
+        &prepared.request,
+        &prepared.plan,
+        &prepared.correlation_id,
+        started,
+    );
+    let operation_id = uuid::Uuid::new_v4().to_string();
+    let new = NewDeployment {
+        deployment_key: path.key(),
+        scope_key: path.scope_key(),
+        subscription_id: path.subscription_id.clone(),
+        name: path.name.clone(),
+        provisioning_state: "Accepted".to_string(),
+        operation_id: operation_id.clone(),
+        body: initial.to_string(),
+        template: prepared.request.template_value.to_string(),
+    };
+    let Some(seq) = store.insert_deployment(&new).await? else {
+        return Err(ServiceError::new(
+            409,
+            ErrorCode::DeploymentActive,
+            format!(
+                "Unable to edit or replace deployment '{}': previous deployment from '{}' is still active. Please see https://aka.ms/arm-deploy for usage details.",
+                path.name,
+                started.format("%-m/%-d/%Y %-I:%M:%S %p")
+            ),
+        )
+        .into());
+    };
+    let run = Arc::new(runner::Run {
+        app: app.clone(),
+        front_door: front_door::FrontDoor::new(
+            app,
+            &request.base_url,
+            request.caller.clone(),
+            prepared.correlation_id.clone(),
+        ),
+        plan: Arc::new(prepared.plan),
+        seq,
+        deployment_id: prepared.deployment_id.clone(),
+        document: initial.clone(),
+        started,
+    });
+    tokio::spawn(run.execute());
+    let status = if existed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let served = document::served(&initial.to_string(), "Accepted");
+    let status_url = request.url(
+        &format!(
+            "/subscriptions/{}/resourcegroups/{}/providers/Microsoft.Resources/deployments/{}/operationStatuses/{operation_id}",
+            path.subscription_id,
+            crate::arm::request::encode_component(&path.resource_group),
+            crate::arm::request::encode_component(&path.name),
+        ),
+        &[],
+    );
+    let response = response::with_header(
+        response::json(status, &served),
+        "Azure-AsyncOperation",
+        &status_url,
+    );
+    Ok(response::with_header(
+        response,
+        "Retry-After",
+        RETRY_AFTER_SECONDS,
+    ))
+}
+
+/// Deployments_CheckExistence: 204 when it exists, else 404 (no body either way).
+pub async fn check_existence(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    let path = DeploymentPath::of(request);
+    let exists = app.store()?.get_deployment(&path.key()).await?.is_some();
+    Ok(response::empty(if exists {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }))
+}
+
+/// Deployments_Get.
+pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    let path = DeploymentPath::of(request);
+    let row = app
+        .store()?
+        .get_deployment(&path.key())
+        .await?
+        .ok_or_else(|| path.not_found())?;
+    Ok(response::json(
+        StatusCode::OK,
+        &document::served(&row.body, &row.provisioning_state),
+    ))
+}
+
+/// The status URL of a deployment's PUT: `{status: Running|Succeeded|Failed|Canceled, error?}`.
+pub async fn operation_status(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    let path = DeploymentPath::of(request);
+    let operation_id = request.parameters.get("operationId");
+    let store = app.store()?;
+    let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+    loop {
+        let row = store
+            .get_deployment(&path.key())
+            .await?
+            .filter(|row| row.operation_id.eq_ignore_ascii_case(operation_id))
+            .ok_or_else(|| ServiceError::operation_not_found(operation_id))?;
+        let running = matches!(row.provisioning_state.as_str(), "Accepted" | "Running");
+        if !running || tokio::time::Instant::now() >= deadline {
+            let status = if running {
+                "Running"
+            } else {
+                row.provisioning_state.as_str()
+            };
+            let mut body = json!({"status": status});
+            if status == "Failed" {
+                let document = document::served(&row.body, status);
+                if let Some(error) = document.pointer("/properties/error") {
+                    body["error"] = error.clone();
+                }
+            }
+            return Ok(response::json(StatusCode::OK, &body));
+        }
+        tokio::time::sleep(SETTLE_POLL).await;
+    }
+}
+
+/// Deployments_Delete: removes a finished deployment from the history (never its resources).
+/// 204 (also when absent), 409 `DeploymentActive` while it runs.
+pub async fn delete(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    let path = DeploymentPath::of(request);
+    match app.store()?.delete_deployment(&path.key()).await? {
+        DeploymentDeletion::NotFound | DeploymentDeletion::Deleted => {
+            Ok(response::empty(StatusCode::NO_CONTENT))
+        }
+        DeploymentDeletion::Active => Err(ServiceError::new(
+            409,
+            ErrorCode::DeploymentActive,
+            format!(
+                "The deployment '{}' cannot be deleted while it is running. Cancel it first.",
+                path.name
+            ),
+        )
+        .into()),
+    }
+}
+
+/// Deployments_ListByResourceGroup, with `$filter=provisioningState eq '…'`.
+pub async fn list_by_resource_group(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    let subscription_id = &request.subscription().subscription_id;
+    let group = request.parameters.get("resourceGroupName");
+    let store = app.store()?;
+    store
+        .get_resource_group(subscription_id, &group.to_lowercase())
+        .await?
+        .ok_or_else(|| ServiceError::resource_group_not_found(group))?;
+    let state = match request.query.get("$filter") {
+        None => None,
+        Some(filter) => Some(parse_state_filter(filter)?),
+    };
+    let scope_key =
+        format!("/subscriptions/{subscription_id}/resourcegroups/{group}").to_lowercase();
+    let limit = response::page_size(request, app.settings.page_size)?;
+    let after = response::skip_token(request)?;
+    let page = store
+        .list_deployments(&scope_key, state.as_deref(), after, limit)
+        .await?;
+    let items = page
+        .items
+        .iter()
+        .map(|row| document::served(&row.body, &row.provisioning_state).to_string());
+    Ok(response::list_page(request, items, page.next_cursor))
+}
+
+/// `provisioningState eq 'Succeeded'` → the state in ARM's casing.
+fn parse_state_filter(filter: &str) -> Result<String, ServiceError> {
+    const STATES: &[&str] = &[
+        "NotSpecified",
+        "Accepted",
+        "Running",
+        "Ready",
+        "Creating",
+        "Created",
+        "Deleting",
+        "Deleted",
+        "Canceled",
+        "Failed",
+        "Succeeded",
+        "Updating",
+    ];
+    let invalid = || {
+        ServiceError::new(
+            400,
+            ErrorCode::InvalidFilterInQueryString,
+            format!("The filter '{filter}' is not valid. The supported filter is \"provisioningState eq '{{state}}'\"."),
+        )
+        .with_target("$filter")
+    };
+    let mut words = filter.trim().splitn(3, ' ');
+    let (Some(field), Some(operator), Some(value)) = (words.next(), words.next(), words.next())
+    else {
+        return Err(invalid());
+    };
+    if !field.eq_ignore_ascii_case("provisioningState") || !operator.eq_ignore_ascii_case("eq") {
+        return Err(invalid());
+    }
+    let value = value
+        .trim()
+        .strip_prefix('\'')
+        .and_then(|rest| rest.strip_suffix('\''))
+        .ok_or_else(invalid)?;
+    STATES
+        .iter()
+        .find(|state| state.eq_ignore_ascii_case(value))
+        .map(|state| state.to_string())
+        .ok_or_else(invalid)
+}
+
+/// Deployments_Validate: 200 with the deployment as it would start and its `validatedResources`,
+/// or 400 with the error the PUT would answer.
+pub async fn validate(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    let path = DeploymentPath::of(request);
+    let prepared = prepare(app, request, &path).await?;
+    let initial = document::initial(
+        &prepared.deployment_id,
+        &path.name,
+        &prepared.request,
+        &prepared.plan,
+        &prepared.correlation_id,
+        chrono::Utc::now(),
+    );
+    Ok(response::json(
+        StatusCode::OK,
+        &document::validated(initial, &prepared.plan),
+    ))
+}
+
+/// Deployments_Cancel: 204 when the deployment was running (it is now `Canceled`; what was not
+/// started yet never starts), 409 when it already ended.
+pub async fn cancel(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    let path = DeploymentPath::of(request);
+    let store = app.store()?;
+    if store.cancel_deployment(&path.key()).await? {
+        return Ok(response::empty(StatusCode::NO_CONTENT));
+    }
+    let row = store
+        .get_deployment(&path.key())
+        .await?
+        .ok_or_else(|| path.not_found())?;
+    Err(ServiceError::new(
+        409,
+        ErrorCode::Conflict,
+        format!(
+            "The deployment '{}' cannot be canceled: its provisioning state is '{}'. Only a deployment in state 'Accepted' or 'Running' can be canceled.",
+            path.name, row.provisioning_state
+        ),
+    )
+    .into())
+}
+
+/// Deployments_ExportTemplate: `{"template": …}` as submitted.
+pub async fn export_template(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    let path = DeploymentPath::of(request);
+    let template = app
+        .store()?
+        .deployment_template(&path.key())
+        .await?
+        .ok_or_else(|| path.not_found())?;
+    let template: Value = serde_json::from_str(&template).unwrap_or(Value::Null);
+    Ok(response::json(
+        StatusCode::OK,
+        &json!({"template": template}),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_state_filter;
+
+    #[test]
+    fn state_filters() {
+        assert_eq!(
+            parse_state_filter("provisioningState eq 'succeeded'").unwrap(),
+            "Succeeded"
+        );
+        assert!(parse_state_filter("provisioningState eq 'Bogus'").is_err());
+        assert!(parse_state_filter("name eq 'x'").is_err());
+        assert!(parse_state_filter("provisioningState eq Succeeded").is_err());
+    }
+}
