@@ -126,12 +126,21 @@ both_stores! {
             app.create_group(group, "westus").await;
             app.create_gallery(group, &format!("gallery_{group}")).await;
         }
+        let template = json!({"properties": {"mode": "Incremental", "template": {
+            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "contentVersion": "1.0.0.0",
+            "resources": []
+        }}});
+        let deployment = crate::deployments::deployment_path(&app, "one", "empty");
+        let (put, _) = crate::deployments::deploy(&app, &deployment, &template).await;
+        assert!(matches!(put.status, 200 | 201), "{}", put.text);
         let answer = reset(&app, &format!("?subscriptionId={}", app.subscription.to_uppercase())).await;
         answer.assert_status(200);
         let report = answer.json();
         assert_eq!(report["scope"]["subscriptionId"], app.subscription, "{report}");
         assert_eq!(report["deleted"]["resourceGroups"], 2, "{report}");
         assert_eq!(report["deleted"]["resources"], 2, "{report}");
+        assert_eq!(report["deleted"]["deployments"], 1, "{report}");
         let (groups, _) = app.list_all(&format!("{}?api-version=2021-04-01", app.subscription_path("/resourcegroups"))).await;
         assert!(groups.is_empty(), "{groups:?}");
         assert_eq!(usage(&app, "galleries").await, 0);

@@ -1,6 +1,6 @@
 //! Resetting galleryd's state for a test suite: everything, one subscription, or one resource group
 //! gone in one transaction: resource groups, resources (and their replicas), usage counted for them,
-//! their async operations, their jobs and the content rows of their bytes. The caller deletes the
+//! their async operations, template deployments, their jobs and the content rows of their bytes. The caller deletes the
 //! blobs of the contents this returns (the store knows no blobs).
 //!
 //! Job runs of this process working in the scope are interrupted and waited for first, and kept back
@@ -68,6 +68,7 @@ pub struct ResetReport {
     pub resources: u64,
     pub operations: u64,
     pub jobs: u64,
+    pub deployments: u64,
     /// Contents whose rows were deleted; their blobs must go too.
     pub contents: Vec<RemovedContent>,
 }
@@ -194,6 +195,14 @@ impl Store {
                         .rows_affected();
                 }
             }
+            // Template deployments of the scope (their operations cascade). A deployment still
+            // running goes on sending its requests, which find their group gone.
+            report.deployments = sqlx::query("DELETE FROM deployments WHERE SUBSTR(deployment_key, 1, $2) = $1")
+                .bind(&prefix)
+                .bind(prefix_length)
+                .execute(&mut *transaction)
+                .await?
+                .rows_affected();
             // Contents and their page writes (cascade): owned by resources in the scope.
             report.contents = sqlx::query_as(
                 "DELETE FROM contents WHERE SUBSTR(owner_key, 1, $2) = $1 RETURNING region, content_id",

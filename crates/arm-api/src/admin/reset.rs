@@ -55,6 +55,7 @@ pub async fn reset(
             "resources": report.resources,
             "operations": report.operations,
             "jobs": report.jobs,
+            "deployments": report.deployments,
             "contents": report.contents.len(),
         },
         "blobsLeftForGarbageCollection": blobs_left,
