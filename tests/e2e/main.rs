@@ -28,6 +28,7 @@ mod openapi;
 mod process;
 mod readme;
 mod replication_recovery;
+mod reset;
 mod resource_groups;
 mod security;
 mod shared_database;

@@ -292,6 +292,7 @@ fn routes(app: SharedApp) -> Router {
         .route("/_galleryd/latest", get(admin::latest))
         .route("/_galleryd/billing", get(admin::billing))
         .route("/_galleryd/usage", get(admin::usage))
+        .route("/_galleryd/reset", axum::routing::post(admin::reset::reset))
         .route(
             "/gallerydblob/{region}/{blob}",
             axum::routing::any(blob_service::handle),
