@@ -77,6 +77,11 @@ operations! {
     GalleryApplicationsUpdate => ("GalleryApplications_Update", ComputeGallery, "Microsoft.Compute/galleries/applications/write", "galleries/applications"),
     GalleryApplicationsGet => ("GalleryApplications_Get", ComputeGallery, "Microsoft.Compute/galleries/applications/read", "galleries/applications"),
     GalleryApplicationsDelete => ("GalleryApplications_Delete", ComputeGallery, "Microsoft.Compute/galleries/applications/delete", "galleries/applications"),
+    GalleryApplicationVersionsListByGalleryApplication => ("GalleryApplicationVersions_ListByGalleryApplication", ComputeGallery, "Microsoft.Compute/galleries/applications/versions/read", "galleries/applications/versions"),
+    GalleryApplicationVersionsCreateOrUpdate => ("GalleryApplicationVersions_CreateOrUpdate", ComputeGallery, "Microsoft.Compute/galleries/applications/versions/write", "galleries/applications/versions"),
+    GalleryApplicationVersionsUpdate => ("GalleryApplicationVersions_Update", ComputeGallery, "Microsoft.Compute/galleries/applications/versions/write", "galleries/applications/versions"),
+    GalleryApplicationVersionsGet => ("GalleryApplicationVersions_Get", ComputeGallery, "Microsoft.Compute/galleries/applications/versions/read", "galleries/applications/versions"),
+    GalleryApplicationVersionsDelete => ("GalleryApplicationVersions_Delete", ComputeGallery, "Microsoft.Compute/galleries/applications/versions/delete", "galleries/applications/versions"),
     CapsOperationsGet => ("CapsOperations_Get", ComputeGallery, "Microsoft.Compute/locations/capsOperations/read", "locations/capsOperations"),
     DisksList => ("Disks_List", ComputeDisk, "Microsoft.Compute/disks/read", "disks"),
     DisksListByResourceGroup => ("Disks_ListByResourceGroup", ComputeDisk, "Microsoft.Compute/disks/read", "disks"),
@@ -100,6 +105,12 @@ operations! {
     ImagesUpdate => ("Images_Update", ComputeResource, "Microsoft.Compute/images/write", "images"),
     ImagesGet => ("Images_Get", ComputeResource, "Microsoft.Compute/images/read", "images"),
     ImagesDelete => ("Images_Delete", ComputeResource, "Microsoft.Compute/images/delete", "images"),
+    RoleAssignmentsListForScope => ("RoleAssignments_ListForScope", Authorization, "Microsoft.Authorization/roleAssignments/read", "roleAssignments"),
+    RoleAssignmentsCreate => ("RoleAssignments_Create", Authorization, "Microsoft.Authorization/roleAssignments/write", "roleAssignments"),
+    RoleAssignmentsGet => ("RoleAssignments_Get", Authorization, "Microsoft.Authorization/roleAssignments/read", "roleAssignments"),
+    RoleAssignmentsDelete => ("RoleAssignments_Delete", Authorization, "Microsoft.Authorization/roleAssignments/delete", "roleAssignments"),
+    RoleDefinitionsList => ("RoleDefinitions_List", Authorization, "Microsoft.Authorization/roleDefinitions/read", "roleDefinitions"),
+    RoleDefinitionsGet => ("RoleDefinitions_Get", Authorization, "Microsoft.Authorization/roleDefinitions/read", "roleDefinitions"),
     // ----- template deployments (Microsoft.Resources/deployments) -----
     DeploymentsCreateOrUpdate => ("Deployments_CreateOrUpdate", ResourceManager, "Microsoft.Resources/deployments/write", "deployments"),
     DeploymentsGet => ("Deployments_Get", ResourceManager, "Microsoft.Resources/deployments/read", "deployments"),
@@ -132,6 +143,7 @@ impl OperationId {
     pub fn expansions(self) -> &'static [Expansion] {
         match self {
             OperationId::GalleriesGet => &[Expansion::SharingProfileGroups],
+            OperationId::GalleryApplicationVersionsGet => &[Expansion::ReplicationStatus],
             OperationId::GalleryImageVersionsGet => &[
                 Expansion::ReplicationStatus,
                 Expansion::UefiSettings,
