@@ -109,3 +109,51 @@ both_stores! {
         assert_eq!(nested.json()["properties"]["provisioningState"], "Succeeded");
     }
 }
+
+const LINK_PREFIX: &str = "https://raw.githubusercontent.com/contoso/templates/main/";
+
+both_stores! {
+    async fn linked_templates_are_read_from_the_mapped_directory(backend) {
+        let directory = galleryd_tests::TempDirectory::new();
+        std::fs::create_dir_all(directory.0.join("gallery/nested")).unwrap();
+        std::fs::write(directory.0.join("gallery/main.json"), r#"{
+  // the parent, linked: its nested deployment is linked relative to it
+  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+  "contentVersion": "1.0.0.0",
+  "parameters": {"galleryName": {"type": "string"}},
+  "resources": [
+    {"type": "Microsoft.Compute/galleries", "apiVersion": "2022-03-03", "name": "[parameters('galleryName')]", "location": "westus"},
+    {"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "image", "dependsOn": ["[parameters('galleryName')]"],
+     "properties": {"mode": "Incremental", "templateLink": {"relativePath": "nested/image.json"},
+                    "parameters": {"galleryName": {"value": "[parameters('galleryName')]"}}}}
+  ],
+  "outputs": {"link": {"type": "string", "value": "[deployment().properties.templateLink.uri]"}}
+}"#).unwrap();
+        std::fs::write(directory.0.join("gallery/nested/image.json"), r#"{
+  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+  "contentVersion": "1.0.0.0",
+  "parameters": {"galleryName": {"type": "string"}},
+  "resources": [{"type": "Microsoft.Compute/galleries/images", "apiVersion": "2022-03-03", "name": "[concat(parameters('galleryName'), '/linked')]",
+                 "location": "westus", "properties": {"osType": "Linux", "osState": "Generalized", "identifier": {"publisher": "p", "offer": "o", "sku": "linked"}}}]
+}"#).unwrap();
+        let mapping = format!("{LINK_PREFIX}={}", directory.0.display());
+        let app = TestApp::start_with(backend, |config| config.template_links = vec![mapping]).await;
+        app.create_group("rg", "westus").await;
+        let path = format!("{}/providers/Microsoft.Resources/deployments/linked", app.group_path("rg"));
+        let link = format!("{LINK_PREFIX}gallery/main.json");
+        let (put, deployment) = deploy(&app, &path, &json!({"properties": {"mode": "Incremental",
+            "templateLink": {"uri": link}, "parameters": {"galleryName": {"value": "fromlink"}}}})).await;
+        put.assert_status(201);
+        assert_eq!(deployment["properties"]["provisioningState"], "Succeeded", "{deployment}");
+        assert_eq!(deployment["properties"]["outputs"]["link"]["value"], link.as_str());
+        app.get(&app.image_path("rg", "fromlink", "linked")).await.assert_status(200);
+
+        // A URI no mapping covers, and a path that leaves the directory, are refused clearly.
+        for uri in ["https://example.com/elsewhere.json".to_string(), format!("{LINK_PREFIX}../secret.json")] {
+            let refused = app.request(reqwest::Method::PUT, &format!("{path}?api-version={DEPLOYMENTS_API}"),
+                Some(&json!({"properties": {"mode": "Incremental", "templateLink": {"uri": uri}}}))).await;
+            refused.assert_error(400, "InvalidTemplateDeployment");
+            assert!(refused.json()["error"]["message"].as_str().unwrap().contains("--template-link"));
+        }
+    }
+}

@@ -59,6 +59,8 @@ pub struct ApiSettings {
     pub max_replicas_per_region: u32,
     /// The largest image version (all disks together) in GiB.
     pub max_image_size_gb: u64,
+    /// `--template-link PREFIX=DIR`: linked-template URIs starting with PREFIX are read from DIR.
+    pub template_links: Vec<(String, std::path::PathBuf)>,
 }
 
 impl Default for ApiSettings {
@@ -73,6 +75,7 @@ impl Default for ApiSettings {
             throttling: arm::throttling::ThrottlingSettings::default(),
             max_replicas_per_region: 10,
             max_image_size_gb: 1024,
+            template_links: Vec::new(),
         }
     }
 }

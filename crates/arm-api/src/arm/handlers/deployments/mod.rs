@@ -15,6 +15,7 @@ pub(crate) mod body;
 pub(crate) mod complete_mode;
 pub(crate) mod document;
 pub(crate) mod front_door;
+pub(crate) mod linked;
 pub(crate) mod nested;
 pub(crate) mod operations;
 pub(crate) mod runner;
@@ -55,8 +56,15 @@ pub(crate) struct Prepared {
 /// galleryd serves every resource type the plan deploys.
 async fn prepare(app: &App, request: &ArmRequest, path: &DeploymentPath) -> ApiResult<Prepared> {
     body::check_deployment_name(&path.name)?;
-    let deployment_request = body::parse(&request.body)?;
-    let (context, deployment_id) = scope::context(app, request, path, &deployment_request).await?;
+    let link = body::template_link(&request.body);
+    let linked = match &link {
+        Some(uri) => Some(linked::read(app, uri).await?),
+        None => None,
+    };
+    let deployment_request = body::parse(&request.body, linked.as_deref())?;
+    let (mut context, deployment_id) =
+        scope::context(app, request, path, &deployment_request).await?;
+    context.template_link = link.map(|uri| serde_json::json!({"uri": uri}));
     let plan = deployment_request
         .template
         .prepare(&context, &deployment_request.parameters)

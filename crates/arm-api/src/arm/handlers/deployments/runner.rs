@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use super::complete_mode;
 use super::document::{self, OperationRecord};
 use super::front_door::{FrontDoor, WriteFailure, Written};
-use super::nested;
+use super::{linked, nested};
 use crate::SharedApp;
 
 /// Everything one run needs; shared by the tasks of its resources.
@@ -367,6 +367,10 @@ impl Run {
         }
         let mut request_body = body.body;
         drop_nulls(&mut request_body);
+        linked::resolve_relative(
+            &mut request_body,
+            self.plan.context().template_link.as_ref(),
+        );
         let outer_scope = instance
             .nested_deployment
             .as_ref()
