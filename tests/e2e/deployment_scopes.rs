@@ -146,6 +146,7 @@ both_stores! {
         put.assert_status(201);
         assert_eq!(deployment["properties"]["provisioningState"], "Succeeded", "{deployment}");
         assert_eq!(deployment["properties"]["outputs"]["link"]["value"], link.as_str());
+        assert_eq!(deployment["properties"]["templateLink"]["uri"], link.as_str());
         app.get(&app.image_path("rg", "fromlink", "linked")).await.assert_status(200);
 
         // A URI no mapping covers, and a path that leaves the directory, are refused clearly.
