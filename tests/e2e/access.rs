@@ -288,3 +288,21 @@ both_stores! {
         assert_eq!(mine.json()["value"][0]["properties"]["principalId"], INNER_GROUP, "{}", mine.text);
     }
 }
+
+both_stores! {
+    async fn tokens_of_another_tenant_are_refused_as_azure_refuses_them(backend) {
+        let app = TestApp::start(backend).await;
+        app.create_group("rg", "westus").await;
+        let other_tenant = "bbbbbbbb-2222-4222-8222-bbbbbbbbbbbb";
+        let foreign = galleryd_tests::claims_token(&json!({"tid": other_tenant, "oid": ANN, "upn": "ann@fabrikam.com"}));
+        let answer = app.request_as(&foreign, Method::GET, &format!("{}?api-version=2024-11-01", app.group_path("rg")), None).await;
+        answer.assert_error(401, "InvalidAuthenticationTokenTenant");
+        let message = answer.json()["error"]["message"].as_str().unwrap().to_string();
+        assert!(message.starts_with(&format!("The access token is from the wrong issuer 'https://sts.windows.net/{other_tenant}/'. It must match the tenant 'https://sts.windows.net/{}/' associated with this subscription.", galleryd_tests::DEVELOPMENT_TENANT_ID)), "{message}");
+        assert!(answer.header("www-authenticate").is_some_and(|challenge| challenge.starts_with("Bearer authorization_uri=")));
+        // Even a role does not help a token of the wrong tenant; the right tenant's token gets the role.
+        app.assign_role(&app.group_path("rg"), ANN, "User", READER).await;
+        app.request_as(&foreign, Method::GET, &format!("{}?api-version=2024-11-01", app.group_path("rg")), None).await.assert_error(401, "InvalidAuthenticationTokenTenant");
+        app.request_as(&user_token(ANN, "ann@contoso.com"), Method::GET, &format!("{}?api-version=2024-11-01", app.group_path("rg")), None).await.assert_status(200);
+    }
+}

@@ -199,6 +199,9 @@ async fn handle(app: &SharedApp, request: Request) -> ApiResult<Response> {
         ),
         None => None,
     };
+    if let Some(subscription) = &subscription {
+        authentication::check_tenant(app, &caller, subscription, &base_url)?;
+    }
     let request_kind = RequestKind::of(&parts.method);
     let remaining = match &subscription {
         Some(subscription) => Some(app.throttle.admit(

@@ -48,6 +48,7 @@ crate::string_enum! {
         InvalidAuthenticationToken = "InvalidAuthenticationToken",
         InvalidAuthenticationTokenAudience = "InvalidAuthenticationTokenAudience",
         ExpiredAuthenticationToken = "ExpiredAuthenticationToken",
+        InvalidAuthenticationTokenTenant = "InvalidAuthenticationTokenTenant",
         // ----- 403: the caller may not -----
         AuthorizationFailed = "AuthorizationFailed",
         LinkedAuthorizationFailed = "LinkedAuthorizationFailed",
