@@ -365,6 +365,8 @@ async fn run(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
         RoleAssignmentsDelete => role_assignments::delete(app, request).await,
         RoleDefinitionsList => role_definitions::list(app, request).await,
         RoleDefinitionsGet => role_definitions::get(app, request).await,
+        RoleDefinitionsCreateOrUpdate => role_definitions::create_or_update(app, request).await,
+        RoleDefinitionsDelete => role_definitions::delete(app, request).await,
         DeploymentsCreateOrUpdate => deployments::create_or_update(app, request).await,
         DeploymentsGet => deployments::get(app, request).await,
         DeploymentsCheckExistence => deployments::check_existence(app, request).await,

@@ -70,6 +70,7 @@ crate::string_enum! {
         RequestTimeout = "RequestTimeout",
         Conflict = "Conflict",
         RoleAssignmentExists = "RoleAssignmentExists",
+        RoleDefinitionWithSameNameExists = "RoleDefinitionWithSameNameExists",
         PropertyChangeNotAllowed = "PropertyChangeNotAllowed",
         CannotDeleteResource = "CannotDeleteResource",
         InvalidResourceLocation = "InvalidResourceLocation",
