@@ -288,3 +288,63 @@ both_stores! {
         assert_eq!(mine.json()["value"][0]["properties"]["principalId"], INNER_GROUP, "{}", mine.text);
     }
 }
+
+both_stores! {
+    async fn tokens_of_another_tenant_are_refused_as_azure_refuses_them(backend) {
+        let app = TestApp::start(backend).await;
+        app.create_group("rg", "westus").await;
+        let other_tenant = "bbbbbbbb-2222-4222-8222-bbbbbbbbbbbb";
+        let foreign = galleryd_tests::claims_token(&json!({"tid": other_tenant, "oid": ANN, "upn": "ann@fabrikam.com"}));
+        let answer = app.request_as(&foreign, Method::GET, &format!("{}?api-version=2024-11-01", app.group_path("rg")), None).await;
+        answer.assert_error(401, "InvalidAuthenticationTokenTenant");
+        let message = answer.json()["error"]["message"].as_str().unwrap().to_string();
+        assert!(message.starts_with(&format!("The access token is from the wrong issuer 'https://sts.windows.net/{other_tenant}/'. It must match the tenant 'https://sts.windows.net/{}/' associated with this subscription.", galleryd_tests::DEVELOPMENT_TENANT_ID)), "{message}");
+        assert!(answer.header("www-authenticate").is_some_and(|challenge| challenge.starts_with("Bearer authorization_uri=")));
+        // Even a role does not help a token of the wrong tenant; the right tenant's token gets the role.
+        app.assign_role(&app.group_path("rg"), ANN, "User", READER).await;
+        app.request_as(&foreign, Method::GET, &format!("{}?api-version=2024-11-01", app.group_path("rg")), None).await.assert_error(401, "InvalidAuthenticationTokenTenant");
+        app.request_as(&user_token(ANN, "ann@contoso.com"), Method::GET, &format!("{}?api-version=2024-11-01", app.group_path("rg")), None).await.assert_status(200);
+    }
+}
+
+both_stores! {
+    async fn custom_roles_grant_their_actions_minus_their_not_actions(backend) {
+        let app = TestApp::start(backend).await;
+        app.create_group("rg", "westus").await;
+        app.create_gallery("rg", "gallery").await;
+        app.create_image("rg", "gallery", "one", "p", "o", "s").await;
+        let gallery = app.gallery_path("rg", "gallery");
+        let image = app.image_path("rg", "gallery", "one");
+        let subscription = app.subscription_path("");
+        let role = "5e5e5e5e-0000-4000-8000-00000000005e";
+        let role_path = format!("{subscription}/providers/Microsoft.Authorization/roleDefinitions/{role}?api-version={AUTHORIZATION_API}");
+        let definition = |name: &str| json!({"properties": {
+            "roleName": name, "description": "publishes, never deletes", "type": "CustomRole",
+            "permissions": [{"actions": ["Microsoft.Compute/galleries/images/*"], "notActions": ["Microsoft.Compute/galleries/images/delete"]}],
+            "assignableScopes": [subscription],
+        }});
+        let created = app.request(Method::PUT, &role_path, Some(&definition("Image publisher"))).await;
+        created.assert_status(201);
+        assert_eq!(created.json()["id"], format!("{subscription}/providers/Microsoft.Authorization/roleDefinitions/{role}"));
+        assert_eq!(created.json()["properties"]["type"], "CustomRole");
+        app.request(Method::PUT, &role_path, Some(&definition("Image publisher"))).await.assert_status(200);
+        let other = format!("{subscription}/providers/Microsoft.Authorization/roleDefinitions/6e6e6e6e-0000-4000-8000-00000000006e?api-version={AUTHORIZATION_API}");
+        app.request(Method::PUT, &other, Some(&definition("image PUBLISHER"))).await.assert_error(409, "RoleDefinitionWithSameNameExists");
+        app.request(Method::PUT, &other, Some(&definition("Reader"))).await.assert_error(409, "RoleDefinitionWithSameNameExists");
+        app.request(Method::PUT, &format!("{subscription}/providers/Microsoft.Authorization/roleDefinitions/{READER}?api-version={AUTHORIZATION_API}"), Some(&definition("Mine"))).await.assert_error(400, "InvalidRoleDefinitionId");
+        app.request(Method::PUT, &other, Some(&json!({"properties": {"roleName": "x"}}))).await.assert_error(400, "InvalidRequestContent");
+        let custom = app.request(Method::GET, &format!("{subscription}/providers/Microsoft.Authorization/roleDefinitions?api-version={AUTHORIZATION_API}&$filter=type%20eq%20'CustomRole'"), None).await;
+        assert_eq!(custom.json()["value"].as_array().unwrap().len(), 1, "{}", custom.text);
+
+        app.assign_role(&gallery, ANN, "User", role).await;
+        let ann = user_token(ANN, "ann@contoso.com");
+        app.request_as(&ann, Method::PATCH, &versioned(&image), Some(&json!({"properties": {"description": "x"}}))).await.assert_status(200);
+        let delete = app.request_as(&ann, Method::DELETE, &versioned(&image), None).await;
+        assert_denied(&delete, "ann@contoso.com", ANN, "Microsoft.Compute/galleries/images/delete", &image);
+        app.request_as(&ann, Method::GET, &versioned(&gallery), None).await.assert_error(403, "AuthorizationFailed");
+        // Deleting the role takes what it granted away.
+        app.request(Method::DELETE, &role_path, None).await.assert_status(200);
+        app.request(Method::DELETE, &role_path, None).await.assert_status(204);
+        app.request_as(&ann, Method::PATCH, &versioned(&image), Some(&json!({"properties": {"description": "y"}}))).await.assert_error(403, "AuthorizationFailed");
+    }
+}

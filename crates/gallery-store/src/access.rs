@@ -165,4 +165,45 @@ impl Store {
             deleted
         }))
     }
+
+    /// Creates or replaces a custom role definition; `false` when another role already has its name.
+    pub async fn put_role_definition(
+        &self,
+        row: &StoredRoleDefinition,
+    ) -> Result<bool, StoreError> {
+        Ok(transaction!(self, (transaction, dialect) => {
+            let affected = sqlx::query("INSERT INTO role_definitions (name_key, role_name_key, body) VALUES ($1, $2, $3) ON CONFLICT (name_key) DO UPDATE SET role_name_key = excluded.role_name_key, body = excluded.body")
+                .bind(&row.name_key)
+                .bind(&row.role_name_key)
+                .bind(&row.body)
+                .execute(&mut *transaction)
+                .await;
+            match affected {
+                Ok(_) => {
+                    bump_revision!(transaction);
+                    true
+                }
+                // The role name is taken by another definition (the unique index says so).
+                Err(sqlx::Error::Database(error)) if error.is_unique_violation() => false,
+                Err(error) => return Err(error.into()),
+            }
+        }))
+    }
+
+    /// Deletes a custom role definition; answers the deleted row.
+    pub async fn delete_role_definition(
+        &self,
+        name_key: &str,
+    ) -> Result<Option<StoredRoleDefinition>, StoreError> {
+        Ok(transaction!(self, (transaction, dialect) => {
+            let deleted: Option<StoredRoleDefinition> = sqlx::query_as("DELETE FROM role_definitions WHERE name_key = $1 RETURNING name_key, role_name_key, body")
+                .bind(name_key)
+                .fetch_optional(&mut *transaction)
+                .await?;
+            if deleted.is_some() {
+                bump_revision!(transaction);
+            }
+            deleted
+        }))
+    }
 }

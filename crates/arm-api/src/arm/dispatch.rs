@@ -199,6 +199,9 @@ async fn handle(app: &SharedApp, request: Request) -> ApiResult<Response> {
         ),
         None => None,
     };
+    if let Some(subscription) = &subscription {
+        authentication::check_tenant(app, &caller, subscription, &base_url)?;
+    }
     let request_kind = RequestKind::of(&parts.method);
     let remaining = match &subscription {
         Some(subscription) => Some(app.throttle.admit(
@@ -376,6 +379,8 @@ async fn run(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
         RoleAssignmentsDelete => role_assignments::delete(app, request).await,
         RoleDefinitionsList => role_definitions::list(app, request).await,
         RoleDefinitionsGet => role_definitions::get(app, request).await,
+        RoleDefinitionsCreateOrUpdate => role_definitions::create_or_update(app, request).await,
+        RoleDefinitionsDelete => role_definitions::delete(app, request).await,
         DeploymentsCreateOrUpdate | DeploymentsCreateOrUpdateAtSubscriptionScope => {
             deployments::create_or_update(app, request).await
         }

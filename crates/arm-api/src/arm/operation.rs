@@ -111,6 +111,8 @@ operations! {
     RoleAssignmentsDelete => ("RoleAssignments_Delete", Authorization, "Microsoft.Authorization/roleAssignments/delete", "roleAssignments"),
     RoleDefinitionsList => ("RoleDefinitions_List", Authorization, "Microsoft.Authorization/roleDefinitions/read", "roleDefinitions"),
     RoleDefinitionsGet => ("RoleDefinitions_Get", Authorization, "Microsoft.Authorization/roleDefinitions/read", "roleDefinitions"),
+    RoleDefinitionsCreateOrUpdate => ("RoleDefinitions_CreateOrUpdate", Authorization, "Microsoft.Authorization/roleDefinitions/write", "roleDefinitions"),
+    RoleDefinitionsDelete => ("RoleDefinitions_Delete", Authorization, "Microsoft.Authorization/roleDefinitions/delete", "roleDefinitions"),
     // ----- template deployments (Microsoft.Resources/deployments) -----
     DeploymentsCreateOrUpdate => ("Deployments_CreateOrUpdate", ResourceManager, "Microsoft.Resources/deployments/write", "deployments"),
     DeploymentsGet => ("Deployments_Get", ResourceManager, "Microsoft.Resources/deployments/read", "deployments"),

@@ -175,6 +175,8 @@ routes! {
     DELETE format!("{AUTHORIZATION}/roleAssignments/{{roleAssignmentName}}") => RoleAssignmentsDelete,
     GET format!("{AUTHORIZATION}/roleDefinitions") => RoleDefinitionsList,
     GET format!("{AUTHORIZATION}/roleDefinitions/{{roleDefinitionId}}") => RoleDefinitionsGet,
+    PUT format!("{AUTHORIZATION}/roleDefinitions/{{roleDefinitionId}}") => RoleDefinitionsCreateOrUpdate,
+    DELETE format!("{AUTHORIZATION}/roleDefinitions/{{roleDefinitionId}}") => RoleDefinitionsDelete,
 }
 
 /// The path parameters a route captured, in template order.

@@ -295,6 +295,98 @@ pub fn role_definition_guid(id: &str) -> Option<&str> {
     crate::identity::is_guid(guid).then_some(guid)
 }
 
+/// The members of a custom role PUT galleryd reads.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CustomRoleProperties {
+    role_name: Option<String>,
+    description: Option<String>,
+    permissions: Option<Vec<Permission>>,
+    assignable_scopes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct CustomRoleRequest {
+    properties: Option<CustomRoleProperties>,
+}
+
+/// Decides a custom role from a PUT body: `name` is the GUID in the path; `existing` the role it
+/// replaces. Built-in roles cannot be replaced, nor their names taken.
+pub fn decide_custom_role(
+    name: &str,
+    body: &[u8],
+    existing: Option<&RoleDefinition>,
+    caller_object_id: &str,
+    now: &str,
+) -> Result<RoleDefinition, crate::ServiceError> {
+    use crate::{ErrorCode, ServiceError};
+    if !crate::identity::is_guid(name) || built_in_role(name).is_some() {
+        return Err(ServiceError::new(
+            400,
+            ErrorCode::InvalidRoleDefinitionId,
+            format!(
+                "The role definition ID '{name}' is not valid: it must be a new GUID, not a built-in role's."
+            ),
+        ));
+    }
+    let request: CustomRoleRequest =
+        serde_json::from_slice(body).map_err(ServiceError::invalid_request_content)?;
+    let properties = request.properties.unwrap_or_default();
+    let missing = |member: &str| {
+        ServiceError::new(
+            400,
+            ErrorCode::InvalidRequestContent,
+            format!("The request content is missing the required property '{member}'."),
+        )
+        .with_target(format!("properties.{member}"))
+    };
+    let role_name = properties
+        .role_name
+        .filter(|name| !name.trim().is_empty())
+        .ok_or_else(|| missing("roleName"))?;
+    let assignable_scopes = properties
+        .assignable_scopes
+        .filter(|scopes| !scopes.is_empty())
+        .ok_or_else(|| missing("assignableScopes"))?;
+    if built_in_roles()
+        .iter()
+        .any(|role| role.role_name.eq_ignore_ascii_case(&role_name))
+    {
+        return Err(role_name_exists(&role_name));
+    }
+    Ok(RoleDefinition {
+        name: name.to_ascii_lowercase(),
+        role_name,
+        role_type: RoleType::CustomRole,
+        description: properties.description.unwrap_or_default(),
+        assignable_scopes,
+        permissions: properties.permissions.unwrap_or_default(),
+        created_on: Some(
+            existing
+                .and_then(|role| role.created_on.clone())
+                .unwrap_or_else(|| now.to_string()),
+        ),
+        updated_on: Some(now.to_string()),
+        created_by: Some(
+            existing
+                .and_then(|role| role.created_by.clone())
+                .unwrap_or_else(|| caller_object_id.to_string()),
+        ),
+        updated_by: Some(caller_object_id.to_string()),
+    })
+}
+
+/// 409 `RoleDefinitionWithSameNameExists`.
+pub fn role_name_exists(role_name: &str) -> crate::ServiceError {
+    crate::ServiceError::new(
+        409,
+        crate::ErrorCode::RoleDefinitionWithSameNameExists,
+        format!(
+            "A custom role with the same name '{role_name}' already exists in this directory. Use a different name."
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,6 +48,7 @@ crate::string_enum! {
         InvalidAuthenticationToken = "InvalidAuthenticationToken",
         InvalidAuthenticationTokenAudience = "InvalidAuthenticationTokenAudience",
         ExpiredAuthenticationToken = "ExpiredAuthenticationToken",
+        InvalidAuthenticationTokenTenant = "InvalidAuthenticationTokenTenant",
         // ----- 403: the caller may not -----
         AuthorizationFailed = "AuthorizationFailed",
         LinkedAuthorizationFailed = "LinkedAuthorizationFailed",
@@ -69,6 +70,7 @@ crate::string_enum! {
         RequestTimeout = "RequestTimeout",
         Conflict = "Conflict",
         RoleAssignmentExists = "RoleAssignmentExists",
+        RoleDefinitionWithSameNameExists = "RoleDefinitionWithSameNameExists",
         PropertyChangeNotAllowed = "PropertyChangeNotAllowed",
         CannotDeleteResource = "CannotDeleteResource",
         InvalidResourceLocation = "InvalidResourceLocation",

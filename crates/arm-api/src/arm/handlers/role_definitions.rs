@@ -1,5 +1,6 @@
 //! Microsoft.Authorization role definitions: `RoleDefinitions_Get` and `RoleDefinitions_List`
-//! (with `$filter=roleName eq '…'` and `type eq '…'`), built-in roles and custom roles.
+//! (with `$filter=roleName eq '…'` and `type eq '…'`), built-in roles and custom roles, and
+//! `RoleDefinitions_CreateOrUpdate`/`_Delete` for custom roles.
 //!
 //! Listed or read under a subscription, a definition's id is subscription-qualified
 //! (`/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{guid}`), as Azure
@@ -114,5 +115,64 @@ pub async fn get(app: &App, request: &ArmRequest) -> ApiResult<Response> {
             ),
         )
         .into()),
+    }
+}
+
+/// RoleDefinitions_CreateOrUpdate: a custom role (201 new, 200 replaced).
+pub async fn create_or_update(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    request_scope(request)?;
+    let name = request
+        .parameters
+        .get("roleDefinitionId")
+        .to_ascii_lowercase();
+    let policy = app.access.policy(app).await?;
+    let existing = policy
+        .role(&name)
+        .filter(|role| role.role_type == RoleType::CustomRole);
+    let now = gallery_domain::time::format(chrono::Utc::now());
+    let role = gallery_domain::authorization::roles::decide_custom_role(
+        &name,
+        &request.body,
+        existing,
+        &request.caller.object_id,
+        &now,
+    )?;
+    let row = gallery_store::StoredRoleDefinition {
+        name_key: name.clone(),
+        role_name_key: role.role_name.to_lowercase(),
+        body: serde_json::to_string(&role).map_err(ServiceError::invalid_request_content)?,
+    };
+    if !app.store()?.put_role_definition(&row).await? {
+        return Err(gallery_domain::authorization::roles::role_name_exists(&role.role_name).into());
+    }
+    app.access.invalidate();
+    let status = if existing.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok(response::json(
+        status,
+        &role.to_resource(&id_prefix(request)),
+    ))
+}
+
+/// RoleDefinitions_Delete: 200 with the deleted custom role, 204 when there was none.
+pub async fn delete(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    request_scope(request)?;
+    let name = request
+        .parameters
+        .get("roleDefinitionId")
+        .to_ascii_lowercase();
+    match app.store()?.delete_role_definition(&name).await? {
+        Some(deleted) => {
+            app.access.invalidate();
+            let role: RoleDefinition = crate::arm::tracked::parse_stored(&deleted.body)?;
+            Ok(response::json(
+                StatusCode::OK,
+                &role.to_resource(&id_prefix(request)),
+            ))
+        }
+        None => Ok(response::empty(StatusCode::NO_CONTENT)),
     }
 }
