@@ -15,6 +15,7 @@ pub mod gallery_application;
 pub mod gallery_application_version;
 pub mod gallery_image;
 pub mod gallery_image_version;
+pub mod gallery_script;
 pub mod image;
 pub mod resource_group;
 
