@@ -87,6 +87,11 @@ operations! {
     GalleryScriptsUpdate => ("GalleryScripts_Update", ComputeGallery, "Microsoft.Compute/galleries/scripts/write", "galleries/scripts"),
     GalleryScriptsGet => ("GalleryScripts_Get", ComputeGallery, "Microsoft.Compute/galleries/scripts/read", "galleries/scripts"),
     GalleryScriptsDelete => ("GalleryScripts_Delete", ComputeGallery, "Microsoft.Compute/galleries/scripts/delete", "galleries/scripts"),
+    GalleryScriptVersionsListByGalleryScript => ("GalleryScriptVersions_ListByGalleryScript", ComputeGallery, "Microsoft.Compute/galleries/scripts/versions/read", "galleries/scripts/versions"),
+    GalleryScriptVersionsCreateOrUpdate => ("GalleryScriptVersions_CreateOrUpdate", ComputeGallery, "Microsoft.Compute/galleries/scripts/versions/write", "galleries/scripts/versions"),
+    GalleryScriptVersionsUpdate => ("GalleryScriptVersions_Update", ComputeGallery, "Microsoft.Compute/galleries/scripts/versions/write", "galleries/scripts/versions"),
+    GalleryScriptVersionsGet => ("GalleryScriptVersions_Get", ComputeGallery, "Microsoft.Compute/galleries/scripts/versions/read", "galleries/scripts/versions"),
+    GalleryScriptVersionsDelete => ("GalleryScriptVersions_Delete", ComputeGallery, "Microsoft.Compute/galleries/scripts/versions/delete", "galleries/scripts/versions"),
     CapsOperationsGet => ("CapsOperations_Get", ComputeGallery, "Microsoft.Compute/locations/capsOperations/read", "locations/capsOperations"),
     DisksList => ("Disks_List", ComputeDisk, "Microsoft.Compute/disks/read", "disks"),
     DisksListByResourceGroup => ("Disks_ListByResourceGroup", ComputeDisk, "Microsoft.Compute/disks/read", "disks"),
@@ -130,6 +135,7 @@ impl OperationId {
         match self {
             OperationId::GalleriesGet => &[Expansion::SharingProfileGroups],
             OperationId::GalleryApplicationVersionsGet => &[Expansion::ReplicationStatus],
+            OperationId::GalleryScriptVersionsGet => &[Expansion::ReplicationStatus],
             OperationId::GalleryImageVersionsGet => &[
                 Expansion::ReplicationStatus,
                 Expansion::UefiSettings,
