@@ -1,6 +1,7 @@
 //! End-to-end tests of galleryd: a real server on 127.0.0.1:0, real HTTP, a fresh database per test,
 //! every test on Postgres and SQLite.
 
+mod access;
 mod api_process_killed;
 mod application_examples;
 mod arm_conventions;
@@ -9,6 +10,8 @@ mod blob_service;
 mod blob_store_full;
 mod consistency;
 mod database_outage;
+mod deployment_modes;
+mod deployment_scopes;
 mod deployments;
 mod disks;
 mod examples;
@@ -27,6 +30,7 @@ mod openapi;
 mod process;
 mod readme;
 mod replication_recovery;
+mod reset;
 mod resource_groups;
 mod security;
 mod shared_database;

@@ -506,6 +506,9 @@ fn probe_value(name: &str) -> &'static str {
         "location" => "westus",
         "operationId" => "00000000-0000-4000-8000-000000000000",
         "resourceProviderNamespace" => "Microsoft.Compute",
+        "scope" => "subscriptions/6a11e2d0-0000-4000-8000-000000000002",
+        "roleAssignmentName" => "00000000-0000-4000-8000-0000000000aa",
+        "roleDefinitionId" => "acdd72a7-3385-48ef-bd42-f606fba81ae7",
         "deploymentName" => "openapi-probe-deployment",
         other => panic!("no probe value for the path parameter {{{other}}}: add one"),
     }

@@ -103,6 +103,8 @@ pub struct App {
     pub(crate) write_queues: arm::tracked::WriteQueues,
     /// Whether the database is known to be unreachable (requests then answer 503 at once).
     pub database_outage: Arc<database_outage::DatabaseOutage>,
+    /// The cached access policy every authorization decision reads.
+    pub access: arm::access::AccessControl,
 }
 
 /// The shared application state.
@@ -125,6 +127,7 @@ impl App {
             throttle: arm::throttling::Throttle::default(),
             write_queues: arm::tracked::WriteQueues::default(),
             database_outage: Arc::default(),
+            access: arm::access::AccessControl::default(),
         })
     }
 
@@ -289,6 +292,7 @@ fn routes(app: SharedApp) -> Router {
         .route("/_galleryd/latest", get(admin::latest))
         .route("/_galleryd/billing", get(admin::billing))
         .route("/_galleryd/usage", get(admin::usage))
+        .route("/_galleryd/reset", axum::routing::post(admin::reset::reset))
         .route(
             "/gallerydblob/{region}/{blob}",
             axum::routing::any(blob_service::handle),

@@ -520,6 +520,8 @@ impl Config {
                 tenants: Vec::new(),
                 subscriptions: Vec::new(),
                 principals: vec![principal],
+                groups: Vec::new(),
+                role_assignments: Vec::new(),
             });
         }
         let mut subscriptions = std::mem::take(&mut directory.subscriptions);
@@ -584,6 +586,8 @@ impl Config {
             tenants: Vec::new(),
             subscriptions,
             principals: Vec::new(),
+            groups: Vec::new(),
+            role_assignments: Vec::new(),
         });
         directory.validate().map_err(ConfigError)?;
         Ok(directory)

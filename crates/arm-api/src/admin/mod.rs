@@ -1,6 +1,9 @@
 //! `/_galleryd/*`: galleryd's own endpoints, outside ARM paths and free of ARM conventions (no
 //! api-version): liveness, readiness, where to find the endpoints and the certificate, and views into
-//! replication (replicas, "latest", billing estimate, usage against limits).
+//! replication (replicas, "latest", billing estimate, usage against limits); and what test suites
+//! drive: [`reset`].
+
+pub mod reset;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -94,10 +97,13 @@ pub async fn certificate(State(app): State<SharedApp>) -> Response {
 }
 
 /// What a `/_galleryd` report answers: 200 with its JSON, or the error in ARM's shape.
-type Report = Result<axum::Json<Value>, ApiError>;
+pub(crate) type Report = Result<axum::Json<Value>, ApiError>;
 
 /// A query parameter, ignoring the case of its name (empty counts as absent).
-fn optional_parameter<'a>(query: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+pub(crate) fn optional_parameter<'a>(
+    query: &'a HashMap<String, String>,
+    name: &str,
+) -> Option<&'a str> {
     query
         .iter()
         .find(|(key, _)| key.eq_ignore_ascii_case(name))

@@ -4,7 +4,7 @@
 //! Every ARM path goes through [`dispatch`] (axum's fallback). It resolves the request to an
 //! [`OperationId`] from the route table, applies the checks every ARM operation shares in the order
 //! ARM applies them, and calls the handler named after the operation. Authorization is one function
-//! here ([`authorize`]): the single seam role-based access control plugs into.
+//! in [`access::authorize`]: the single seam role-based access control plugs into.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -16,10 +16,12 @@ use gallery_domain::api_version::{self, ApiFamily};
 use gallery_domain::identity::Caller;
 
 use crate::SharedApp;
+use crate::arm::access;
 use crate::arm::handlers::{
     caps_operations, deployments, disks, galleries, gallery_application_versions,
     gallery_applications, gallery_image_versions, gallery_images, gallery_script_versions,
-    gallery_scripts, images, resource_groups, snapshots, subscriptions,
+    gallery_scripts, images, resource_groups, role_assignments, role_definitions, snapshots,
+    subscriptions,
 };
 use crate::arm::operation::OperationId;
 use crate::arm::request::{ArmRequest, Query};
@@ -110,12 +112,6 @@ pub(crate) fn unknown_route(segments: &[String], api_version: &str) -> ServiceEr
             segments.join("/")
         ),
     )
-}
-
-/// The authorization step: may `caller` perform `operation` on the resource the request names?
-/// Every caller may do everything until role assignments exist; this is where they will be checked.
-fn authorize(_caller: &Caller, _operation: OperationId, _scope: &str) -> Result<(), ServiceError> {
-    Ok(())
 }
 
 /// Why a request body could not be read: 408 `RequestTimeout` when the client paused longer than the
@@ -220,9 +216,12 @@ async fn handle(app: &SharedApp, request: Request) -> ApiResult<Response> {
         }
         None => response,
     };
-    if let Err(error) = authorize(&caller, operation, parts.uri.path()) {
-        return Ok(with_remaining(ApiError::from(error).into_response()));
-    }
+    let decoded_path = format!("/{}", segments.join("/"));
+    let visibility =
+        match access::authorize(app, &caller, operation, &parts.method, &decoded_path).await {
+            Ok(visibility) => visibility,
+            Err(error) => return Ok(with_remaining(error.into_response())),
+        };
     let body = if matches!(parts.method, Method::PUT | Method::PATCH | Method::POST) {
         match read_body(body, &parts.headers, app.settings.max_request_body_bytes).await {
             Ok(body) => body,
@@ -253,6 +252,7 @@ async fn handle(app: &SharedApp, request: Request) -> ApiResult<Response> {
                 body,
                 shaping,
                 subscription,
+                visibility,
                 correlation_id,
                 received_at: chrono::Utc::now(),
             };
@@ -385,17 +385,46 @@ async fn run(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
         ImagesUpdate => images::update(app, request).await,
         ImagesGet => images::get(app, request).await,
         ImagesDelete => images::delete(app, request).await,
-        DeploymentsCreateOrUpdate => deployments::create_or_update(app, request).await,
-        DeploymentsGet => deployments::get(app, request).await,
-        DeploymentsCheckExistence => deployments::check_existence(app, request).await,
-        DeploymentsDelete => deployments::delete(app, request).await,
-        DeploymentsListByResourceGroup => deployments::list_by_resource_group(app, request).await,
-        DeploymentsValidate => deployments::validate(app, request).await,
-        DeploymentsCancel => deployments::cancel(app, request).await,
-        DeploymentsExportTemplate => deployments::export_template(app, request).await,
-        DeploymentOperationStatusesGet => deployments::operation_status(app, request).await,
-        DeploymentOperationsList => deployments::operations::list(app, request).await,
-        DeploymentOperationsGet => deployments::operations::get(app, request).await,
+        RoleAssignmentsListForScope => role_assignments::list_for_scope(app, request).await,
+        RoleAssignmentsCreate => role_assignments::create(app, request).await,
+        RoleAssignmentsGet => role_assignments::get(app, request).await,
+        RoleAssignmentsDelete => role_assignments::delete(app, request).await,
+        RoleDefinitionsList => role_definitions::list(app, request).await,
+        RoleDefinitionsGet => role_definitions::get(app, request).await,
+        DeploymentsCreateOrUpdate | DeploymentsCreateOrUpdateAtSubscriptionScope => {
+            deployments::create_or_update(app, request).await
+        }
+        DeploymentsGet | DeploymentsGetAtSubscriptionScope => deployments::get(app, request).await,
+        DeploymentsCheckExistence | DeploymentsCheckExistenceAtSubscriptionScope => {
+            deployments::check_existence(app, request).await
+        }
+        DeploymentsDelete | DeploymentsDeleteAtSubscriptionScope => {
+            deployments::delete(app, request).await
+        }
+        DeploymentsListByResourceGroup | DeploymentsListAtSubscriptionScope => {
+            deployments::list(app, request).await
+        }
+        DeploymentsValidate | DeploymentsValidateAtSubscriptionScope => {
+            deployments::validate(app, request).await
+        }
+        DeploymentsWhatIf | DeploymentsWhatIfAtSubscriptionScope => {
+            deployments::what_if::what_if(app, request).await
+        }
+        DeploymentsCancel | DeploymentsCancelAtSubscriptionScope => {
+            deployments::cancel(app, request).await
+        }
+        DeploymentsExportTemplate | DeploymentsExportTemplateAtSubscriptionScope => {
+            deployments::export_template(app, request).await
+        }
+        DeploymentOperationStatusesGet | DeploymentOperationStatusesGetAtSubscriptionScope => {
+            deployments::operation_status(app, request).await
+        }
+        DeploymentOperationsList | DeploymentOperationsListAtSubscriptionScope => {
+            deployments::operations::list(app, request).await
+        }
+        DeploymentOperationsGet | DeploymentOperationsGetAtSubscriptionScope => {
+            deployments::operations::get(app, request).await
+        }
     }
 }
 

@@ -115,6 +115,12 @@ operations! {
     ImagesUpdate => ("Images_Update", ComputeResource, "Microsoft.Compute/images/write", "images"),
     ImagesGet => ("Images_Get", ComputeResource, "Microsoft.Compute/images/read", "images"),
     ImagesDelete => ("Images_Delete", ComputeResource, "Microsoft.Compute/images/delete", "images"),
+    RoleAssignmentsListForScope => ("RoleAssignments_ListForScope", Authorization, "Microsoft.Authorization/roleAssignments/read", "roleAssignments"),
+    RoleAssignmentsCreate => ("RoleAssignments_Create", Authorization, "Microsoft.Authorization/roleAssignments/write", "roleAssignments"),
+    RoleAssignmentsGet => ("RoleAssignments_Get", Authorization, "Microsoft.Authorization/roleAssignments/read", "roleAssignments"),
+    RoleAssignmentsDelete => ("RoleAssignments_Delete", Authorization, "Microsoft.Authorization/roleAssignments/delete", "roleAssignments"),
+    RoleDefinitionsList => ("RoleDefinitions_List", Authorization, "Microsoft.Authorization/roleDefinitions/read", "roleDefinitions"),
+    RoleDefinitionsGet => ("RoleDefinitions_Get", Authorization, "Microsoft.Authorization/roleDefinitions/read", "roleDefinitions"),
     // ----- template deployments (Microsoft.Resources/deployments) -----
     DeploymentsCreateOrUpdate => ("Deployments_CreateOrUpdate", ResourceManager, "Microsoft.Resources/deployments/write", "deployments"),
     DeploymentsGet => ("Deployments_Get", ResourceManager, "Microsoft.Resources/deployments/read", "deployments"),
@@ -127,6 +133,19 @@ operations! {
     DeploymentOperationStatusesGet => ("DeploymentOperationStatuses_Get", ResourceManager, "Microsoft.Resources/deployments/operationStatuses/read", "deployments/operationStatuses"),
     DeploymentOperationsList => ("DeploymentOperations_ListByResourceGroup", ResourceManager, "Microsoft.Resources/deployments/operations/read", "deployments/operations"),
     DeploymentOperationsGet => ("DeploymentOperations_GetAtResourceGroup", ResourceManager, "Microsoft.Resources/deployments/operations/read", "deployments/operations"),
+    DeploymentsWhatIf => ("Deployments_WhatIf", ResourceManager, "Microsoft.Resources/deployments/whatIf/action", "deployments"),
+    DeploymentsWhatIfAtSubscriptionScope => ("Deployments_WhatIfAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/whatIf/action", "deployments"),
+    DeploymentsCreateOrUpdateAtSubscriptionScope => ("Deployments_CreateOrUpdateAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/write", "deployments"),
+    DeploymentsGetAtSubscriptionScope => ("Deployments_GetAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/read", "deployments"),
+    DeploymentsCheckExistenceAtSubscriptionScope => ("Deployments_CheckExistenceAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/read", "deployments"),
+    DeploymentsDeleteAtSubscriptionScope => ("Deployments_DeleteAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/delete", "deployments"),
+    DeploymentsListAtSubscriptionScope => ("Deployments_ListAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/read", "deployments"),
+    DeploymentsValidateAtSubscriptionScope => ("Deployments_ValidateAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/validate/action", "deployments"),
+    DeploymentsCancelAtSubscriptionScope => ("Deployments_CancelAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/cancel/action", "deployments"),
+    DeploymentsExportTemplateAtSubscriptionScope => ("Deployments_ExportTemplateAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/exportTemplate/action", "deployments"),
+    DeploymentOperationStatusesGetAtSubscriptionScope => ("DeploymentOperationStatuses_GetAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/operationStatuses/read", "deployments/operationStatuses"),
+    DeploymentOperationsListAtSubscriptionScope => ("DeploymentOperations_ListAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/operations/read", "deployments/operations"),
+    DeploymentOperationsGetAtSubscriptionScope => ("DeploymentOperations_GetAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/operations/read", "deployments/operations"),
 }
 
 impl OperationId {

@@ -13,5 +13,7 @@ pub(crate) mod gallery_script_versions;
 pub(crate) mod gallery_scripts;
 pub(crate) mod images;
 pub(crate) mod resource_groups;
+pub(crate) mod role_assignments;
+pub(crate) mod role_definitions;
 pub(crate) mod snapshots;
 pub(crate) mod subscriptions;
