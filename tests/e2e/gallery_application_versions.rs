@@ -18,7 +18,7 @@ use crate::gallery_image_versions::{
 
 /// Serves `files` (`/name` → bytes) over plain HTTP on 127.0.0.1 and answers 404 for anything
 /// else; returns the base URL. The server lives as long as the test's runtime.
-async fn serve_files(files: BTreeMap<String, Vec<u8>>) -> String {
+pub(crate) async fn serve_files(files: BTreeMap<String, Vec<u8>>) -> String {
     async fn file(
         State(files): State<Arc<BTreeMap<String, Vec<u8>>>>,
         Path(name): Path<String>,

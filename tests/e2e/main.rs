@@ -20,6 +20,8 @@ mod gallery_application_versions;
 mod gallery_applications;
 mod gallery_image_versions;
 mod gallery_images;
+mod gallery_script_versions;
+mod gallery_scripts;
 mod generated_input;
 mod identity;
 mod images;

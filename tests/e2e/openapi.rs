@@ -498,6 +498,8 @@ fn probe_value(name: &str) -> &'static str {
         "galleryImageVersionName" => "1.0.0",
         "galleryApplicationName" => "openapi-probe-application",
         "galleryApplicationVersionName" => "1.0.0",
+        "galleryScriptName" => "openapi-probe-script",
+        "galleryScriptVersionName" => "1.0.0",
         "diskName" => "openapi-probe-disk",
         "snapshotName" => "openapi-probe-snapshot",
         "imageName" => "openapi-probe-managed-image",

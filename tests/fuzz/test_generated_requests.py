@@ -99,6 +99,9 @@ def seed(endpoints: Endpoints) -> dict[str, str]:
     application_body = {"location": "westus", "properties": {"supportedOSType": "Linux"}}
     _wait_for_operation(session, _check(session.put(url(application, GALLERY_API), json=application_body), 200, 201))
 
+    script = f"{compute}/galleries/fuzzgallery/scripts/fuzzscript"
+    _wait_for_operation(session, _check(session.put(url(script, GALLERY_API), json={"location": "westus", "properties": {"supportedOSType": "Windows"}}), 200, 201))
+
     # A snapshot with bytes, sealed: the source of a version.
     snapshot = f"{compute}/snapshots/fuzzsnapshot"
     upload = {"location": "westus", "properties": {"osType": "Linux", "hyperVGeneration": "V2", "creationData": {"createOption": "Upload", "uploadSizeBytes": UPLOAD_BYTES}}}

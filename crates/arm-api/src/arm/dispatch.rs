@@ -19,8 +19,9 @@ use crate::SharedApp;
 use crate::arm::access;
 use crate::arm::handlers::{
     caps_operations, deployments, disks, galleries, gallery_application_versions,
-    gallery_applications, gallery_image_versions, gallery_images, images, resource_groups,
-    role_assignments, role_definitions, snapshots, subscriptions,
+    gallery_applications, gallery_image_versions, gallery_images, gallery_script_versions,
+    gallery_scripts, images, resource_groups, role_assignments, role_definitions, snapshots,
+    subscriptions,
 };
 use crate::arm::operation::OperationId;
 use crate::arm::request::{ArmRequest, Query};
@@ -350,6 +351,20 @@ async fn run(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
         GalleryApplicationVersionsDelete => {
             gallery_application_versions::delete(app, request).await
         }
+        GalleryScriptsListByGallery => gallery_scripts::list_by_gallery(app, request).await,
+        GalleryScriptsCreateOrUpdate => gallery_scripts::create_or_update(app, request).await,
+        GalleryScriptsUpdate => gallery_scripts::update(app, request).await,
+        GalleryScriptsGet => gallery_scripts::get(app, request).await,
+        GalleryScriptsDelete => gallery_scripts::delete(app, request).await,
+        GalleryScriptVersionsListByGalleryScript => {
+            gallery_script_versions::list_by_gallery_script(app, request).await
+        }
+        GalleryScriptVersionsCreateOrUpdate => {
+            gallery_script_versions::create_or_update(app, request).await
+        }
+        GalleryScriptVersionsUpdate => gallery_script_versions::update(app, request).await,
+        GalleryScriptVersionsGet => gallery_script_versions::get(app, request).await,
+        GalleryScriptVersionsDelete => gallery_script_versions::delete(app, request).await,
         CapsOperationsGet => caps_operations::get(app, request).await,
         DisksList => disks::list(app, request).await,
         DisksListByResourceGroup => disks::list_by_resource_group(app, request).await,

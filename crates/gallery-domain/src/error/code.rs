@@ -86,6 +86,7 @@ crate::string_enum! {
         // ----- the `error` of a failed or canceled async operation -----
         GalleryImageVersionReplicationFailed = "GalleryImageVersionReplicationFailed",
         GalleryApplicationVersionReplicationFailed = "GalleryApplicationVersionReplicationFailed",
+        GalleryScriptVersionReplicationFailed = "GalleryScriptVersionReplicationFailed",
         InternalOperationError = "InternalOperationError",
         OperationCanceled = "OperationCanceled",
         OperationFailed = "OperationFailed",

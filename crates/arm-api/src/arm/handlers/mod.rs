@@ -9,6 +9,8 @@ pub(crate) mod gallery_application_versions;
 pub(crate) mod gallery_applications;
 pub(crate) mod gallery_image_versions;
 pub(crate) mod gallery_images;
+pub(crate) mod gallery_script_versions;
+pub(crate) mod gallery_scripts;
 pub(crate) mod images;
 pub(crate) mod resource_groups;
 pub(crate) mod role_assignments;

@@ -10,7 +10,7 @@
 //! package before the version. `$expand=ReplicationStatus` reports per-region progress from the
 //! replica rows.
 
-mod package;
+pub(crate) mod package;
 
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -69,7 +69,7 @@ fn failure_reason(error: &reqwest::Error) -> String {
 }
 
 /// Reads every link into a sealed content of `region` owned by `owner_key`.
-pub(super) async fn read_links(
+pub(crate) async fn read_links(
     app: &App,
     links: &[PackageLink],
     region: &str,
@@ -186,7 +186,7 @@ async fn read_link(
 
 /// Hands the contents read for a version (owned by its application while it did not exist) to
 /// the version, so that deleting the version deletes them.
-pub(super) async fn adopt(
+pub(crate) async fn adopt(
     app: &App,
     contents: &PublishedContents,
     version_key: &str,
@@ -200,7 +200,7 @@ pub(super) async fn adopt(
 }
 
 /// Deletes contents read for a create that did not happen (blobs, then rows).
-pub(super) async fn discard(app: &App, contents: &PublishedContents) -> ApiResult<()> {
+pub(crate) async fn discard(app: &App, contents: &PublishedContents) -> ApiResult<()> {
     for source in &contents.sources {
         let store = app
             .blobs
