@@ -11,6 +11,7 @@ mod database_outage;
 mod deployments;
 mod disks;
 mod examples;
+mod faults;
 mod galleries;
 mod gallery_applications;
 mod gallery_image_versions;

@@ -21,6 +21,7 @@ pub mod arm;
 mod blob_service;
 pub mod database_outage;
 pub mod error;
+pub mod faults;
 mod headers;
 pub mod identity;
 
@@ -100,6 +101,8 @@ pub struct App {
     pub(crate) write_queues: arm::tracked::WriteQueues,
     /// Whether the database is known to be unreachable (requests then answer 503 at once).
     pub database_outage: Arc<database_outage::DatabaseOutage>,
+    /// The fault rules a test suite installed (`/_galleryd/faults`).
+    pub faults: faults::FaultRules,
 }
 
 /// The shared application state.
@@ -121,6 +124,7 @@ impl App {
             throttle: arm::throttling::Throttle::default(),
             write_queues: arm::tracked::WriteQueues::default(),
             database_outage: Arc::default(),
+            faults: faults::FaultRules::default(),
         })
     }
 
@@ -286,6 +290,16 @@ fn routes(app: SharedApp) -> Router {
         .route("/_galleryd/billing", get(admin::billing))
         .route("/_galleryd/usage", get(admin::usage))
         .route("/_galleryd/reset", axum::routing::post(admin::reset::reset))
+        .route(
+            "/_galleryd/faults",
+            get(admin::faults::list)
+                .post(admin::faults::add)
+                .delete(admin::faults::clear),
+        )
+        .route(
+            "/_galleryd/faults/{id}",
+            axum::routing::delete(admin::faults::remove),
+        )
         .route(
             "/gallerydblob/{region}/{blob}",
             axum::routing::any(blob_service::handle),
