@@ -148,3 +148,43 @@ both_stores! {
         assert_eq!(rules(&app).await["value"], json!([]));
     }
 }
+
+#[tokio::test]
+async fn rules_from_a_file_are_installed_at_start_and_a_bad_file_stops_the_start() {
+    let directory = galleryd_tests::TempDirectory::new();
+    let file = directory.0.join("faults.json");
+    std::fs::write(
+        &file,
+        json!([{"match": {"operationId": "ResourceGroups_CreateOrUpdate"}, "action": {"kind": "error", "status": 503, "code": "ServiceUnavailable"}, "times": 1}]).to_string(),
+    )
+    .expect("rules written");
+    let rules_file = file.clone();
+    let app = TestApp::start_with(galleryd_tests::Backend::Sqlite, move |config| {
+        config.faults = Some(rules_file);
+    })
+    .await;
+    let path = format!("{}?api-version=2024-11-01", app.group_path("rg"));
+    let first = app
+        .request(Method::PUT, &path, Some(&json!({"location": "westus"})))
+        .await;
+    first.assert_error(503, "ServiceUnavailable");
+    app.create_group("rg", "westus").await;
+    assert_eq!(rules(&app).await["injected"], 1);
+
+    std::fs::write(
+        &file,
+        r#"[{"action": {"kind": "error", "status": 500, "code": "NoSuchCode"}}]"#,
+    )
+    .expect("rules written");
+    let mut config = TestApp::config(&directory.0.join("data"), None);
+    config.faults = Some(file);
+    let refused = galleryd::server::Server::start(&config).await;
+    let error = refused
+        .err()
+        .expect("a bad rules file stops the start")
+        .to_string();
+    assert!(
+        error.contains("--faults") && error.contains("NoSuchCode"),
+        "{error}"
+    );
+}
