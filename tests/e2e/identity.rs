@@ -339,6 +339,10 @@ both_stores! {
         let app = TestApp::start(backend).await;
         app.create_group("rg", "westus").await;
         let user = unsigned_jwt(json!({"tid": DEVELOPMENT_TENANT_ID, "oid": "11111111-9999-4999-8999-111111111111", "upn": "ann@contoso.com"}));
+        // Without a role, Ann may not write; the development user makes her Contributor.
+        let refused = with_token(&app, Method::PUT, &app.gallery_path("rg", "anns"), &user, Some(&json!({"location": "westus"}))).await;
+        assert_eq!(refused.status, 403, "{}", refused.text);
+        app.assign_role(&app.group_path("rg"), "11111111-9999-4999-8999-111111111111", "User", gallery_domain::authorization::roles::CONTRIBUTOR).await;
         let created = with_token(&app, Method::PUT, &app.gallery_path("rg", "anns"), &user, Some(&json!({"location": "westus"}))).await;
         created.assert_status(201);
         assert_eq!(created.json()["systemData"]["createdBy"], "ann@contoso.com");

@@ -400,7 +400,7 @@ fn every_reference_in_the_document_resolves() {
         .unwrap_or_default();
     assert_eq!(
         members,
-        BTreeSet::from(["code", "message", "target", "details"]),
+        BTreeSet::from(["code", "message", "target", "details", "additionalInfo"]),
         "CloudError.error members"
     );
 }
@@ -496,12 +496,20 @@ fn probe_value(name: &str) -> &'static str {
         "galleryName" => "openapiProbe",
         "galleryImageName" => "openapi-probe-image",
         "galleryImageVersionName" => "1.0.0",
+        "galleryApplicationName" => "openapi-probe-application",
+        "galleryApplicationVersionName" => "1.0.0",
+        "galleryScriptName" => "openapi-probe-script",
+        "galleryScriptVersionName" => "1.0.0",
         "diskName" => "openapi-probe-disk",
         "snapshotName" => "openapi-probe-snapshot",
         "imageName" => "openapi-probe-managed-image",
         "location" => "westus",
         "operationId" => "00000000-0000-4000-8000-000000000000",
         "resourceProviderNamespace" => "Microsoft.Compute",
+        "scope" => "subscriptions/6a11e2d0-0000-4000-8000-000000000002",
+        "roleAssignmentName" => "00000000-0000-4000-8000-0000000000aa",
+        "roleDefinitionId" => "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+        "deploymentName" => "openapi-probe-deployment",
         other => panic!("no probe value for the path parameter {{{other}}}: add one"),
     }
 }

@@ -60,7 +60,8 @@ impl From<StoreError> for ApiError {
     }
 }
 
-fn error_object(error: &ServiceError) -> Value {
+/// The `error` object of a service error (`code`, `message`, `target`, `details`, `additionalInfo`).
+pub fn error_object(error: &ServiceError) -> Value {
     let mut object = Map::new();
     object.insert("code".into(), Value::String(error.code.as_str().into()));
     object.insert("message".into(), Value::String(error.message.clone()));
@@ -71,6 +72,12 @@ fn error_object(error: &ServiceError) -> Value {
         object.insert(
             "details".into(),
             Value::Array(error.details.iter().map(error_object).collect()),
+        );
+    }
+    if !error.additional_info.is_empty() {
+        object.insert(
+            "additionalInfo".into(),
+            Value::Array(error.additional_info.clone()),
         );
     }
     Value::Object(object)

@@ -59,6 +59,8 @@ pub struct ApiSettings {
     pub max_replicas_per_region: u32,
     /// The largest image version (all disks together) in GiB.
     pub max_image_size_gb: u64,
+    /// `--template-link PREFIX=DIR`: linked-template URIs starting with PREFIX are read from DIR.
+    pub template_links: Vec<(String, std::path::PathBuf)>,
 }
 
 impl Default for ApiSettings {
@@ -73,6 +75,7 @@ impl Default for ApiSettings {
             throttling: arm::throttling::ThrottlingSettings::default(),
             max_replicas_per_region: 10,
             max_image_size_gb: 1024,
+            template_links: Vec::new(),
         }
     }
 }
@@ -92,6 +95,9 @@ pub struct App {
     pub endpoints: OnceLock<serde_json::Value>,
     /// The PEM of the certificate the HTTPS listener presents, for `/_galleryd/certificate`.
     pub certificate_pem: OnceLock<String>,
+    /// Reads VM application packages from their links (built on first use, trusting
+    /// `certificate_pem` too).
+    pub(crate) package_client: OnceLock<reqwest::Client>,
     /// Signs and verifies galleryd's access tokens (its key is shared through the database).
     token_issuer: tokio::sync::OnceCell<identity::tokens::TokenIssuer>,
     /// Requests per subscription over the last hour.
@@ -100,6 +106,8 @@ pub struct App {
     pub(crate) write_queues: arm::tracked::WriteQueues,
     /// Whether the database is known to be unreachable (requests then answer 503 at once).
     pub database_outage: Arc<database_outage::DatabaseOutage>,
+    /// The cached access policy every authorization decision reads.
+    pub access: arm::access::AccessControl,
 }
 
 /// The shared application state.
@@ -117,10 +125,12 @@ impl App {
             blob_signing_key: tokio::sync::OnceCell::new(),
             endpoints: OnceLock::new(),
             certificate_pem: OnceLock::new(),
+            package_client: OnceLock::new(),
             token_issuer: tokio::sync::OnceCell::new(),
             throttle: arm::throttling::Throttle::default(),
             write_queues: arm::tracked::WriteQueues::default(),
             database_outage: Arc::default(),
+            access: arm::access::AccessControl::default(),
         })
     }
 
@@ -285,6 +295,7 @@ fn routes(app: SharedApp) -> Router {
         .route("/_galleryd/latest", get(admin::latest))
         .route("/_galleryd/billing", get(admin::billing))
         .route("/_galleryd/usage", get(admin::usage))
+        .route("/_galleryd/reset", axum::routing::post(admin::reset::reset))
         .route(
             "/gallerydblob/{region}/{blob}",
             axum::routing::any(blob_service::handle),

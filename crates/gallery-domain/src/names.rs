@@ -66,6 +66,12 @@ pub fn validate_gallery_name(name: &str) -> Result<(), ServiceError> {
 /// `.`, starting with a letter or digit, not ending with `.` or `-`
 /// (the spec's `^[^_\W][\w-._]{0,79}(?<![-.])$`).
 pub fn validate_image_definition_name(name: &str) -> Result<(), ServiceError> {
+    validate_gallery_child_name(name, "galleryImageName")
+}
+
+/// Names of a gallery's definitions (images, applications, scripts, in-VM access control
+/// profiles): `^[^_\W][\w-._]{0,79}(?<![-.])$`; `parameter` is the path parameter errors name.
+pub fn validate_gallery_child_name(name: &str, parameter: &str) -> Result<(), ServiceError> {
     let bytes = name.as_bytes();
     let valid = !name.is_empty()
         && name.len() <= 80
@@ -78,7 +84,7 @@ pub fn validate_image_definition_name(name: &str) -> Result<(), ServiceError> {
         Ok(())
     } else {
         Err(ServiceError::invalid_parameter(
-            "galleryImageName",
+            parameter,
             format!(
                 "The entity name '{name}' is invalid according to its validation rule: \
                  ^[^_\\W][\\w-._]{{0,79}}(?<![-.])$. Use 1 to 80 letters, digits, underscores, hyphens and \

@@ -26,21 +26,30 @@ mod operations;
 mod quota;
 #[macro_use]
 mod jobs;
+mod access;
 mod background;
 mod contents;
+mod deployments;
 mod replicas;
+mod reset;
 mod resource_groups;
 mod resources;
 mod secrets;
+pub mod work_fence;
 
+pub use access::{AccessRows, AssignmentWrite, StoredRoleAssignment, StoredRoleDefinition};
 pub use backend::{Store, StoreLocation, StoreOptions};
 pub use background::OperationEnd;
 pub use clock::now_millis;
 pub use contents::{ContentState, StoredContent, StoredPageWrite};
+pub use deployments::{
+    DeploymentDeletion, NewDeployment, StoredDeployment, StoredDeploymentOperation,
+};
 pub use error::StoreError;
 pub use jobs::{ClaimedJob, JobKind, NewJob, PlannedJob};
 pub use operations::{NewOperation, OperationStatus, StoredOperation};
 pub use replicas::{PlannedReplica, ReplicaKey, ReplicaState, StoredReplica};
+pub use reset::{RemovedContent, Reset, ResetReport, ResetScope};
 pub use resource_groups::{GroupDecision, StoredResourceGroup};
 pub use resources::{
     Ancestry, Applied, Decision, ListScope, PutOutcome, ResourceScope, ResourceTarget,

@@ -166,6 +166,11 @@ impl Store {
             for (location, kind, shard, count) in &released {
                 release_quota!(transaction, subscription_id, location, kind, *shard, *count);
             }
+            // The group's deployment history goes with it.
+            let scope_key = format!("/subscriptions/{}/resourcegroups/{name_key}", subscription_id.to_lowercase());
+            sqlx::query("DELETE FROM deployment_operations WHERE deployment_seq IN (SELECT seq FROM deployments WHERE scope_key = $1)")
+                .bind(&scope_key).execute(&mut *transaction).await?;
+            sqlx::query("DELETE FROM deployments WHERE scope_key = $1").bind(&scope_key).execute(&mut *transaction).await?;
             sqlx::query("DELETE FROM resource_groups WHERE seq = $1").bind(group.seq).execute(&mut *transaction).await?;
             let group_id = gallery_domain::ids::resource_group_id(subscription_id, &group.name);
             insert_operation!(transaction, operation, subscription_id, &group.location, &group_id);

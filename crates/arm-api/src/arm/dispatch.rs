@@ -4,7 +4,7 @@
 //! Every ARM path goes through [`dispatch`] (axum's fallback). It resolves the request to an
 //! [`OperationId`] from the route table, applies the checks every ARM operation shares in the order
 //! ARM applies them, and calls the handler named after the operation. Authorization is one function
-//! here ([`authorize`]): the single seam role-based access control plugs into.
+//! in [`access::authorize`]: the single seam role-based access control plugs into.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -15,9 +15,13 @@ use gallery_domain::ServiceError;
 use gallery_domain::api_version::{self, ApiFamily};
 use gallery_domain::identity::Caller;
 
+use crate::SharedApp;
+use crate::arm::access;
 use crate::arm::handlers::{
-    caps_operations, disks, galleries, gallery_image_versions, gallery_images, images,
-    resource_groups, snapshots, subscriptions,
+    caps_operations, deployments, disks, galleries, gallery_application_versions,
+    gallery_applications, gallery_image_versions, gallery_images, gallery_script_versions,
+    gallery_scripts, images, resource_groups, role_assignments, role_definitions, snapshots,
+    subscriptions,
 };
 use crate::arm::operation::OperationId;
 use crate::arm::request::{ArmRequest, Query};
@@ -27,7 +31,6 @@ use crate::arm::shaping::Shaping;
 use crate::arm::throttling::RequestKind;
 use crate::error::{ApiError, ApiResult};
 use crate::identity::authentication;
-use crate::{App, SharedApp};
 
 /// How the connection a request arrived on is secured; the server adds it to every request so that
 /// absolute URLs handed back (async operations, `nextLink`) use the same scheme.
@@ -38,13 +41,18 @@ pub enum Scheme {
 }
 
 impl Scheme {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Scheme::Http => "http",
             Scheme::Https => "https",
         }
     }
 }
+
+/// The caller of a request galleryd sends itself (a deployment creating its resources through the
+/// front door): the principal that started the deployment. Only code can attach it.
+#[derive(Debug, Clone)]
+pub struct InProcessCaller(pub Caller);
 
 /// The fallback handler: every ARM request.
 pub async fn dispatch(State(app): State<SharedApp>, request: Request) -> Response {
@@ -77,7 +85,7 @@ pub(crate) fn base_url(request: &Request) -> String {
 }
 
 /// The error for a path no route serves.
-fn unknown_route(segments: &[String], api_version: &str) -> ServiceError {
+pub(crate) fn unknown_route(segments: &[String], api_version: &str) -> ServiceError {
     if let Some(index) = segments
         .iter()
         .position(|segment| segment.eq_ignore_ascii_case("providers"))
@@ -104,12 +112,6 @@ fn unknown_route(segments: &[String], api_version: &str) -> ServiceError {
             segments.join("/")
         ),
     )
-}
-
-/// The authorization step: may `caller` perform `operation` on the resource the request names?
-/// Every caller may do everything until role assignments exist; this is where they will be checked.
-fn authorize(_caller: &Caller, _operation: OperationId, _scope: &str) -> Result<(), ServiceError> {
-    Ok(())
 }
 
 /// Why a request body could not be read: 408 `RequestTimeout` when the client paused longer than the
@@ -161,9 +163,13 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
     Ok(Bytes::from(collected))
 }
 
-async fn handle(app: &App, request: Request) -> ApiResult<Response> {
+async fn handle(app: &SharedApp, request: Request) -> ApiResult<Response> {
     let base_url = base_url(&request);
-    let caller = authentication::authenticate(app, request.headers(), &base_url).await?;
+    // A deployment's own requests carry the deploying caller (extensions never come off the wire).
+    let caller = match request.extensions().get::<InProcessCaller>() {
+        Some(in_process) => in_process.0.clone(),
+        None => authentication::authenticate(app, request.headers(), &base_url).await?,
+    };
     let (parts, body) = request.into_parts();
     let query = Query::parse(parts.uri.query());
     let segments = routes::segments(parts.uri.path())?;
@@ -194,6 +200,9 @@ async fn handle(app: &App, request: Request) -> ApiResult<Response> {
         ),
         None => None,
     };
+    if let Some(subscription) = &subscription {
+        authentication::check_tenant(app, &caller, subscription, &base_url)?;
+    }
     let request_kind = RequestKind::of(&parts.method);
     let remaining = match &subscription {
         Some(subscription) => Some(app.throttle.admit(
@@ -210,9 +219,12 @@ async fn handle(app: &App, request: Request) -> ApiResult<Response> {
         }
         None => response,
     };
-    if let Err(error) = authorize(&caller, operation, parts.uri.path()) {
-        return Ok(with_remaining(ApiError::from(error).into_response()));
-    }
+    let decoded_path = format!("/{}", segments.join("/"));
+    let visibility =
+        match access::authorize(app, &caller, operation, &parts.method, &decoded_path).await {
+            Ok(visibility) => visibility,
+            Err(error) => return Ok(with_remaining(error.into_response())),
+        };
     let body = if matches!(parts.method, Method::PUT | Method::PATCH | Method::POST) {
         match read_body(body, &parts.headers, app.settings.max_request_body_bytes).await {
             Ok(body) => body,
@@ -221,6 +233,12 @@ async fn handle(app: &App, request: Request) -> ApiResult<Response> {
     } else {
         Bytes::new()
     };
+    let correlation_id = parts
+        .headers
+        .get("x-ms-correlation-request-id")
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| !value.is_empty())
+        .map(str::to_string);
     let is_head_of_get = parts.method == Method::HEAD && route.method == Method::GET;
     let warning = api_version.warning.clone();
     let answer = match Shaping::parse(operation, &query) {
@@ -237,6 +255,9 @@ async fn handle(app: &App, request: Request) -> ApiResult<Response> {
                 body,
                 shaping,
                 subscription,
+                visibility,
+                correlation_id,
+                received_at: chrono::Utc::now(),
             };
             run(app, &request).await
         }
@@ -271,7 +292,7 @@ async fn handle(app: &App, request: Request) -> ApiResult<Response> {
 }
 
 /// Calls the handler of `request.operation`.
-async fn run(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+async fn run(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
     use OperationId::*;
     match request.operation {
         SubscriptionsList => subscriptions::list(app, request).await,
@@ -308,6 +329,42 @@ async fn run(app: &App, request: &ArmRequest) -> ApiResult<Response> {
         GalleryImageVersionsUpdate => gallery_image_versions::update(app, request).await,
         GalleryImageVersionsGet => gallery_image_versions::get(app, request).await,
         GalleryImageVersionsDelete => gallery_image_versions::delete(app, request).await,
+        GalleryApplicationsListByGallery => {
+            gallery_applications::list_by_gallery(app, request).await
+        }
+        GalleryApplicationsCreateOrUpdate => {
+            gallery_applications::create_or_update(app, request).await
+        }
+        GalleryApplicationsUpdate => gallery_applications::update(app, request).await,
+        GalleryApplicationsGet => gallery_applications::get(app, request).await,
+        GalleryApplicationsDelete => gallery_applications::delete(app, request).await,
+        GalleryApplicationVersionsListByGalleryApplication => {
+            gallery_application_versions::list_by_gallery_application(app, request).await
+        }
+        GalleryApplicationVersionsCreateOrUpdate => {
+            gallery_application_versions::create_or_update(app, request).await
+        }
+        GalleryApplicationVersionsUpdate => {
+            gallery_application_versions::update(app, request).await
+        }
+        GalleryApplicationVersionsGet => gallery_application_versions::get(app, request).await,
+        GalleryApplicationVersionsDelete => {
+            gallery_application_versions::delete(app, request).await
+        }
+        GalleryScriptsListByGallery => gallery_scripts::list_by_gallery(app, request).await,
+        GalleryScriptsCreateOrUpdate => gallery_scripts::create_or_update(app, request).await,
+        GalleryScriptsUpdate => gallery_scripts::update(app, request).await,
+        GalleryScriptsGet => gallery_scripts::get(app, request).await,
+        GalleryScriptsDelete => gallery_scripts::delete(app, request).await,
+        GalleryScriptVersionsListByGalleryScript => {
+            gallery_script_versions::list_by_gallery_script(app, request).await
+        }
+        GalleryScriptVersionsCreateOrUpdate => {
+            gallery_script_versions::create_or_update(app, request).await
+        }
+        GalleryScriptVersionsUpdate => gallery_script_versions::update(app, request).await,
+        GalleryScriptVersionsGet => gallery_script_versions::get(app, request).await,
+        GalleryScriptVersionsDelete => gallery_script_versions::delete(app, request).await,
         CapsOperationsGet => caps_operations::get(app, request).await,
         DisksList => disks::list(app, request).await,
         DisksListByResourceGroup => disks::list_by_resource_group(app, request).await,
@@ -331,6 +388,48 @@ async fn run(app: &App, request: &ArmRequest) -> ApiResult<Response> {
         ImagesUpdate => images::update(app, request).await,
         ImagesGet => images::get(app, request).await,
         ImagesDelete => images::delete(app, request).await,
+        RoleAssignmentsListForScope => role_assignments::list_for_scope(app, request).await,
+        RoleAssignmentsCreate => role_assignments::create(app, request).await,
+        RoleAssignmentsGet => role_assignments::get(app, request).await,
+        RoleAssignmentsDelete => role_assignments::delete(app, request).await,
+        RoleDefinitionsList => role_definitions::list(app, request).await,
+        RoleDefinitionsGet => role_definitions::get(app, request).await,
+        RoleDefinitionsCreateOrUpdate => role_definitions::create_or_update(app, request).await,
+        RoleDefinitionsDelete => role_definitions::delete(app, request).await,
+        DeploymentsCreateOrUpdate | DeploymentsCreateOrUpdateAtSubscriptionScope => {
+            deployments::create_or_update(app, request).await
+        }
+        DeploymentsGet | DeploymentsGetAtSubscriptionScope => deployments::get(app, request).await,
+        DeploymentsCheckExistence | DeploymentsCheckExistenceAtSubscriptionScope => {
+            deployments::check_existence(app, request).await
+        }
+        DeploymentsDelete | DeploymentsDeleteAtSubscriptionScope => {
+            deployments::delete(app, request).await
+        }
+        DeploymentsListByResourceGroup | DeploymentsListAtSubscriptionScope => {
+            deployments::list(app, request).await
+        }
+        DeploymentsValidate | DeploymentsValidateAtSubscriptionScope => {
+            deployments::validate(app, request).await
+        }
+        DeploymentsWhatIf | DeploymentsWhatIfAtSubscriptionScope => {
+            deployments::what_if::what_if(app, request).await
+        }
+        DeploymentsCancel | DeploymentsCancelAtSubscriptionScope => {
+            deployments::cancel(app, request).await
+        }
+        DeploymentsExportTemplate | DeploymentsExportTemplateAtSubscriptionScope => {
+            deployments::export_template(app, request).await
+        }
+        DeploymentOperationStatusesGet | DeploymentOperationStatusesGetAtSubscriptionScope => {
+            deployments::operation_status(app, request).await
+        }
+        DeploymentOperationsList | DeploymentOperationsListAtSubscriptionScope => {
+            deployments::operations::list(app, request).await
+        }
+        DeploymentOperationsGet | DeploymentOperationsGetAtSubscriptionScope => {
+            deployments::operations::get(app, request).await
+        }
     }
 }
 

@@ -25,6 +25,8 @@ pub struct ServiceError {
     pub target: Option<String>,
     /// Nested errors, for requests with several problems.
     pub details: Vec<ServiceError>,
+    /// ARM's `additionalInfo` entries (`{"type": "TemplateViolation", "info": {…}}`).
+    pub additional_info: Vec<serde_json::Value>,
 }
 
 impl fmt::Display for ServiceError {
@@ -44,7 +46,20 @@ impl ServiceError {
             message: message.into(),
             target: None,
             details: Vec::new(),
+            additional_info: Vec::new(),
         }
+    }
+
+    /// Adds nested errors (`details`).
+    pub fn with_details(mut self, details: Vec<ServiceError>) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// Adds an `additionalInfo` entry.
+    pub fn with_additional_info(mut self, info: serde_json::Value) -> Self {
+        self.additional_info.push(info);
+        self
     }
 
     /// Sets the `target` (the property path or parameter the error is about).

@@ -7,11 +7,16 @@
 //! `update` turn the first into the second, enforcing what Azure enforces.
 
 pub mod common;
+pub mod custom_actions;
 pub mod disk;
 pub mod disk_capabilities;
 pub mod gallery;
+pub mod gallery_application;
+pub mod gallery_application_version;
 pub mod gallery_image;
 pub mod gallery_image_version;
+pub mod gallery_script;
+pub mod gallery_script_version;
 pub mod image;
 pub mod resource_group;
 
