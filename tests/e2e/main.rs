@@ -15,6 +15,7 @@ mod deployment_scopes;
 mod deployments;
 mod disks;
 mod examples;
+mod faults;
 mod galleries;
 mod gallery_application_versions;
 mod gallery_applications;

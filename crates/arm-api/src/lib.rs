@@ -21,6 +21,7 @@ pub mod arm;
 mod blob_service;
 pub mod database_outage;
 pub mod error;
+pub mod faults;
 mod headers;
 pub mod identity;
 
@@ -108,6 +109,8 @@ pub struct App {
     pub database_outage: Arc<database_outage::DatabaseOutage>,
     /// The cached access policy every authorization decision reads.
     pub access: arm::access::AccessControl,
+    /// The fault rules a test suite installed (`/_galleryd/faults`).
+    pub faults: faults::FaultRules,
 }
 
 /// The shared application state.
@@ -131,6 +134,7 @@ impl App {
             write_queues: arm::tracked::WriteQueues::default(),
             database_outage: Arc::default(),
             access: arm::access::AccessControl::default(),
+            faults: faults::FaultRules::default(),
         })
     }
 
@@ -296,6 +300,16 @@ fn routes(app: SharedApp) -> Router {
         .route("/_galleryd/billing", get(admin::billing))
         .route("/_galleryd/usage", get(admin::usage))
         .route("/_galleryd/reset", axum::routing::post(admin::reset::reset))
+        .route(
+            "/_galleryd/faults",
+            get(admin::faults::list)
+                .post(admin::faults::add)
+                .delete(admin::faults::clear),
+        )
+        .route(
+            "/_galleryd/faults/{id}",
+            axum::routing::delete(admin::faults::remove),
+        )
         .route(
             "/gallerydblob/{region}/{blob}",
             axum::routing::any(blob_service::handle),

@@ -208,6 +208,11 @@ pub struct Config {
     #[arg(long, env = "GALLERYD_IDENTITIES", global = true)]
     pub identities: Option<PathBuf>,
 
+    /// A JSON file of fault rules to install at start (an array of what `POST /_galleryd/faults`
+    /// takes; see the README's test-suite section).
+    #[arg(long, env = "GALLERYD_FAULTS", global = true)]
+    pub faults: Option<PathBuf>,
+
     /// A service principal that may sign in with client credentials: `CLIENT_ID:SECRET[:TENANT_ID]`
     /// (repeat the flag, or separate with commas in the variable).
     #[arg(
@@ -478,6 +483,21 @@ impl Config {
             image_definitions_per_region: self.max_image_definitions_per_region,
             image_versions_per_region: self.max_image_versions_per_region,
         }
+    }
+
+    /// The fault rules of `--faults`, checked (none without the flag).
+    pub fn fault_rules(&self) -> Result<Vec<arm_api::faults::FaultRuleInput>, ConfigError> {
+        let Some(path) = &self.faults else {
+            return Ok(Vec::new());
+        };
+        let failed = |error: String| ConfigError(format!("--faults {}: {error}", path.display()));
+        let text = std::fs::read_to_string(path).map_err(|error| failed(error.to_string()))?;
+        let rules: Vec<arm_api::faults::FaultRuleInput> =
+            serde_json::from_str(&text).map_err(|error| failed(error.to_string()))?;
+        for rule in &rules {
+            rule.validate().map_err(|error| failed(error.message))?;
+        }
+        Ok(rules)
     }
 
     /// The development tenant, subscription and principals, then those of `--identities`,

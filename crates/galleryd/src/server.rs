@@ -145,7 +145,12 @@ impl Server {
             "imdsEndpoint": http,
         });
 
+        let fault_rules = config.fault_rules()?;
         let app = App::new(settings, blobs.clone());
+        for rule in fault_rules {
+            // Validated above.
+            let _ = app.faults.add(rule);
+        }
         let _ = app.endpoints.set(endpoints.clone());
         let _ = app.certificate_pem.set(tls.trust_pem.clone());
         if !config.in_memory {

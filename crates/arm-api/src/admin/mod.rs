@@ -1,8 +1,9 @@
 //! `/_galleryd/*`: galleryd's own endpoints, outside ARM paths and free of ARM conventions (no
 //! api-version): liveness, readiness, where to find the endpoints and the certificate, and views into
 //! replication (replicas, "latest", billing estimate, usage against limits); and what test suites
-//! drive: [`reset`].
+//! drive: [`reset`], [`faults`].
 
+pub mod faults;
 pub mod reset;
 
 use axum::extract::State;

@@ -225,6 +225,9 @@ async fn handle(app: &SharedApp, request: Request) -> ApiResult<Response> {
             Ok(visibility) => visibility,
             Err(error) => return Ok(with_remaining(error.into_response())),
         };
+    if let Some(answer) = inject_fault(app, &parts, operation, &subscription, &caller).await {
+        return Ok(with_remaining(answer));
+    }
     let body = if matches!(parts.method, Method::PUT | Method::PATCH | Method::POST) {
         match read_body(body, &parts.headers, app.settings.max_request_body_bytes).await {
             Ok(body) => body,
@@ -289,6 +292,57 @@ async fn handle(app: &SharedApp, request: Request) -> ApiResult<Response> {
         );
     }
     Ok(with_remaining(response))
+}
+
+/// The fault a test suite's rules inject into this request (see [`crate::faults`]): an answer in
+/// place of the handler's, or `None` to serve it (after an injected latency, if any).
+async fn inject_fault(
+    app: &crate::App,
+    parts: &axum::http::request::Parts,
+    operation: OperationId,
+    subscription: &Option<gallery_domain::identity::Subscription>,
+    caller: &Caller,
+) -> Option<Response> {
+    let request = crate::faults::FaultRequest {
+        method: parts.method.as_str(),
+        operation_id: operation.name(),
+        resource_type: crate::faults::resource_type_of_action(operation.action()),
+        path: parts.uri.path(),
+        subscription_id: subscription
+            .as_ref()
+            .map(|subscription| subscription.subscription_id.as_str()),
+        principal_object_id: &caller.object_id,
+        principal_name: &caller.display_name,
+    };
+    match app.faults.check(&request)? {
+        crate::faults::Injected::Error(error) => Some(ApiError::from(error).into_response()),
+        crate::faults::Injected::Throttle {
+            error,
+            retry_after_seconds,
+        } => Some(
+            ApiError::Throttled {
+                error,
+                retry_after_seconds,
+            }
+            .into_response(),
+        ),
+        crate::faults::Injected::Latency(delay) => {
+            tokio::time::sleep(delay).await;
+            None
+        }
+        crate::faults::Injected::DropConnection => Some(dropped_connection()),
+    }
+}
+
+/// A response whose body fails before its first byte: the server closes the connection without
+/// a complete answer, as a connection dropped mid-request looks to the client.
+fn dropped_connection() -> Response {
+    let failing = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("fault injected: connection dropped"))
+    });
+    let mut response = Body::from_stream(failing).into_response();
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
 }
 
 /// Calls the handler of `request.operation`.
