@@ -109,3 +109,28 @@ def test_readme_publishes_a_version_with_python(
         readme_block("Publish an image version", "python"),
     )
     assert printed.strip().splitlines()[-1] == "{'West US': 100, 'East US': 100}"
+
+
+def test_readme_creates_resource_groups_with_python(
+    galleryd: Endpoints,
+    resources: ResourceManagementClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The resource-group block after the Python example runs as written with the pinned
+    azure-mgmt-resource; the async block compiles (running it needs aiohttp, which the suite does not
+    install) and passes the certificate to both the credential and the client."""
+    blocks = readme_blocks("Use it with the Python SDK", "python")
+    group_block = next(block for block in blocks if "resource_groups.create_or_update" in block)
+    run_readme_python(
+        galleryd,
+        resources,
+        tmp_path,
+        monkeypatch,
+        readme_python_example(),
+        group_block.replace('"rg1"', '"rgreadme"'),
+    )
+    assert resources.resource_groups.get("rgreadme").location == LOCATION
+    async_block = next(block for block in blocks if "azure.mgmt.compute.aio" in block)
+    compile(async_block, "README.md", "exec")
+    assert async_block.count('connection_verify=endpoints["certificate"]') == 2

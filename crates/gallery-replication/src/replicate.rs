@@ -15,6 +15,7 @@
 //! every replica is complete the version turns `Succeeded` and its operation ends, in one
 //! transaction, provided no newer write came in meanwhile (the newer write's own job settles it).
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -96,16 +97,16 @@ fn plan(loaded: &Loaded) -> Vec<PlannedReplica> {
 
 /// Where a replica is copied from: the version's source content (for replica 0 in the version's
 /// region), that replica (for replica 0 elsewhere), or the region's replica 0 (for the others).
-enum CopySource<'a> {
+enum CopySource {
     VersionSource,
-    Replica(&'a StoredReplica),
+    Replica(Box<StoredReplica>),
 }
 
-fn copy_source<'a>(
+fn copy_source(
     replica: &StoredReplica,
-    all: &'a [StoredReplica],
+    all: &[StoredReplica],
     home_region: &str,
-) -> Option<CopySource<'a>> {
+) -> Option<CopySource> {
     let find = |region: &str| {
         all.iter().find(|other| {
             other.region == region && other.replica_index == 0 && other.disk == replica.disk
@@ -119,7 +120,7 @@ fn copy_source<'a>(
     } else {
         find(&replica.region)
     }?;
-    (origin.state == ReplicaState::Completed).then_some(CopySource::Replica(origin))
+    (origin.state == ReplicaState::Completed).then(|| CopySource::Replica(Box::new(origin.clone())))
 }
 
 /// Whether a replica may be claimed now.
@@ -156,29 +157,51 @@ pub(crate) async fn run(context: &Context, job: &ClaimedJob) -> Result<JobOutcom
         .sync_replicas(loaded.seq, &plan(&loaded))
         .await?;
     restart_replicas_failed_before_the_write(context, job, &loaded).await?;
-    let replicas = context.store.list_replicas(loaded.seq).await?;
+    let mut replicas = context.store.list_replicas(loaded.seq).await?;
     remove_unplanned(context, &replicas).await?;
 
-    let now = gallery_store::now_millis();
+    // Copies start as soon as their source is complete: whenever a copy ends, the replicas are read
+    // again and every replica that became copyable (a region's others once its replica 0 is done,
+    // other regions once the home region's is) starts at once, within this run. Nothing waits for
+    // a poll interval between the phases.
     let home_region = loaded.version.location.as_str();
-    let mut ready = replicas.iter().filter_map(|replica| {
-        let source = copy_source(replica, &replicas, home_region)?;
-        claimable(replica, now).then_some((replica, source))
-    });
+    let mut started: HashSet<(String, i32, String)> = HashSet::new();
     // At most `concurrent_copies` copies at once. The futures are boxed as `dyn Future + Send` so
     // the compiler need not prove `Send` for every borrowed lifetime at once.
     type Copy<'a> = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send + 'a>>;
     let mut running: FuturesUnordered<Copy<'_>> = FuturesUnordered::new();
     loop {
-        while running.len() < context.settings.concurrent_copies.max(1) {
-            let Some((replica, source)) = ready.next() else {
+        let now = gallery_store::now_millis();
+        for replica in &replicas {
+            if running.len() >= context.settings.concurrent_copies.max(1) {
                 break;
+            }
+            let label = (
+                replica.region.clone(),
+                replica.replica_index,
+                replica.disk.clone(),
+            );
+            if started.contains(&label) || !claimable(replica, now) {
+                continue;
+            }
+            let Some(source) = copy_source(replica, &replicas, home_region) else {
+                continue;
             };
-            running.push(Box::pin(copy_replica(context, &loaded, replica, source)));
+            started.insert(label);
+            running.push(Box::pin(copy_replica(
+                context,
+                &loaded,
+                replica.clone(),
+                source,
+            )));
         }
         match running.next().await {
-            Some(Err(error)) => tracing::warn!(%error, "a replica copy failed"),
-            Some(Ok(())) => {}
+            Some(result) => {
+                if let Err(error) = result {
+                    tracing::warn!(%error, "a replica copy failed");
+                }
+                replicas = context.store.list_replicas(loaded.seq).await?;
+            }
             None => break,
         }
     }
@@ -286,9 +309,10 @@ async fn remove_unplanned(context: &Context, replicas: &[StoredReplica]) -> Resu
 async fn copy_replica(
     context: &Context,
     loaded: &Loaded,
-    replica: &StoredReplica,
-    source: CopySource<'_>,
+    replica: StoredReplica,
+    source: CopySource,
 ) -> Result<(), JobError> {
+    let replica = &replica;
     let worker = context.settings.worker_id.as_str();
     let key = replica.key();
     if context
@@ -323,7 +347,7 @@ async fn copy_claimed(
     context: &Context,
     loaded: &Loaded,
     replica: &StoredReplica,
-    source: CopySource<'_>,
+    source: CopySource,
 ) -> Result<(), JobError> {
     let worker = context.settings.worker_id.as_str();
     let lease = context.settings.lease;
@@ -338,7 +362,7 @@ async fn copy_claimed(
             })?;
             (source.content_id.clone(), source.region.clone())
         }
-        CopySource::Replica(origin) => (content_id_of(origin), origin.region.clone()),
+        CopySource::Replica(origin) => (content_id_of(&origin), origin.region.clone()),
     };
     let manifest = context
         .sealed_manifest(&source_content_id)

@@ -30,6 +30,7 @@ pub struct HttpConnection {
 /// A response, read whole.
 pub struct HttpResponse {
     pub status: StatusCode,
+    pub headers: hyper::HeaderMap,
     pub body: Bytes,
 }
 
@@ -37,6 +38,11 @@ impl HttpResponse {
     /// The body as text, for error messages.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// A header's value as text, if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 }
 
@@ -124,8 +130,13 @@ impl HttpConnection {
             sender.ready().await?;
             let response = sender.send_request(request).await?;
             let status = response.status();
+            let headers = response.headers().clone();
             let body = response.into_body().collect().await?.to_bytes();
-            Ok::<_, hyper::Error>(HttpResponse { status, body })
+            Ok::<_, hyper::Error>(HttpResponse {
+                status,
+                headers,
+                body,
+            })
         }
         .await;
         exchanged.map_err(|error| {

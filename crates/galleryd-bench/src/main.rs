@@ -26,6 +26,7 @@
 mod bare_server;
 mod closed_loop;
 mod http_load;
+mod instant_latency;
 mod procfs;
 mod raw_insert;
 mod replication;
@@ -111,6 +112,9 @@ enum BenchCommand {
     /// Only the replication benchmark: an image version of an uploaded snapshot replicated to two
     /// regions, against `cp` of the same bytes, with galleryd's peak memory meanwhile.
     Replication(ReplicationArgs),
+    /// Only the instant-profile latency: time from an image version's PUT to `Succeeded`, and
+    /// whether the client's first status poll reads it, for 1 to 5 regions × 1 to 10 replicas.
+    InstantLatency,
     /// Only the reset benchmark: `POST /_galleryd/reset` of a subscription holding N resources
     /// (SQLite).
     Reset(ResetArgs),
@@ -178,6 +182,7 @@ fn main() -> ExitCode {
         Some(BenchCommand::Replication(args)) => {
             runtime.block_on(run_replication_alone(&cli, args.image_mebibytes))
         }
+        Some(BenchCommand::InstantLatency) => runtime.block_on(run_instant_latency(&cli)),
         Some(BenchCommand::Reset(args)) => runtime.block_on(run_reset_alone(&cli, args)),
         _ => runtime.block_on(run_benchmark(&cli)),
     };
@@ -257,6 +262,18 @@ async fn run_replication_alone(cli: &Cli, image_mebibytes: u64) -> Result<(), St
     println!("\n==================== results ====================");
     println!("{}", replication::describe_fsync_policy());
     println!("\n{}", figures.table());
+    report_machine_load("at end");
+    Ok(())
+}
+
+/// `galleryd-bench instant-latency`: the instant profile's latency alone.
+async fn run_instant_latency(cli: &Cli) -> Result<(), String> {
+    let binary = galleryd_binary(cli)?;
+    println!("galleryd-bench instant-latency");
+    println!("  galleryd binary: {}", binary.display());
+    report_machine_load("at start");
+    let scratch = ScratchDirectory::create()?;
+    instant_latency::run(&binary, &scratch.0).await?;
     report_machine_load("at end");
     Ok(())
 }

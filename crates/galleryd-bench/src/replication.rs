@@ -284,8 +284,8 @@ fn check_free_space(directory: &Path, image_bytes: u64) -> Result<(), String> {
 }
 
 /// An uploaded, sealed snapshot.
-struct UploadedSnapshot {
-    id: String,
+pub(crate) struct UploadedSnapshot {
+    pub(crate) id: String,
     /// Where its bytes are: `<data-dir>/regions/<region>/contents/<content_id>/`.
     region: String,
     content_id: String,
@@ -295,7 +295,7 @@ struct UploadedSnapshot {
 
 /// Creates an Upload snapshot of `image_bytes` (+ footer) in westus, writes every byte through its
 /// write SAS and seals it.
-async fn upload_snapshot(
+pub(crate) async fn upload_snapshot(
     address: std::net::SocketAddr,
     group_path: &str,
     image_bytes: u64,
@@ -318,12 +318,11 @@ async fn upload_snapshot(
         &[StatusCode::OK, StatusCode::ACCEPTED],
     )
     .await?;
-    let grant = expect(
+    let grant = action_result(
         &mut connection,
-        Method::POST,
+        address,
         &format!("{snapshot}/beginGetAccess?{query}"),
         Some(&json!({"access": "Write", "durationInSeconds": 3600})),
-        &[StatusCode::OK],
     )
     .await?;
     let sas = grant["accessSAS"]
@@ -337,12 +336,11 @@ async fn upload_snapshot(
     let upload = upload_started.elapsed();
 
     let seal_started = Instant::now();
-    expect(
+    action_result(
         &mut connection,
-        Method::POST,
+        address,
         &format!("{snapshot}/endGetAccess?{query}"),
         None,
-        &[StatusCode::OK],
     )
     .await?;
     let seal = seal_started.elapsed();
@@ -367,9 +365,52 @@ async fn upload_snapshot(
     })
 }
 
+/// POSTs an action (`beginGetAccess`, `endGetAccess`), which answers 202 as Azure does, and returns
+/// what its `Location` answers once done (JSON, `null` when empty).
+async fn action_result(
+    connection: &mut HttpConnection,
+    address: std::net::SocketAddr,
+    path_and_query: &str,
+    body: Option<&Value>,
+) -> Result<Value, String> {
+    let response = connection
+        .send(
+            Method::POST,
+            path_and_query,
+            body.map(|body| Bytes::from(body.to_string())),
+        )
+        .await?;
+    if response.status != StatusCode::ACCEPTED {
+        return Err(format!(
+            "POST {path_and_query} answered {}: {}",
+            response.status,
+            response.text()
+        ));
+    }
+    let location = response
+        .header("location")
+        .ok_or_else(|| format!("POST {path_and_query} answered no Location"))?;
+    let location = path_of_url(location, address)?;
+    for _ in 0..600 {
+        let result = connection.send(Method::GET, &location, None).await?;
+        match result.status {
+            StatusCode::OK if result.body.is_empty() => return Ok(Value::Null),
+            StatusCode::OK => {
+                return serde_json::from_slice(&result.body)
+                    .map_err(|error| format!("{location} answered no JSON ({error})"));
+            }
+            StatusCode::ACCEPTED => tokio::time::sleep(Duration::from_millis(50)).await,
+            status => {
+                return Err(format!("{location} answered {status}: {}", result.text()));
+            }
+        }
+    }
+    Err(format!("{location} did not finish within 30 s"))
+}
+
 /// Sends a request, checks its status is one of `accepted`, and returns its JSON body (`null` when
 /// it has none).
-async fn expect(
+pub(crate) async fn expect(
     connection: &mut HttpConnection,
     method: Method,
     path_and_query: &str,
@@ -398,7 +439,7 @@ async fn expect(
 }
 
 /// The path and query of `url`, which must point at `address` over plain HTTP.
-fn path_of_url(url: &str, address: std::net::SocketAddr) -> Result<String, String> {
+pub(crate) fn path_of_url(url: &str, address: std::net::SocketAddr) -> Result<String, String> {
     let rest = url
         .strip_prefix(&format!("http://{address}"))
         .ok_or_else(|| format!("the SAS {url} is not on galleryd's http://{address}"))?;
