@@ -3,16 +3,20 @@
 
 mod access;
 mod api_process_killed;
+mod application_examples;
 mod arm_conventions;
 mod azure_blob_backend;
 mod blob_service;
 mod blob_store_full;
 mod consistency;
 mod database_outage;
+mod deployment_modes;
+mod deployment_scopes;
 mod deployments;
 mod disks;
 mod examples;
 mod galleries;
+mod gallery_application_versions;
 mod gallery_applications;
 mod gallery_image_versions;
 mod gallery_images;
@@ -24,6 +28,7 @@ mod openapi;
 mod process;
 mod readme;
 mod replication_recovery;
+mod reset;
 mod resource_groups;
 mod security;
 mod shared_database;

@@ -123,6 +123,19 @@ def seed(endpoints: Endpoints) -> dict[str, str]:
     operation = created.headers["Azure-AsyncOperation"].split("/capsOperations/")[1].split("?")[0]
     _wait_for_operation(session, created)
 
+    # An application version whose package is the snapshot's bytes, read through a read SAS.
+    read_grant = _check(session.post(url(f"{snapshot}/beginGetAccess", DISK_API), json={"access": "Read", "durationInSeconds": 3600}), 202)
+    application_version_body = {
+        "location": "westus",
+        "properties": {"publishingProfile": {
+            "source": {"mediaLink": _action_result(session, read_grant).json()["accessSAS"]},
+            "manageActions": {"install": "install.sh", "remove": "remove.sh"},
+            "targetRegions": [{"name": "westus"}],
+        }},
+    }
+    _wait_for_operation(session, _check(session.put(url(f"{application}/versions/1.0.0", GALLERY_API), json=application_version_body), 200, 201))
+    _action_result(session, _check(session.post(url(f"{snapshot}/endGetAccess", DISK_API)), 202))
+
     # The disk `fuzzdisk`, which generated requests name; and an upload disk whose write SAS the
     # blob endpoint's requests carry, named by no dictionary so that no generated request deletes
     # it or ends its access.

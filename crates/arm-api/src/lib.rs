@@ -92,6 +92,9 @@ pub struct App {
     pub endpoints: OnceLock<serde_json::Value>,
     /// The PEM of the certificate the HTTPS listener presents, for `/_galleryd/certificate`.
     pub certificate_pem: OnceLock<String>,
+    /// Reads VM application packages from their links (built on first use, trusting
+    /// `certificate_pem` too).
+    pub(crate) package_client: OnceLock<reqwest::Client>,
     /// Signs and verifies galleryd's access tokens (its key is shared through the database).
     token_issuer: tokio::sync::OnceCell<identity::tokens::TokenIssuer>,
     /// Requests per subscription over the last hour.
@@ -119,6 +122,7 @@ impl App {
             blob_signing_key: tokio::sync::OnceCell::new(),
             endpoints: OnceLock::new(),
             certificate_pem: OnceLock::new(),
+            package_client: OnceLock::new(),
             token_issuer: tokio::sync::OnceCell::new(),
             throttle: arm::throttling::Throttle::default(),
             write_queues: arm::tracked::WriteQueues::default(),
@@ -288,6 +292,7 @@ fn routes(app: SharedApp) -> Router {
         .route("/_galleryd/latest", get(admin::latest))
         .route("/_galleryd/billing", get(admin::billing))
         .route("/_galleryd/usage", get(admin::usage))
+        .route("/_galleryd/reset", axum::routing::post(admin::reset::reset))
         .route(
             "/gallerydblob/{region}/{blob}",
             axum::routing::any(blob_service::handle),

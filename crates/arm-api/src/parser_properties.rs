@@ -51,6 +51,7 @@ fn list_request(query: &str) -> ArmRequest {
         shaping: Shaping::default(),
         visibility: crate::arm::access::Visibility::default(),
         correlation_id: None,
+        received_at: chrono::Utc::now(),
     }
 }
 

@@ -16,6 +16,12 @@
 //! with [`crate::delete`], or garbage collection finds them with [`crate::list_contents`]). Running
 //! the copy again rewrites every extent (each object write replaces the previous one whole), so a
 //! re-run after a crash gives the same result as a first run.
+//!
+//! # Stopping
+//! [`copy_until`] checks a stop signal before every part; once it says stop, the copy aborts its
+//! upload (a multipart upload's staging object is removed) and answers [`BlobError::Stopped`]
+//! after the writes it began have ended, so nothing lands after it returns. Dropping a copy
+//! instead may leave a write on a blocking thread and a staging object behind.
 
 use bytes::Bytes;
 use object_store::ObjectStore;
@@ -48,6 +54,7 @@ struct CopyRun<'run> {
     pacing: Option<&'run Pacer>,
     hasher: ContentHasher,
     progress: &'run mut (dyn FnMut(u64) + Send),
+    stop: &'run (dyn Fn() -> bool + Sync),
     copied: u64,
     reported: u64,
 }
@@ -80,6 +87,9 @@ impl CopyRun<'_> {
             let payload = parts.next_part().await?.unwrap_or_default();
             self.hasher.update(&payload);
             pace(self.pacing, extent.length).await;
+            if (self.stop)() {
+                return Err(BlobError::Stopped);
+            }
             self.destination
                 .put(destination_path, payload.into())
                 .await?;
@@ -93,6 +103,9 @@ impl CopyRun<'_> {
             while let Some(part) = current {
                 let length = part.len() as u64;
                 pace(self.pacing, length).await;
+                if (self.stop)() {
+                    return Err(BlobError::Stopped);
+                }
                 // The write and the next read start first (stores do their I/O on blocking
                 // threads), then this part is hashed while they run.
                 let hasher = &mut self.hasher;
@@ -142,6 +155,29 @@ pub async fn copy(
     pacing: Option<&Pacer>,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<Manifest, BlobError> {
+    copy_until(
+        source,
+        manifest,
+        destination,
+        destination_content_id,
+        pacing,
+        progress,
+        &|| false,
+    )
+    .await
+}
+
+/// [`copy`], stopping with [`BlobError::Stopped`] once `stop` answers `true` (checked before every
+/// part; see the module documentation).
+pub async fn copy_until(
+    source: &dyn ObjectStore,
+    manifest: &Manifest,
+    destination: &dyn ObjectStore,
+    destination_content_id: &str,
+    pacing: Option<&Pacer>,
+    progress: &mut (dyn FnMut(u64) + Send),
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<Manifest, BlobError> {
     check_manifest(manifest)?;
     validate_content_id(destination_content_id)?;
     let same_store = std::ptr::addr_eq(
@@ -166,6 +202,7 @@ pub async fn copy(
         pacing,
         hasher: ContentHasher::new(),
         progress,
+        stop,
         copied: 0,
         reported: 0,
     };

@@ -57,6 +57,9 @@ pub enum BlobError {
     /// Local file-system work outside the object store failed (creating a region directory).
     #[error("blob store I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// The copy was asked to stop (a reset of what it copies); what it wrote is garbage.
+    #[error("the copy was stopped")]
+    Stopped,
 }
 
 impl BlobError {
@@ -77,7 +80,8 @@ impl BlobError {
             BlobError::Io(_)
             | BlobError::AlreadyExists { .. }
             | BlobError::ChecksumMismatch { .. }
-            | BlobError::LengthMismatch { .. } => true,
+            | BlobError::LengthMismatch { .. }
+            | BlobError::Stopped => true,
             BlobError::ContainerCreation { retryable, .. } => *retryable,
             BlobError::NotFound { .. }
             | BlobError::InvalidContentId(_)

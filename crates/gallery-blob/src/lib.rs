@@ -35,7 +35,7 @@ pub use content::{
     EXTENT_MAX_BYTES, Extent, Manifest, PAGE_MAX_BYTES, PageWrite, READ_CHUNK_BYTES, delete, empty,
     last_written, list_contents, write_page,
 };
-pub use copy::{COPY_PART_BYTES, PROGRESS_INTERVAL_BYTES, copy, verify};
+pub use copy::{COPY_PART_BYTES, PROGRESS_INTERVAL_BYTES, copy, copy_until, verify};
 pub use error::BlobError;
 pub use key::{BlobKey, validate_content_id};
 pub use pacer::Pacer;

@@ -149,13 +149,14 @@ impl Context {
             )
             .await?;
         let pacer = self.pacer(&copy.source_region, &copy.destination_region);
-        let copied = gallery_blob::copy(
+        let copied = gallery_blob::copy_until(
             source.as_ref(),
             manifest,
             destination.as_ref(),
             &copy.destination_content_id,
             pacer.as_deref(),
             progress,
+            &runner::stop_requested,
         )
         .await?;
         let copied_text =

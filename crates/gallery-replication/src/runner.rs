@@ -9,6 +9,7 @@
 //! because every step is idempotent.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use gallery_store::{ClaimedJob, JobKind, NewJob};
@@ -147,11 +148,44 @@ async fn garbage_timer(
     }
 }
 
-/// Runs one claimed job under its lease, then settles it.
+/// How long a run asked to stop by a reset may take to stop by itself (its copies stop before
+/// their next part, after the writes they began) before it is dropped.
+const STOP_DEADLINE: Duration = Duration::from_secs(5);
+
+tokio::task_local! {
+    /// Set when a reset asked the job run of this task to stop; copies check it before every part.
+    static STOP: Arc<AtomicBool>;
+}
+
+/// Whether a reset asked the current job run to stop.
+pub(crate) fn stop_requested() -> bool {
+    STOP.try_with(|stop| stop.load(Ordering::Relaxed))
+        .unwrap_or(false)
+}
+
+/// Runs one claimed job under its lease, then settles it. The run is registered with the store's
+/// work fence: a reset of the job's scope asks it to stop (its copies stop at their next part,
+/// abort their uploads and fail; every step is idempotent, and the reset removes the job with its
+/// resource) and waits for that before deleting anything. A run that does not stop in time is
+/// dropped.
 async fn run(context: &Context, job: ClaimedJob) {
     use tracing::Instrument;
     let span = tracing::info_span!("job", id = job.job_id, kind = %job.kind, resource = %job.resource_key, attempt = job.attempts);
-    run_claimed(context, job).instrument(span).await;
+    let mut pass = context.store.work_fence().enter(&job.resource_key).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let work = STOP.scope(stop.clone(), run_claimed(context, job).instrument(span));
+    tokio::pin!(work);
+    tokio::select! {
+        () = &mut work => {}
+        () = pass.interrupted() => {
+            stop.store(true, Ordering::Relaxed);
+            if tokio::time::timeout(STOP_DEADLINE, work).await.is_err() {
+                tracing::warn!("a job run did not stop for a reset in time; dropped");
+            } else {
+                tracing::info!("a job run stopped for a reset");
+            }
+        }
+    }
 }
 
 async fn run_claimed(context: &Context, job: ClaimedJob) {

@@ -19,6 +19,7 @@ use sqlx::sqlite::{
 
 use crate::StoreError;
 use crate::cache::DocumentCache;
+use crate::work_fence::WorkFence;
 
 /// Where the data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +108,8 @@ pub struct Store {
     pub(crate) cache: Option<Arc<DocumentCache>>,
     /// The task that hears document changes announced by Postgres; stopped by [`Store::close`].
     listener: Arc<Mutex<Option<tokio::task::AbortHandle>>>,
+    /// The job runs of this process, which a reset stops first (see `work_fence`).
+    pub(crate) work_fence: Arc<WorkFence>,
 }
 
 /// Shards per usage counter on Postgres: enough that 64 concurrent creates rarely queue on one row.
@@ -198,6 +201,7 @@ impl Store {
             quota_shards,
             cache,
             listener: Arc::new(Mutex::new(None)),
+            work_fence: Arc::default(),
         };
         store.migrate().await?;
         if let (Backend::Postgres(pool), Some(cache)) = (&store.backend, &store.cache) {
@@ -251,6 +255,11 @@ impl Store {
                 writer.close().await;
             }
         }
+    }
+
+    /// The job runs of this process (the workers register each run, so a reset can stop them).
+    pub fn work_fence(&self) -> &WorkFence {
+        &self.work_fence
     }
 
     /// `postgres` or `sqlite`, for logs and metrics.

@@ -49,4 +49,11 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// Whether the database chose this transaction as a deadlock's victim (Postgres 40P01):
+    /// running it again may succeed.
+    pub fn is_deadlock(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(error))
+            if error.code().is_some_and(|code| code == "40P01"))
+    }
 }

@@ -31,9 +31,11 @@ mod background;
 mod contents;
 mod deployments;
 mod replicas;
+mod reset;
 mod resource_groups;
 mod resources;
 mod secrets;
+pub mod work_fence;
 
 pub use access::{AccessRows, AssignmentWrite, StoredRoleAssignment, StoredRoleDefinition};
 pub use backend::{Store, StoreLocation, StoreOptions};
@@ -47,6 +49,7 @@ pub use error::StoreError;
 pub use jobs::{ClaimedJob, JobKind, NewJob, PlannedJob};
 pub use operations::{NewOperation, OperationStatus, StoredOperation};
 pub use replicas::{PlannedReplica, ReplicaKey, ReplicaState, StoredReplica};
+pub use reset::{RemovedContent, Reset, ResetReport, ResetScope};
 pub use resource_groups::{GroupDecision, StoredResourceGroup};
 pub use resources::{
     Ancestry, Applied, Decision, ListScope, PutOutcome, ResourceScope, ResourceTarget,

@@ -20,7 +20,8 @@
 //! [--backends sqlite,postgres] [--galleryd-binary PATH] [--postgres-url URL]
 //! [--replication-image-mib 1024 (0: skip)]`, or the replication benchmark alone:
 //! `galleryd-bench replication [--image-mib 1024]` (`--image-mib 4096` for the 4 GiB memory target;
-//! it needs about 5 × the image size free under the temporary directory).
+//! it needs about 5 × the image size free under the temporary directory); or the reset benchmark
+//! alone: `galleryd-bench reset [--resources 1000] [--rounds 5]` (see [`reset`]).
 
 mod bare_server;
 mod closed_loop;
@@ -29,6 +30,7 @@ mod procfs;
 mod raw_insert;
 mod replication;
 mod report;
+mod reset;
 mod server_process;
 mod stats;
 
@@ -109,6 +111,9 @@ enum BenchCommand {
     /// Only the replication benchmark: an image version of an uploaded snapshot replicated to two
     /// regions, against `cp` of the same bytes, with galleryd's peak memory meanwhile.
     Replication(ReplicationArgs),
+    /// Only the reset benchmark: `POST /_galleryd/reset` of a subscription holding N resources
+    /// (SQLite).
+    Reset(ResetArgs),
     /// The bare baseline server (started by the benchmark).
     #[command(hide = true)]
     BareServer(BareServerArgs),
@@ -120,6 +125,17 @@ struct ReplicationArgs {
     /// Bytes written into the snapshot (and copied into each of the two replicas), in MiB.
     #[arg(long = "image-mib", value_name = "MIB", default_value_t = DEFAULT_IMAGE_MEBIBYTES)]
     image_mebibytes: u64,
+}
+
+/// Options of `galleryd-bench reset`.
+#[derive(Debug, Args)]
+struct ResetArgs {
+    /// Resources in the subscription when it is reset.
+    #[arg(long, default_value_t = 1000)]
+    resources: usize,
+    /// How many times the world is built and reset.
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -162,6 +178,7 @@ fn main() -> ExitCode {
         Some(BenchCommand::Replication(args)) => {
             runtime.block_on(run_replication_alone(&cli, args.image_mebibytes))
         }
+        Some(BenchCommand::Reset(args)) => runtime.block_on(run_reset_alone(&cli, args)),
         _ => runtime.block_on(run_benchmark(&cli)),
     };
     match outcome {
@@ -241,6 +258,27 @@ async fn run_replication_alone(cli: &Cli, image_mebibytes: u64) -> Result<(), St
     println!("{}", replication::describe_fsync_policy());
     println!("\n{}", figures.table());
     report_machine_load("at end");
+    Ok(())
+}
+
+/// `galleryd-bench reset`: the reset benchmark alone.
+async fn run_reset_alone(cli: &Cli, args: &ResetArgs) -> Result<(), String> {
+    let binary = galleryd_binary(cli)?;
+    println!("galleryd-bench reset");
+    println!("  galleryd binary: {}", binary.display());
+    let scratch = ScratchDirectory::create()?;
+    let data_dir = scratch.0.join("data");
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|error| format!("cannot create {}: {error}", data_dir.display()))?;
+    let launch = GallerydLaunch {
+        binary,
+        data_dir,
+        database_url: None,
+        log_path: scratch.0.join("galleryd.log"),
+    };
+    let figures = reset::run(&launch, args.resources, args.rounds).await?;
+    println!("\n==================== results ====================");
+    println!("{}", figures.describe());
     Ok(())
 }
 

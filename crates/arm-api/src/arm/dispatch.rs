@@ -18,9 +18,9 @@ use gallery_domain::identity::Caller;
 use crate::SharedApp;
 use crate::arm::access;
 use crate::arm::handlers::{
-    caps_operations, deployments, disks, galleries, gallery_applications, gallery_image_versions,
-    gallery_images, images, resource_groups, role_assignments, role_definitions, snapshots,
-    subscriptions,
+    caps_operations, deployments, disks, galleries, gallery_application_versions,
+    gallery_applications, gallery_image_versions, gallery_images, images, resource_groups,
+    role_assignments, role_definitions, snapshots, subscriptions,
 };
 use crate::arm::operation::OperationId;
 use crate::arm::request::{ArmRequest, Query};
@@ -256,6 +256,7 @@ async fn handle(app: &SharedApp, request: Request) -> ApiResult<Response> {
                 subscription,
                 visibility,
                 correlation_id,
+                received_at: chrono::Utc::now(),
             };
             run(app, &request).await
         }
@@ -336,6 +337,19 @@ async fn run(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
         GalleryApplicationsUpdate => gallery_applications::update(app, request).await,
         GalleryApplicationsGet => gallery_applications::get(app, request).await,
         GalleryApplicationsDelete => gallery_applications::delete(app, request).await,
+        GalleryApplicationVersionsListByGalleryApplication => {
+            gallery_application_versions::list_by_gallery_application(app, request).await
+        }
+        GalleryApplicationVersionsCreateOrUpdate => {
+            gallery_application_versions::create_or_update(app, request).await
+        }
+        GalleryApplicationVersionsUpdate => {
+            gallery_application_versions::update(app, request).await
+        }
+        GalleryApplicationVersionsGet => gallery_application_versions::get(app, request).await,
+        GalleryApplicationVersionsDelete => {
+            gallery_application_versions::delete(app, request).await
+        }
         CapsOperationsGet => caps_operations::get(app, request).await,
         DisksList => disks::list(app, request).await,
         DisksListByResourceGroup => disks::list_by_resource_group(app, request).await,
@@ -367,17 +381,40 @@ async fn run(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
         RoleDefinitionsGet => role_definitions::get(app, request).await,
         RoleDefinitionsCreateOrUpdate => role_definitions::create_or_update(app, request).await,
         RoleDefinitionsDelete => role_definitions::delete(app, request).await,
-        DeploymentsCreateOrUpdate => deployments::create_or_update(app, request).await,
-        DeploymentsGet => deployments::get(app, request).await,
-        DeploymentsCheckExistence => deployments::check_existence(app, request).await,
-        DeploymentsDelete => deployments::delete(app, request).await,
-        DeploymentsListByResourceGroup => deployments::list_by_resource_group(app, request).await,
-        DeploymentsValidate => deployments::validate(app, request).await,
-        DeploymentsCancel => deployments::cancel(app, request).await,
-        DeploymentsExportTemplate => deployments::export_template(app, request).await,
-        DeploymentOperationStatusesGet => deployments::operation_status(app, request).await,
-        DeploymentOperationsList => deployments::operations::list(app, request).await,
-        DeploymentOperationsGet => deployments::operations::get(app, request).await,
+        DeploymentsCreateOrUpdate | DeploymentsCreateOrUpdateAtSubscriptionScope => {
+            deployments::create_or_update(app, request).await
+        }
+        DeploymentsGet | DeploymentsGetAtSubscriptionScope => deployments::get(app, request).await,
+        DeploymentsCheckExistence | DeploymentsCheckExistenceAtSubscriptionScope => {
+            deployments::check_existence(app, request).await
+        }
+        DeploymentsDelete | DeploymentsDeleteAtSubscriptionScope => {
+            deployments::delete(app, request).await
+        }
+        DeploymentsListByResourceGroup | DeploymentsListAtSubscriptionScope => {
+            deployments::list(app, request).await
+        }
+        DeploymentsValidate | DeploymentsValidateAtSubscriptionScope => {
+            deployments::validate(app, request).await
+        }
+        DeploymentsWhatIf | DeploymentsWhatIfAtSubscriptionScope => {
+            deployments::what_if::what_if(app, request).await
+        }
+        DeploymentsCancel | DeploymentsCancelAtSubscriptionScope => {
+            deployments::cancel(app, request).await
+        }
+        DeploymentsExportTemplate | DeploymentsExportTemplateAtSubscriptionScope => {
+            deployments::export_template(app, request).await
+        }
+        DeploymentOperationStatusesGet | DeploymentOperationStatusesGetAtSubscriptionScope => {
+            deployments::operation_status(app, request).await
+        }
+        DeploymentOperationsList | DeploymentOperationsListAtSubscriptionScope => {
+            deployments::operations::list(app, request).await
+        }
+        DeploymentOperationsGet | DeploymentOperationsGetAtSubscriptionScope => {
+            deployments::operations::get(app, request).await
+        }
     }
 }
 

@@ -77,6 +77,11 @@ operations! {
     GalleryApplicationsUpdate => ("GalleryApplications_Update", ComputeGallery, "Microsoft.Compute/galleries/applications/write", "galleries/applications"),
     GalleryApplicationsGet => ("GalleryApplications_Get", ComputeGallery, "Microsoft.Compute/galleries/applications/read", "galleries/applications"),
     GalleryApplicationsDelete => ("GalleryApplications_Delete", ComputeGallery, "Microsoft.Compute/galleries/applications/delete", "galleries/applications"),
+    GalleryApplicationVersionsListByGalleryApplication => ("GalleryApplicationVersions_ListByGalleryApplication", ComputeGallery, "Microsoft.Compute/galleries/applications/versions/read", "galleries/applications/versions"),
+    GalleryApplicationVersionsCreateOrUpdate => ("GalleryApplicationVersions_CreateOrUpdate", ComputeGallery, "Microsoft.Compute/galleries/applications/versions/write", "galleries/applications/versions"),
+    GalleryApplicationVersionsUpdate => ("GalleryApplicationVersions_Update", ComputeGallery, "Microsoft.Compute/galleries/applications/versions/write", "galleries/applications/versions"),
+    GalleryApplicationVersionsGet => ("GalleryApplicationVersions_Get", ComputeGallery, "Microsoft.Compute/galleries/applications/versions/read", "galleries/applications/versions"),
+    GalleryApplicationVersionsDelete => ("GalleryApplicationVersions_Delete", ComputeGallery, "Microsoft.Compute/galleries/applications/versions/delete", "galleries/applications/versions"),
     CapsOperationsGet => ("CapsOperations_Get", ComputeGallery, "Microsoft.Compute/locations/capsOperations/read", "locations/capsOperations"),
     DisksList => ("Disks_List", ComputeDisk, "Microsoft.Compute/disks/read", "disks"),
     DisksListByResourceGroup => ("Disks_ListByResourceGroup", ComputeDisk, "Microsoft.Compute/disks/read", "disks"),
@@ -120,6 +125,19 @@ operations! {
     DeploymentOperationStatusesGet => ("DeploymentOperationStatuses_Get", ResourceManager, "Microsoft.Resources/deployments/operationStatuses/read", "deployments/operationStatuses"),
     DeploymentOperationsList => ("DeploymentOperations_ListByResourceGroup", ResourceManager, "Microsoft.Resources/deployments/operations/read", "deployments/operations"),
     DeploymentOperationsGet => ("DeploymentOperations_GetAtResourceGroup", ResourceManager, "Microsoft.Resources/deployments/operations/read", "deployments/operations"),
+    DeploymentsWhatIf => ("Deployments_WhatIf", ResourceManager, "Microsoft.Resources/deployments/whatIf/action", "deployments"),
+    DeploymentsWhatIfAtSubscriptionScope => ("Deployments_WhatIfAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/whatIf/action", "deployments"),
+    DeploymentsCreateOrUpdateAtSubscriptionScope => ("Deployments_CreateOrUpdateAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/write", "deployments"),
+    DeploymentsGetAtSubscriptionScope => ("Deployments_GetAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/read", "deployments"),
+    DeploymentsCheckExistenceAtSubscriptionScope => ("Deployments_CheckExistenceAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/read", "deployments"),
+    DeploymentsDeleteAtSubscriptionScope => ("Deployments_DeleteAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/delete", "deployments"),
+    DeploymentsListAtSubscriptionScope => ("Deployments_ListAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/read", "deployments"),
+    DeploymentsValidateAtSubscriptionScope => ("Deployments_ValidateAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/validate/action", "deployments"),
+    DeploymentsCancelAtSubscriptionScope => ("Deployments_CancelAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/cancel/action", "deployments"),
+    DeploymentsExportTemplateAtSubscriptionScope => ("Deployments_ExportTemplateAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/exportTemplate/action", "deployments"),
+    DeploymentOperationStatusesGetAtSubscriptionScope => ("DeploymentOperationStatuses_GetAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/operationStatuses/read", "deployments/operationStatuses"),
+    DeploymentOperationsListAtSubscriptionScope => ("DeploymentOperations_ListAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/operations/read", "deployments/operations"),
+    DeploymentOperationsGetAtSubscriptionScope => ("DeploymentOperations_GetAtSubscriptionScope", ResourceManager, "Microsoft.Resources/deployments/operations/read", "deployments/operations"),
 }
 
 impl OperationId {
@@ -127,6 +145,7 @@ impl OperationId {
     pub fn expansions(self) -> &'static [Expansion] {
         match self {
             OperationId::GalleriesGet => &[Expansion::SharingProfileGroups],
+            OperationId::GalleryApplicationVersionsGet => &[Expansion::ReplicationStatus],
             OperationId::GalleryImageVersionsGet => &[
                 Expansion::ReplicationStatus,
                 Expansion::UefiSettings,

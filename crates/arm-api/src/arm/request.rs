@@ -87,6 +87,9 @@ pub struct ArmRequest {
     pub visibility: crate::arm::access::Visibility,
     /// The client's `x-ms-correlation-request-id`, if it sent one.
     pub correlation_id: Option<String>,
+    /// When the request reached its handler: the `startTime` of the operation it starts (work
+    /// done inside the request, like reading a VM application's package, is part of it).
+    pub received_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl ArmRequest {

@@ -60,6 +60,8 @@ impl Route {
 
 const SUBSCRIPTION: &str = "/subscriptions/{subscriptionId}";
 const DEPLOYMENTS_RG: &str = "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/providers/Microsoft.Resources/deployments";
+const DEPLOYMENTS_SUB: &str =
+    "/subscriptions/{subscriptionId}/providers/Microsoft.Resources/deployments";
 const AUTHORIZATION: &str = "/{scope}/providers/Microsoft.Authorization";
 const GALLERY_RP: &str = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute";
 
@@ -114,6 +116,11 @@ routes! {
     PATCH format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}") => GalleryApplicationsUpdate,
     GET format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}") => GalleryApplicationsGet,
     DELETE format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}") => GalleryApplicationsDelete,
+    GET format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}/versions") => GalleryApplicationVersionsListByGalleryApplication,
+    PUT format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}/versions/{{galleryApplicationVersionName}}") => GalleryApplicationVersionsCreateOrUpdate,
+    PATCH format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}/versions/{{galleryApplicationVersionName}}") => GalleryApplicationVersionsUpdate,
+    GET format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}/versions/{{galleryApplicationVersionName}}") => GalleryApplicationVersionsGet,
+    DELETE format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}/versions/{{galleryApplicationVersionName}}") => GalleryApplicationVersionsDelete,
     GET format!("{SUBSCRIPTION}/providers/Microsoft.Compute/disks") => DisksList,
     GET format!("{GALLERY_RP}/disks") => DisksListByResourceGroup,
     PUT format!("{GALLERY_RP}/disks/{{diskName}}") => DisksCreateOrUpdate,
@@ -148,6 +155,19 @@ routes! {
     GET format!("{DEPLOYMENTS_RG}/{{deploymentName}}/operationStatuses/{{operationId}}") => DeploymentOperationStatusesGet,
     GET format!("{SUBSCRIPTION}/resourcegroups/{{resourceGroupName}}/deployments/{{deploymentName}}/operations") => DeploymentOperationsList,
     GET format!("{SUBSCRIPTION}/resourcegroups/{{resourceGroupName}}/deployments/{{deploymentName}}/operations/{{operationId}}") => DeploymentOperationsGet,
+    GET format!("{DEPLOYMENTS_SUB}") => DeploymentsListAtSubscriptionScope,
+    PUT format!("{DEPLOYMENTS_SUB}/{{deploymentName}}") => DeploymentsCreateOrUpdateAtSubscriptionScope,
+    GET format!("{DEPLOYMENTS_SUB}/{{deploymentName}}") => DeploymentsGetAtSubscriptionScope,
+    HEAD format!("{DEPLOYMENTS_SUB}/{{deploymentName}}") => DeploymentsCheckExistenceAtSubscriptionScope,
+    DELETE format!("{DEPLOYMENTS_SUB}/{{deploymentName}}") => DeploymentsDeleteAtSubscriptionScope,
+    POST format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/validate") => DeploymentsValidateAtSubscriptionScope,
+    POST format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/cancel") => DeploymentsCancelAtSubscriptionScope,
+    POST format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/whatIf") => DeploymentsWhatIfAtSubscriptionScope,
+    POST format!("{DEPLOYMENTS_RG}/{{deploymentName}}/whatIf") => DeploymentsWhatIf,
+    POST format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/exportTemplate") => DeploymentsExportTemplateAtSubscriptionScope,
+    GET format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/operationStatuses/{{operationId}}") => DeploymentOperationStatusesGetAtSubscriptionScope,
+    GET format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/operations") => DeploymentOperationsListAtSubscriptionScope,
+    GET format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/operations/{{operationId}}") => DeploymentOperationsGetAtSubscriptionScope,
     // Microsoft.Authorization extends every scope; these come last so fixed routes win.
     GET format!("{AUTHORIZATION}/roleAssignments") => RoleAssignmentsListForScope,
     PUT format!("{AUTHORIZATION}/roleAssignments/{{roleAssignmentName}}") => RoleAssignmentsCreate,

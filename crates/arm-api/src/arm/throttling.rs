@@ -92,6 +92,22 @@ pub struct Throttle {
 }
 
 impl Throttle {
+    /// Forgets the counted requests of one subscription, or of all (`None`): a reset starts the
+    /// windows afresh.
+    pub fn forget(&self, subscription_id: Option<&str>) {
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match subscription_id {
+            None => windows.clear(),
+            Some(subscription_id) => {
+                let subscription_id = subscription_id.to_ascii_lowercase();
+                windows.retain(|(counted, _), _| *counted != subscription_id);
+            }
+        }
+    }
+
     /// Counts a request of `kind` for `subscription_id` at `now` and returns how many more the
     /// window allows; with enforcement on, a request past the limit is refused (and not counted).
     pub fn admit(

@@ -5,6 +5,7 @@ pub(crate) mod caps_operations;
 pub(crate) mod deployments;
 pub(crate) mod disks;
 pub(crate) mod galleries;
+pub(crate) mod gallery_application_versions;
 pub(crate) mod gallery_applications;
 pub(crate) mod gallery_image_versions;
 pub(crate) mod gallery_images;
