@@ -7,10 +7,12 @@ from galleryd's token endpoints are the ones ARM accepts.
 
 from __future__ import annotations
 
+import http.server
 import json
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -110,6 +112,61 @@ def test_image_definitions_show_list_update_and_immutable_properties(logged_in: 
         "-p", "contoso", "-f", "agents", "-s", "UBUNTU-24.04", expect=1,
     )
     assert "(Conflict)" in duplicate.stderr
+
+
+def serve_once(data: bytes) -> tuple[str, http.server.ThreadingHTTPServer]:
+    """A plain HTTP server on 127.0.0.1 answering every GET with `data` (a package galleryd reads)."""
+
+    class Package(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *arguments: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Package)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/tools.tgz", server
+
+
+def test_vm_applications_create_show_list_update_and_delete(logged_in: Az) -> None:
+    """`az sig gallery-application` and `… version`, next to the README's image definition."""
+    application = ["-g", "rg1", "-r", "gallery1", "--application-name", "tools"]
+    created = json.loads(logged_in.run("sig", "gallery-application", "create", *application, "--os-type", "Linux", "--location", "westus").stdout)
+    assert created.get("supportedOSType", created.get("supportedOsType")) == "Linux", created
+    assert logged_in.value("sig", "gallery-application", "list", "-g", "rg1", "-r", "gallery1", "--query", "[].name") == "tools"
+    assert logged_in.value("sig", "gallery-application", "update", *application, "--description", "build tools", "--query", "description") == "build tools"
+
+    link, server = serve_once(b"#!/bin/sh\necho tools\n")
+    try:
+        version = [*application, "--version-name", "1.0.0"]
+        logged_in.run(
+            "sig", "gallery-application", "version", "create", *version, "--location", "westus",
+            "--package-file-link", link, "--install-command", "sh tools.tgz", "--remove-command", "true",
+        )
+        shown = json.loads(logged_in.run("sig", "gallery-application", "version", "show", *version, "--expand", "ReplicationStatus").stdout)
+        assert shown["provisioningState"] == "Succeeded", shown
+        assert shown["publishingProfile"]["source"]["mediaLink"] == link
+        assert shown["replicationStatus"]["aggregatedState"] == "Completed", shown
+        assert logged_in.value("sig", "gallery-application", "version", "list", *application, "--query", "[].name") == "1.0.0"
+        regions = logged_in.value(
+            "sig", "gallery-application", "version", "update", *version, "--package-file-link", link,
+            "--target-regions", "[{name:westus},{name:eastus,regionalReplicaCount:2}]",
+            "--query", "publishingProfile.targetRegions[].name",
+        )
+        assert regions.splitlines() == ["West US", "East US"]
+    finally:
+        server.shutdown()
+    # The application keeps its versions.
+    refused = logged_in.run("sig", "gallery-application", "delete", *application, "--yes", expect=1)
+    assert "(CannotDeleteResource)" in refused.stderr
+    logged_in.run("sig", "gallery-application", "version", "delete", *version, "--yes")
+    logged_in.run("sig", "gallery-application", "version", "show", *version, expect=3)
+    logged_in.run("sig", "gallery-application", "delete", *application, "--yes")
+    logged_in.run("sig", "gallery-application", "show", *application, expect=3)
 
 
 def test_image_versions_show_list_update_and_delete(logged_in: Az) -> None:

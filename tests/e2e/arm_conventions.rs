@@ -230,7 +230,10 @@ both_stores! {
         assert_eq!(created.json()["systemData"]["createdBy"], "developer@galleryd.local");
         assert_eq!(created.json()["systemData"]["createdByType"], "User");
 
-        let claims = json!({"tid": "t1", "oid": "o1", "appid": "11111111-2222-3333-4444-555555555555", "idtyp": "app"});
+        // Another principal of the development tenant, given Contributor on the gallery.
+        let application = "0a0a0a0a-2222-4333-8444-555555555555";
+        app.assign_role(&app.gallery_path("rg", "gal"), application, "ServicePrincipal", gallery_domain::authorization::roles::CONTRIBUTOR).await;
+        let claims = json!({"tid": galleryd_tests::DEVELOPMENT_TENANT_ID, "oid": application, "appid": "11111111-2222-3333-4444-555555555555", "idtyp": "app"});
         let token = format!("eyJhbGciOiJub25lIn0.{}.", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string()));
         let updated = app
             .client

@@ -415,6 +415,11 @@ both_stores! {
             assert_eq!((response.status, response.error_code()), (status, code.to_string()), "{name} {body}: {}", response.text);
             assert!(response.json()["error"]["message"].as_str().is_some_and(|message| !message.is_empty()));
         }
+        // The ZRS refusal names the index and the region.
+        let zrs = app.put(&path, &body(json!([target("westus", 1), {"name": "northcentralus", "storageAccountType": "Standard_ZRS"}]))).await;
+        zrs.assert_error(400, "InvalidParameter");
+        assert_eq!(zrs.json()["error"]["target"], "galleryImageVersion.properties.publishingProfile.targetRegions[1].storageAccountType");
+        assert!(zrs.text.contains("not supported in this region: 'northcentralus' (North Central US)"), "{}", zrs.text);
         // The missing source is named in the error.
         let response = app.put(&path, &json!({"location": "westus", "properties": {"storageProfile": storage_profile(&missing)}})).await;
         assert!(response.text.contains("missing"), "{}", response.text);

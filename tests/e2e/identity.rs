@@ -243,9 +243,17 @@ both_stores! {
         assert_eq!(answer["token_type"], "Bearer");
         assert_eq!(answer["resource"], "https://management.azure.com");
         assert!(answer["expires_on"].as_str().unwrap().parse::<i64>().is_ok(), "{answer}");
-        let claims = verified_claims(&app, answer["access_token"].as_str().unwrap()).await;
+        let token = answer["access_token"].as_str().unwrap().to_string();
+        let claims = verified_claims(&app, &token).await;
         assert_eq!(claims["appid"], DEVELOPMENT_MANAGED_IDENTITY_CLIENT_ID);
         assert_eq!(claims["tid"], DEVELOPMENT_TENANT_ID);
+        assert!(claims["xms_mirid"].as_str().is_some_and(|id| id.starts_with("/subscriptions/")), "{claims}");
+        // What a managed identity creates says so in systemData, as ARM does.
+        app.create_group("rg", "westus").await;
+        let created = with_token(&app, Method::PUT, &app.gallery_path("rg", "bymi"), &token, Some(&json!({"location": "westus"}))).await;
+        created.assert_status(201);
+        assert_eq!(created.json()["systemData"]["createdByType"], "ManagedIdentity");
+        assert_eq!(created.json()["systemData"]["lastModifiedByType"], "ManagedIdentity");
 
         let imds = |metadata: bool| {
             let mut request = app
@@ -331,6 +339,10 @@ both_stores! {
         let app = TestApp::start(backend).await;
         app.create_group("rg", "westus").await;
         let user = unsigned_jwt(json!({"tid": DEVELOPMENT_TENANT_ID, "oid": "11111111-9999-4999-8999-111111111111", "upn": "ann@contoso.com"}));
+        // Without a role, Ann may not write; the development user makes her Contributor.
+        let refused = with_token(&app, Method::PUT, &app.gallery_path("rg", "anns"), &user, Some(&json!({"location": "westus"}))).await;
+        assert_eq!(refused.status, 403, "{}", refused.text);
+        app.assign_role(&app.group_path("rg"), "11111111-9999-4999-8999-111111111111", "User", gallery_domain::authorization::roles::CONTRIBUTOR).await;
         let created = with_token(&app, Method::PUT, &app.gallery_path("rg", "anns"), &user, Some(&json!({"location": "westus"}))).await;
         created.assert_status(201);
         assert_eq!(created.json()["systemData"]["createdBy"], "ann@contoso.com");

@@ -1,21 +1,28 @@
 //! End-to-end tests of galleryd: a real server on 127.0.0.1:0, real HTTP, a fresh database per test,
 //! every test on Postgres and SQLite.
 
+mod access;
 mod api_process_killed;
+mod application_examples;
 mod arm_conventions;
 mod azure_blob_backend;
 mod blob_service;
 mod blob_store_full;
 mod consistency;
 mod database_outage;
+mod deployment_modes;
+mod deployment_scopes;
 mod deployments;
 mod disks;
 mod examples;
 mod faults;
 mod galleries;
+mod gallery_application_versions;
 mod gallery_applications;
 mod gallery_image_versions;
 mod gallery_images;
+mod gallery_script_versions;
+mod gallery_scripts;
 mod generated_input;
 mod identity;
 mod images;

@@ -164,5 +164,16 @@ both_stores! {
         assert_eq!(copy["properties"]["securityProfile"], json!({"securityType": "TrustedLaunch"}));
         assert_eq!(copy["properties"]["hyperVGeneration"], "V2");
         assert_eq!(disks::get(&app, &arm).await.json()["properties"]["supportedCapabilities"], json!({"architecture": "Arm64"}));
+        // Older SDK samples name a copy's source in `sourceUri`; Azure accepts it, and so does galleryd.
+        let by_uri = disks::snapshot_path(&app, "rg", "byuri");
+        disks::create(&app, &by_uri, &json!({"location": "westus", "properties": {"creationData": {"createOption": "Copy", "sourceUri": gen2}}})).await;
+        let copy = disks::get(&app, &by_uri).await.json();
+        assert!(copy["properties"]["creationData"]["sourceResourceId"].as_str().unwrap().eq_ignore_ascii_case(&gen2), "{copy}");
+        assert_eq!(copy["properties"]["hyperVGeneration"], "V2");
+
+        // An OS disk and a data disk naming one source: Azure's message.
+        let same = app.put(&version_path(&app, "ubuntu", "4.0.0"), &body(json!({"osDiskImage": {"source": {"id": gen2}}, "dataDiskImages": [{"lun": 0, "source": {"id": gen2}}]}))).await;
+        same.assert_error(400, "InvalidParameter");
+        assert_eq!(same.json()["error"]["message"], format!("OSDiskImage and DataDiskImage cannot point to same blob {gen2}"));
     }
 }

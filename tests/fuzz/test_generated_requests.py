@@ -99,6 +99,9 @@ def seed(endpoints: Endpoints) -> dict[str, str]:
     application_body = {"location": "westus", "properties": {"supportedOSType": "Linux"}}
     _wait_for_operation(session, _check(session.put(url(application, GALLERY_API), json=application_body), 200, 201))
 
+    script = f"{compute}/galleries/fuzzgallery/scripts/fuzzscript"
+    _wait_for_operation(session, _check(session.put(url(script, GALLERY_API), json={"location": "westus", "properties": {"supportedOSType": "Windows"}}), 200, 201))
+
     # A snapshot with bytes, sealed: the source of a version.
     snapshot = f"{compute}/snapshots/fuzzsnapshot"
     upload = {"location": "westus", "properties": {"osType": "Linux", "hyperVGeneration": "V2", "creationData": {"createOption": "Upload", "uploadSizeBytes": UPLOAD_BYTES}}}
@@ -122,6 +125,19 @@ def seed(endpoints: Endpoints) -> dict[str, str]:
     created = _check(session.put(url(version, GALLERY_API), json=version_body), 200, 201)
     operation = created.headers["Azure-AsyncOperation"].split("/capsOperations/")[1].split("?")[0]
     _wait_for_operation(session, created)
+
+    # An application version whose package is the snapshot's bytes, read through a read SAS.
+    read_grant = _check(session.post(url(f"{snapshot}/beginGetAccess", DISK_API), json={"access": "Read", "durationInSeconds": 3600}), 202)
+    application_version_body = {
+        "location": "westus",
+        "properties": {"publishingProfile": {
+            "source": {"mediaLink": _action_result(session, read_grant).json()["accessSAS"]},
+            "manageActions": {"install": "install.sh", "remove": "remove.sh"},
+            "targetRegions": [{"name": "westus"}],
+        }},
+    }
+    _wait_for_operation(session, _check(session.put(url(f"{application}/versions/1.0.0", GALLERY_API), json=application_version_body), 200, 201))
+    _action_result(session, _check(session.post(url(f"{snapshot}/endGetAccess", DISK_API)), 202))
 
     # The disk `fuzzdisk`, which generated requests name; and an upload disk whose write SAS the
     # blob endpoint's requests carry, named by no dictionary so that no generated request deletes

@@ -698,3 +698,95 @@ pub fn client_trusting(certificate: &std::path::Path) -> reqwest::Client {
         .build()
         .expect("client")
 }
+
+// ----- Access control: callers other than the development user, and role assignments -----
+
+/// The Microsoft.Authorization api-version `az role assignment` sends.
+pub const AUTHORIZATION_API: &str = "2022-04-01";
+
+/// An unsigned JWT with `claims` (believed in galleryd's default `claims` mode): a caller other
+/// than the development user.
+pub fn claims_token(claims: &Value) -> String {
+    use base64::Engine;
+    let encode =
+        |value: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string());
+    format!(
+        "{}.{}.",
+        encode(&serde_json::json!({"alg": "none", "typ": "JWT"})),
+        encode(claims)
+    )
+}
+
+/// A user of the development tenant, by object id and name, as a bearer token.
+pub fn user_token(object_id: &str, user_principal_name: &str) -> String {
+    claims_token(&serde_json::json!({
+        "tid": DEVELOPMENT_TENANT_ID, "oid": object_id, "upn": user_principal_name,
+    }))
+}
+
+impl TestApp {
+    /// Sends a request with a bearer token.
+    pub async fn request_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+    ) -> TestResponse {
+        let url = if path_and_query.starts_with("http") {
+            path_and_query.to_string()
+        } else {
+            format!("{}{path_and_query}", self.http)
+        };
+        let mut request = self.client.request(method, url).bearer_auth(token);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("request sent");
+        TestResponse {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            text: response.text().await.unwrap_or_default(),
+        }
+    }
+
+    /// The path of a gallery in `subscription` (before any app runs, e.g. for an identities file).
+    pub fn new_gallery_path_for_subscription(
+        subscription: &str,
+        group: &str,
+        gallery: &str,
+    ) -> String {
+        format!(
+            "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Compute/galleries/{gallery}"
+        )
+    }
+
+    /// As the development user, assigns role `role` (a GUID) to `principal_id` (of
+    /// `principal_type`) at `scope` under a new name, and asserts it was created.
+    pub async fn assign_role(
+        &self,
+        scope: &str,
+        principal_id: &str,
+        principal_type: &str,
+        role: &str,
+    ) -> Value {
+        let name = uuid::Uuid::new_v4();
+        let response = self
+            .request(
+                reqwest::Method::PUT,
+                &format!(
+                    "{scope}/providers/Microsoft.Authorization/roleAssignments/{name}?api-version={AUTHORIZATION_API}"
+                ),
+                Some(&serde_json::json!({"properties": {
+                    "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{role}", self.subscription),
+                    "principalId": principal_id,
+                    "principalType": principal_type,
+                }})),
+            )
+            .await;
+        response.assert_status(201);
+        response.json()
+    }
+}

@@ -61,6 +61,8 @@ pub struct ApiSettings {
     pub max_replicas_per_region: u32,
     /// The largest image version (all disks together) in GiB.
     pub max_image_size_gb: u64,
+    /// `--template-link PREFIX=DIR`: linked-template URIs starting with PREFIX are read from DIR.
+    pub template_links: Vec<(String, std::path::PathBuf)>,
 }
 
 impl Default for ApiSettings {
@@ -75,6 +77,7 @@ impl Default for ApiSettings {
             throttling: arm::throttling::ThrottlingSettings::default(),
             max_replicas_per_region: 10,
             max_image_size_gb: 1024,
+            template_links: Vec::new(),
         }
     }
 }
@@ -94,6 +97,9 @@ pub struct App {
     pub endpoints: OnceLock<serde_json::Value>,
     /// The PEM of the certificate the HTTPS listener presents, for `/_galleryd/certificate`.
     pub certificate_pem: OnceLock<String>,
+    /// Reads VM application packages from their links (built on first use, trusting
+    /// `certificate_pem` too).
+    pub(crate) package_client: OnceLock<reqwest::Client>,
     /// Signs and verifies galleryd's access tokens (its key is shared through the database).
     token_issuer: tokio::sync::OnceCell<identity::tokens::TokenIssuer>,
     /// Requests per subscription over the last hour.
@@ -102,6 +108,8 @@ pub struct App {
     pub(crate) write_queues: arm::tracked::WriteQueues,
     /// Whether the database is known to be unreachable (requests then answer 503 at once).
     pub database_outage: Arc<database_outage::DatabaseOutage>,
+    /// The cached access policy every authorization decision reads.
+    pub access: arm::access::AccessControl,
     /// The fault rules a test suite installed (`/_galleryd/faults`).
     pub faults: faults::FaultRules,
 }
@@ -122,10 +130,12 @@ impl App {
             blob_signing_key: tokio::sync::OnceCell::new(),
             endpoints: OnceLock::new(),
             certificate_pem: OnceLock::new(),
+            package_client: OnceLock::new(),
             token_issuer: tokio::sync::OnceCell::new(),
             throttle: arm::throttling::Throttle::default(),
             write_queues: arm::tracked::WriteQueues::default(),
             database_outage: Arc::default(),
+            access: arm::access::AccessControl::default(),
             faults: faults::FaultRules::default(),
         })
     }

@@ -49,7 +49,9 @@ fn list_request(query: &str) -> ArmRequest {
         body: Bytes::new(),
         subscription: None,
         shaping: Shaping::default(),
+        visibility: crate::arm::access::Visibility::default(),
         correlation_id: None,
+        received_at: chrono::Utc::now(),
     }
 }
 

@@ -141,6 +141,38 @@ fn outer_scope_nested_deployment_sees_the_parent() {
     );
 }
 
+#[test]
+fn outer_scope_nested_resources_read_the_parents_parameters_and_variables() {
+    let parent = rg_template(json!({
+        "parameters": {"galleryName": {"type": "string"}},
+        "variables": {"description": "[concat('for ', parameters('galleryName'))]"},
+        "resources": [{"type": "Microsoft.Resources/deployments", "apiVersion": "2022-09-01", "name": "nested", "resourceGroup": "otherGroup",
+            "properties": {"mode": "Incremental", "template": {"contentVersion": "1.0.0.0", "resources": [
+                {"type": "Microsoft.Compute/galleries", "apiVersion": "2022-03-03", "name": "[parameters('galleryName')]",
+                 "location": "westus", "properties": {"description": "[variables('description')]"}}]}}}]
+    }));
+    let plan = prepare(parent, json!({"galleryName": {"value": "shared"}})).unwrap();
+    let body = plan.evaluate_resource(0, &NothingDeployed).unwrap().body;
+    let child = Template::from_value(&body["properties"]["template"])
+        .unwrap()
+        .prepare_outer(
+            &child_context(plan.context(), "otherGroup", "nested"),
+            &plan.outer_scope(),
+        )
+        .expect("names evaluate with the parent's parameters");
+    assert_eq!(child.resources()[0].name, "shared");
+    assert!(
+        child.resources()[0]
+            .resource_id
+            .contains("/resourceGroups/otherGroup/")
+    );
+    let bodies = child.preflight().unwrap();
+    assert_eq!(
+        bodies[0].as_ref().unwrap().body["properties"]["description"],
+        json!("for shared")
+    );
+}
+
 fn symbolic() -> Value {
     rg_template(json!({
         "languageVersion": "2.0",

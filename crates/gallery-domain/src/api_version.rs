@@ -20,7 +20,23 @@ pub enum ApiFamily {
     ComputeDisk,
     /// The rest of Microsoft.Compute galleryd serves: managed images (`Microsoft.Compute/images`).
     ComputeResource,
+    /// Microsoft.Authorization: role assignments and role definitions.
+    Authorization,
 }
+
+/// Microsoft.Authorization versions `az` and the SDKs send, oldest first (previews included:
+/// `az role definition list` sends `2022-05-01-preview`).
+pub const AUTHORIZATION_VERSIONS: &[&str] = &[
+    "2015-07-01",
+    "2018-01-01-preview",
+    "2018-09-01-preview",
+    "2020-04-01-preview",
+    "2020-08-01-preview",
+    "2020-10-01-preview",
+    "2021-03-01-preview",
+    "2022-04-01",
+    "2022-05-01-preview",
+];
 
 /// Stable GalleryRP versions, oldest first.
 pub const COMPUTE_GALLERY_VERSIONS: &[&str] = &[
@@ -145,6 +161,7 @@ impl ApiFamily {
             ApiFamily::ResourceManager => RESOURCE_MANAGER_VERSIONS,
             ApiFamily::ComputeDisk => COMPUTE_DISK_VERSIONS,
             ApiFamily::ComputeResource => COMPUTE_RESOURCE_VERSIONS,
+            ApiFamily::Authorization => AUTHORIZATION_VERSIONS,
         }
     }
 
@@ -217,7 +234,7 @@ pub fn check(
             let newest_first: Vec<&str> = known.iter().rev().copied().collect();
             ServiceError::no_registered_provider(requested, resource_type, &newest_first)
         }
-        ApiFamily::ResourceManager => {
+        ApiFamily::ResourceManager | ApiFamily::Authorization => {
             let newest_first: Vec<&str> = known.iter().rev().copied().collect();
             ServiceError::invalid_api_version(requested, &newest_first)
         }

@@ -195,6 +195,18 @@ impl Principal {
         }
     }
 
+    /// Whether this is one of the well-known development principals (user, service principal,
+    /// managed identity): the implicit Owners of every subscription nobody is given a role on.
+    pub fn is_development(&self) -> bool {
+        [
+            DEVELOPMENT_PRINCIPAL_OBJECT_ID,
+            DEVELOPMENT_SERVICE_PRINCIPAL_OBJECT_ID,
+            DEVELOPMENT_MANAGED_IDENTITY_OBJECT_ID,
+        ]
+        .iter()
+        .any(|id| id.eq_ignore_ascii_case(&self.object_id))
+    }
+
     /// Whether `name` names this principal: its object id, client id or user principal name
     /// (ignoring case).
     pub fn is_named(&self, name: &str) -> bool {
@@ -230,6 +242,54 @@ impl Principal {
     }
 }
 
+/// A directory group: users, service principals and other groups (nested) as members. A role
+/// assigned to a group applies to its members, transitively.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Group {
+    pub object_id: String,
+    #[serde(default)]
+    pub display_name: String,
+    pub tenant_id: String,
+    /// Object ids of the members (principals or groups).
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// A role assignment the configuration makes at start: `roleDefinitionId` (an id or GUID) or
+/// `roleName` (a built-in role's name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfiguredRoleAssignment {
+    pub scope: String,
+    pub principal_id: String,
+    #[serde(default)]
+    pub role_definition_id: Option<String>,
+    #[serde(default)]
+    pub role_name: Option<String>,
+}
+
+impl ConfiguredRoleAssignment {
+    /// The GUID of the built-in role this assignment names, if it names one.
+    pub fn role(&self) -> Option<&'static str> {
+        let roles = crate::authorization::roles::built_in_roles();
+        let found = match (&self.role_definition_id, &self.role_name) {
+            (Some(id), _) => {
+                crate::authorization::roles::role_definition_guid(id).and_then(|guid| {
+                    roles
+                        .iter()
+                        .find(|role| role.name.eq_ignore_ascii_case(guid))
+                })
+            }
+            (None, Some(name)) => roles
+                .iter()
+                .find(|role| role.role_name.eq_ignore_ascii_case(name)),
+            (None, None) => None,
+        };
+        found.map(|role| role.name.as_str())
+    }
+}
+
 /// Every tenant, subscription and principal galleryd knows: the development ones first, then the
 /// configured ones.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,6 +301,11 @@ pub struct Directory {
     pub subscriptions: Vec<Subscription>,
     #[serde(default)]
     pub principals: Vec<Principal>,
+    #[serde(default)]
+    pub groups: Vec<Group>,
+    /// Who may do what from the start (a subscription named here has no implicit Owner).
+    #[serde(default)]
+    pub role_assignments: Vec<ConfiguredRoleAssignment>,
 }
 
 impl Default for Directory {
@@ -253,6 +318,8 @@ impl Default for Directory {
                 Principal::development_service_principal(),
                 Principal::development_managed_identity(),
             ],
+            groups: Vec::new(),
+            role_assignments: Vec::new(),
         }
     }
 }
@@ -264,6 +331,8 @@ impl Directory {
         self.tenants.extend(other.tenants);
         self.subscriptions.extend(other.subscriptions);
         self.principals.extend(other.principals);
+        self.groups.extend(other.groups);
+        self.role_assignments.extend(other.role_assignments);
         let named: Vec<String> = self
             .subscriptions
             .iter()
@@ -296,6 +365,22 @@ impl Directory {
         self.principals
             .iter()
             .find(|principal| principal.is_named(name))
+    }
+
+    /// A group by object id (ignoring case).
+    pub fn group(&self, object_id: &str) -> Option<&Group> {
+        self.groups
+            .iter()
+            .find(|group| group.object_id.eq_ignore_ascii_case(object_id))
+    }
+
+    /// Whether `object_id` names a principal or a group.
+    fn knows_object(&self, object_id: &str) -> bool {
+        self.group(object_id).is_some()
+            || self
+                .principals
+                .iter()
+                .any(|principal| principal.object_id.eq_ignore_ascii_case(object_id))
     }
 
     /// The first principal of `kind`.
@@ -346,6 +431,46 @@ impl Directory {
         ) {
             if !is_guid(id) {
                 return Err(format!("'{id}' is not a GUID"));
+            }
+        }
+        for group in &self.groups {
+            if !is_guid(&group.object_id) {
+                return Err(format!("group id '{}' is not a GUID", group.object_id));
+            }
+            if !seen.insert(group.object_id.to_ascii_lowercase()) {
+                return Err(format!("group id '{}' is used twice", group.object_id));
+            }
+        }
+        for group in &self.groups {
+            if let Some(member) = group
+                .members
+                .iter()
+                .find(|member| !self.knows_object(member))
+            {
+                return Err(format!(
+                    "member '{member}' of group {} is no principal or group",
+                    group.object_id
+                ));
+            }
+        }
+        for assignment in &self.role_assignments {
+            if assignment.role().is_none() {
+                return Err(format!(
+                    "the role assignment of {} at '{}' names no built-in role (roleName or roleDefinitionId)",
+                    assignment.principal_id, assignment.scope
+                ));
+            }
+            if !self.knows_object(&assignment.principal_id) {
+                return Err(format!(
+                    "the role assignment at '{}' names '{}', which is no principal or group",
+                    assignment.scope, assignment.principal_id
+                ));
+            }
+            if !assignment.scope.starts_with('/') {
+                return Err(format!(
+                    "role assignment scope '{}' does not start with '/'",
+                    assignment.scope
+                ));
             }
         }
         let mut subscriptions = std::collections::HashSet::new();
@@ -483,6 +608,25 @@ mod tests {
         let mut twice = Directory::default();
         twice.subscriptions.push(Subscription::development());
         assert!(twice.validate().is_err(), "a subscription configured twice");
+        let mut groups = Directory::default();
+        groups.groups.push(Group {
+            object_id: "88888888-8888-4888-8888-888888888888".to_string(),
+            display_name: "g".to_string(),
+            tenant_id: DEVELOPMENT_TENANT_ID.to_string(),
+            members: vec!["99999999-9999-4999-8999-999999999999".to_string()],
+        });
+        assert!(groups.validate().is_err(), "a member nobody knows");
+        groups.groups[0].members = vec![DEVELOPMENT_PRINCIPAL_OBJECT_ID.to_string()];
+        assert!(groups.validate().is_ok());
+        groups.role_assignments.push(ConfiguredRoleAssignment {
+            scope: "/subscriptions/x".to_string(),
+            principal_id: "88888888-8888-4888-8888-888888888888".to_string(),
+            role_definition_id: None,
+            role_name: Some("Chief".to_string()),
+        });
+        assert!(groups.validate().is_err(), "a role nobody knows");
+        groups.role_assignments[0].role_name = Some("compute gallery image reader".to_string());
+        assert!(groups.validate().is_ok());
         let unknown: Result<Principal, _> = serde_json::from_value(
             serde_json::json!({"kind": "Robot", "objectId": "x", "tenantId": "t"}),
         );

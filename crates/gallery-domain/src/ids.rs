@@ -15,6 +15,10 @@ pub const GALLERY_APPLICATION_TYPE: &str = "Microsoft.Compute/galleries/applicat
 /// `Microsoft.Compute/galleries/applications/versions`.
 pub const GALLERY_APPLICATION_VERSION_TYPE: &str =
     "Microsoft.Compute/galleries/applications/versions";
+/// `Microsoft.Compute/galleries/scripts`.
+pub const GALLERY_SCRIPT_TYPE: &str = "Microsoft.Compute/galleries/scripts";
+/// `Microsoft.Compute/galleries/scripts/versions`.
+pub const GALLERY_SCRIPT_VERSION_TYPE: &str = "Microsoft.Compute/galleries/scripts/versions";
 /// `Microsoft.Resources/resourceGroups`.
 pub const RESOURCE_GROUP_TYPE: &str = "Microsoft.Resources/resourceGroups";
 /// The provider namespace galleryd serves.

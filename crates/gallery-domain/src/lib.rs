@@ -18,9 +18,12 @@
 //! - [`publishing`]: the publishing core every versioned artifact published to regions shares
 //!   (image versions, and application and script versions to come): target regions, replicas,
 //!   storage types, exclude-from-latest, end of life, safety, replication plan and status, latest.
+//! - [`authorization`]: Azure RBAC: role definitions (built-in and custom), scopes, role
+//!   assignments and their filters, and the access policy that decides each request.
 //! - [`merge_patch`]: RFC 7396 merge-patch of a stored document with a PATCH body.
 
 pub mod api_version;
+pub mod authorization;
 pub mod error;
 pub mod identity;
 pub mod ids;

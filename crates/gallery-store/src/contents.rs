@@ -158,6 +158,23 @@ impl Store {
         Ok(())
     }
 
+    /// Hands a content to another owner: a VM application package is read before its version
+    /// exists (owned by the application meanwhile) and handed to the version once it is recorded.
+    pub async fn set_content_owner(
+        &self,
+        content_id: &str,
+        owner_key: &str,
+    ) -> Result<(), StoreError> {
+        transaction!(self, (transaction, dialect) => {
+            sqlx::query("UPDATE contents SET owner_key = $2 WHERE content_id = $1")
+                .bind(content_id)
+                .bind(owner_key)
+                .execute(&mut *transaction)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// Forgets a content (its blobs are already deleted).
     pub async fn delete_content(&self, content_id: &str) -> Result<(), StoreError> {
         transaction!(self, (transaction, dialect) => {

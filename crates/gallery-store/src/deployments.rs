@@ -7,6 +7,7 @@
 //! check-then-write: a new deployment replaces an old one of the same name only while the old one is
 //! not running, progress is written only while the deployment still runs.
 
+use crate::operations::NewOperation;
 use crate::resources::{HasSeq, page};
 use crate::{Page, Store, StoreError};
 
@@ -299,5 +300,25 @@ impl Store {
         .fetch_optional(pool)
         .await)?;
         Ok(row)
+    }
+
+    /// Records a finished operation whose `Location` answers `result` (a what-if's changes).
+    pub async fn record_operation_with_result(
+        &self,
+        subscription_id: &str,
+        location: &str,
+        resource_id: &str,
+        operation: &NewOperation,
+        result: &str,
+    ) -> Result<(), StoreError> {
+        transaction!(self, (transaction, dialect) => {
+            insert_operation!(transaction, operation, subscription_id, location, resource_id);
+            sqlx::query("UPDATE async_operations SET result = $2 WHERE operation_id = $1")
+                .bind(&operation.operation_id)
+                .bind(result)
+                .execute(&mut *transaction)
+                .await?;
+        });
+        Ok(())
     }
 }

@@ -26,6 +26,7 @@ mod operations;
 mod quota;
 #[macro_use]
 mod jobs;
+mod access;
 mod background;
 mod contents;
 mod deployments;
@@ -36,6 +37,7 @@ mod resources;
 mod secrets;
 pub mod work_fence;
 
+pub use access::{AccessRows, AssignmentWrite, StoredRoleAssignment, StoredRoleDefinition};
 pub use backend::{Store, StoreLocation, StoreOptions};
 pub use background::OperationEnd;
 pub use clock::now_millis;

@@ -398,6 +398,17 @@ pub struct Config {
     )]
     pub allow_restricted_regions: Vec<String>,
 
+    /// Answers linked-template URIs (`templateLink.uri`) that start with PREFIX from the files under
+    /// DIR: `PREFIX=DIR` (repeat the flag, or separate with commas in the variable). galleryd runs
+    /// offline, so public template URIs are mapped to a local checkout.
+    #[arg(
+        long = "template-link",
+        env = "GALLERYD_TEMPLATE_LINKS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub template_links: Vec<String>,
+
     /// Log format.
     #[arg(long, env = "GALLERYD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -491,6 +502,23 @@ impl Config {
 
     /// The development tenant, subscription and principals, then those of `--identities`,
     /// `--subscription` and `--service-principal`, with `--allow-restricted-region` applied.
+    /// The `--template-link PREFIX=DIR` mappings.
+    pub fn template_link_roots(&self) -> Result<Vec<(String, PathBuf)>, ConfigError> {
+        self.template_links
+            .iter()
+            .map(|entry| entry.trim())
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| match entry.rsplit_once('=') {
+                Some((prefix, directory)) if !prefix.is_empty() && !directory.is_empty() => {
+                    Ok((prefix.to_string(), PathBuf::from(directory)))
+                }
+                _ => Err(ConfigError(format!(
+                    "--template-link '{entry}' is not PREFIX=DIR"
+                ))),
+            })
+            .collect()
+    }
+
     pub fn directory(&self) -> Result<Directory, ConfigError> {
         let mut directory = Directory::default();
         if let Some(path) = &self.identities {
@@ -540,6 +568,8 @@ impl Config {
                 tenants: Vec::new(),
                 subscriptions: Vec::new(),
                 principals: vec![principal],
+                groups: Vec::new(),
+                role_assignments: Vec::new(),
             });
         }
         let mut subscriptions = std::mem::take(&mut directory.subscriptions);
@@ -604,6 +634,8 @@ impl Config {
             tenants: Vec::new(),
             subscriptions,
             principals: Vec::new(),
+            groups: Vec::new(),
+            role_assignments: Vec::new(),
         });
         directory.validate().map_err(ConfigError)?;
         Ok(directory)

@@ -100,6 +100,7 @@ impl Server {
             throttling: config.throttling_settings(),
             max_replicas_per_region: config.max_replicas_per_region,
             max_image_size_gb: config.max_image_size_gb,
+            template_links: config.template_link_roots()?,
         };
         let blobs = gallery_blob::RegionStores::with_capacities(
             config.blob_backend()?,

@@ -19,7 +19,7 @@ use gallery_domain::ServiceError;
 use gallery_domain::ids;
 use gallery_domain::limits::QuotaKind;
 use gallery_domain::publishing::{
-    PublishedContents, PublishedVersion, latest, replica_content_id, replication_plan,
+    ArtifactKind, PublishedContents, PublishedVersion, latest, replica_content_id, replication_plan,
 };
 use gallery_domain::regions;
 use gallery_store::ListScope;
@@ -140,21 +140,16 @@ fn parameter<'a>(query: &'a HashMap<String, String>, name: &str) -> Result<&'a s
     })
 }
 
-/// `GET /_galleryd/replicas?versionId=<image version id>`: every replica of a version, where its
-/// bytes are and how far its copy got.
+/// `GET /_galleryd/replicas?versionId=<version id>`: every replica of a published version (an
+/// image or application version), where its bytes are and how far its copy got.
 pub async fn replicas(
     State(app): State<SharedApp>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Report {
     let version_id = parameter(&query, "versionId")?;
     let store = app.store()?;
-    let version = resource_of_type(
-        store,
-        version_id,
-        ids::GALLERY_IMAGE_VERSION_TYPE,
-        "image version",
-    )
-    .await?;
+    let kind = ArtifactKind::of_resource_id(version_id).unwrap_or(&ArtifactKind::IMAGE_VERSION);
+    let version = resource_of_type(store, version_id, kind.resource_type, kind.noun).await?;
     let replicas = store.list_replicas(version.seq).await?;
     let value: Vec<Value> = replicas
             .iter()

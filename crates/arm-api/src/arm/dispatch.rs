@@ -4,7 +4,7 @@
 //! Every ARM path goes through [`dispatch`] (axum's fallback). It resolves the request to an
 //! [`OperationId`] from the route table, applies the checks every ARM operation shares in the order
 //! ARM applies them, and calls the handler named after the operation. Authorization is one function
-//! here ([`authorize`]): the single seam role-based access control plugs into.
+//! in [`access::authorize`]: the single seam role-based access control plugs into.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -16,9 +16,12 @@ use gallery_domain::api_version::{self, ApiFamily};
 use gallery_domain::identity::Caller;
 
 use crate::SharedApp;
+use crate::arm::access;
 use crate::arm::handlers::{
-    caps_operations, deployments, disks, galleries, gallery_applications, gallery_image_versions,
-    gallery_images, images, resource_groups, snapshots, subscriptions,
+    caps_operations, deployments, disks, galleries, gallery_application_versions,
+    gallery_applications, gallery_image_versions, gallery_images, gallery_script_versions,
+    gallery_scripts, images, resource_groups, role_assignments, role_definitions, snapshots,
+    subscriptions,
 };
 use crate::arm::operation::OperationId;
 use crate::arm::request::{ArmRequest, Query};
@@ -116,12 +119,6 @@ pub(crate) fn unknown_route(segments: &[String], api_version: &str) -> ServiceEr
             segments.join("/")
         ),
     )
-}
-
-/// The authorization step: may `caller` perform `operation` on the resource the request names?
-/// Every caller may do everything until role assignments exist; this is where they will be checked.
-fn authorize(_caller: &Caller, _operation: OperationId, _scope: &str) -> Result<(), ServiceError> {
-    Ok(())
 }
 
 /// Why a request body could not be read: 408 `RequestTimeout` when the client paused longer than the
@@ -230,6 +227,9 @@ async fn handle_routed(
         ),
         None => None,
     };
+    if let Some(subscription) = &subscription {
+        authentication::check_tenant(app, &caller, subscription, &base_url)?;
+    }
     let request_kind = RequestKind::of(&parts.method);
     let remaining = match &subscription {
         Some(subscription) => Some(app.throttle.admit(
@@ -246,9 +246,12 @@ async fn handle_routed(
         }
         None => response,
     };
-    if let Err(error) = authorize(&caller, operation, parts.uri.path()) {
-        return Ok(with_remaining(ApiError::from(error).into_response()));
-    }
+    let decoded_path = format!("/{}", segments.join("/"));
+    let visibility =
+        match access::authorize(app, &caller, operation, &parts.method, &decoded_path).await {
+            Ok(visibility) => visibility,
+            Err(error) => return Ok(with_remaining(error.into_response())),
+        };
     if let Some(answer) = inject_fault(app, &parts, operation, &subscription, &caller).await {
         return Ok(with_remaining(answer));
     }
@@ -282,7 +285,9 @@ async fn handle_routed(
                 body,
                 shaping,
                 subscription,
+                visibility,
                 correlation_id,
+                received_at: chrono::Utc::now(),
             };
             run(app, &request).await
         }
@@ -414,6 +419,33 @@ async fn run(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
         GalleryApplicationsUpdate => gallery_applications::update(app, request).await,
         GalleryApplicationsGet => gallery_applications::get(app, request).await,
         GalleryApplicationsDelete => gallery_applications::delete(app, request).await,
+        GalleryApplicationVersionsListByGalleryApplication => {
+            gallery_application_versions::list_by_gallery_application(app, request).await
+        }
+        GalleryApplicationVersionsCreateOrUpdate => {
+            gallery_application_versions::create_or_update(app, request).await
+        }
+        GalleryApplicationVersionsUpdate => {
+            gallery_application_versions::update(app, request).await
+        }
+        GalleryApplicationVersionsGet => gallery_application_versions::get(app, request).await,
+        GalleryApplicationVersionsDelete => {
+            gallery_application_versions::delete(app, request).await
+        }
+        GalleryScriptsListByGallery => gallery_scripts::list_by_gallery(app, request).await,
+        GalleryScriptsCreateOrUpdate => gallery_scripts::create_or_update(app, request).await,
+        GalleryScriptsUpdate => gallery_scripts::update(app, request).await,
+        GalleryScriptsGet => gallery_scripts::get(app, request).await,
+        GalleryScriptsDelete => gallery_scripts::delete(app, request).await,
+        GalleryScriptVersionsListByGalleryScript => {
+            gallery_script_versions::list_by_gallery_script(app, request).await
+        }
+        GalleryScriptVersionsCreateOrUpdate => {
+            gallery_script_versions::create_or_update(app, request).await
+        }
+        GalleryScriptVersionsUpdate => gallery_script_versions::update(app, request).await,
+        GalleryScriptVersionsGet => gallery_script_versions::get(app, request).await,
+        GalleryScriptVersionsDelete => gallery_script_versions::delete(app, request).await,
         CapsOperationsGet => caps_operations::get(app, request).await,
         DisksList => disks::list(app, request).await,
         DisksListByResourceGroup => disks::list_by_resource_group(app, request).await,
@@ -437,17 +469,48 @@ async fn run(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
         ImagesUpdate => images::update(app, request).await,
         ImagesGet => images::get(app, request).await,
         ImagesDelete => images::delete(app, request).await,
-        DeploymentsCreateOrUpdate => deployments::create_or_update(app, request).await,
-        DeploymentsGet => deployments::get(app, request).await,
-        DeploymentsCheckExistence => deployments::check_existence(app, request).await,
-        DeploymentsDelete => deployments::delete(app, request).await,
-        DeploymentsListByResourceGroup => deployments::list_by_resource_group(app, request).await,
-        DeploymentsValidate => deployments::validate(app, request).await,
-        DeploymentsCancel => deployments::cancel(app, request).await,
-        DeploymentsExportTemplate => deployments::export_template(app, request).await,
-        DeploymentOperationStatusesGet => deployments::operation_status(app, request).await,
-        DeploymentOperationsList => deployments::operations::list(app, request).await,
-        DeploymentOperationsGet => deployments::operations::get(app, request).await,
+        RoleAssignmentsListForScope => role_assignments::list_for_scope(app, request).await,
+        RoleAssignmentsCreate => role_assignments::create(app, request).await,
+        RoleAssignmentsGet => role_assignments::get(app, request).await,
+        RoleAssignmentsDelete => role_assignments::delete(app, request).await,
+        RoleDefinitionsList => role_definitions::list(app, request).await,
+        RoleDefinitionsGet => role_definitions::get(app, request).await,
+        RoleDefinitionsCreateOrUpdate => role_definitions::create_or_update(app, request).await,
+        RoleDefinitionsDelete => role_definitions::delete(app, request).await,
+        DeploymentsCreateOrUpdate | DeploymentsCreateOrUpdateAtSubscriptionScope => {
+            deployments::create_or_update(app, request).await
+        }
+        DeploymentsGet | DeploymentsGetAtSubscriptionScope => deployments::get(app, request).await,
+        DeploymentsCheckExistence | DeploymentsCheckExistenceAtSubscriptionScope => {
+            deployments::check_existence(app, request).await
+        }
+        DeploymentsDelete | DeploymentsDeleteAtSubscriptionScope => {
+            deployments::delete(app, request).await
+        }
+        DeploymentsListByResourceGroup | DeploymentsListAtSubscriptionScope => {
+            deployments::list(app, request).await
+        }
+        DeploymentsValidate | DeploymentsValidateAtSubscriptionScope => {
+            deployments::validate(app, request).await
+        }
+        DeploymentsWhatIf | DeploymentsWhatIfAtSubscriptionScope => {
+            deployments::what_if::what_if(app, request).await
+        }
+        DeploymentsCancel | DeploymentsCancelAtSubscriptionScope => {
+            deployments::cancel(app, request).await
+        }
+        DeploymentsExportTemplate | DeploymentsExportTemplateAtSubscriptionScope => {
+            deployments::export_template(app, request).await
+        }
+        DeploymentOperationStatusesGet | DeploymentOperationStatusesGetAtSubscriptionScope => {
+            deployments::operation_status(app, request).await
+        }
+        DeploymentOperationsList | DeploymentOperationsListAtSubscriptionScope => {
+            deployments::operations::list(app, request).await
+        }
+        DeploymentOperationsGet | DeploymentOperationsGetAtSubscriptionScope => {
+            deployments::operations::get(app, request).await
+        }
     }
 }
 

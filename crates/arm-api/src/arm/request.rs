@@ -83,8 +83,13 @@ pub struct ArmRequest {
     /// The subscription named by the path, if the path names one (it exists: unknown ones are 404
     /// before any handler runs).
     pub subscription: Option<Subscription>,
+    /// What the caller may see of a list it has partial access to (everything otherwise).
+    pub visibility: crate::arm::access::Visibility,
     /// The client's `x-ms-correlation-request-id`, if it sent one.
     pub correlation_id: Option<String>,
+    /// When the request reached its handler: the `startTime` of the operation it starts (work
+    /// done inside the request, like reading a VM application's package, is part of it).
+    pub received_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl ArmRequest {

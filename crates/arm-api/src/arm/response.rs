@@ -75,7 +75,14 @@ pub fn list_page(
     next_cursor: Option<i64>,
 ) -> Response {
     let mut body = String::from("{\"value\":[");
-    for (index, item) in items.into_iter().enumerate() {
+    let visible = items.into_iter().filter(|item| match &request.visibility {
+        crate::arm::access::Visibility::Everything => true,
+        visibility => serde_json::from_str::<Value>(item)
+            .ok()
+            .and_then(|document| document["id"].as_str().map(|id| visibility.shows(id)))
+            .unwrap_or(false),
+    });
+    for (index, item) in visible.enumerate() {
         if index > 0 {
             body.push(',');
         }

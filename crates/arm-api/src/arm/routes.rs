@@ -28,6 +28,9 @@ enum Pattern {
     Literal(&'static str),
     /// Captures the request's segment as the named parameter.
     Parameter(&'static str),
+    /// `{scope}` (first segment only): captures every leading segment the rest of the template
+    /// does not take, none for the root scope `/` (Microsoft.Authorization's extension routes).
+    Scope,
 }
 
 impl Route {
@@ -40,6 +43,7 @@ impl Route {
                     .strip_prefix('{')
                     .and_then(|rest| rest.strip_suffix('}'))
                 {
+                    Some("scope") => Pattern::Scope,
                     Some(name) => Pattern::Parameter(name),
                     None => Pattern::Literal(segment),
                 }
@@ -56,6 +60,9 @@ impl Route {
 
 const SUBSCRIPTION: &str = "/subscriptions/{subscriptionId}";
 const DEPLOYMENTS_RG: &str = "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}/providers/Microsoft.Resources/deployments";
+const DEPLOYMENTS_SUB: &str =
+    "/subscriptions/{subscriptionId}/providers/Microsoft.Resources/deployments";
+const AUTHORIZATION: &str = "/{scope}/providers/Microsoft.Authorization";
 const GALLERY_RP: &str = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Compute";
 
 macro_rules! routes {
@@ -109,6 +116,21 @@ routes! {
     PATCH format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}") => GalleryApplicationsUpdate,
     GET format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}") => GalleryApplicationsGet,
     DELETE format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}") => GalleryApplicationsDelete,
+    GET format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}/versions") => GalleryApplicationVersionsListByGalleryApplication,
+    PUT format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}/versions/{{galleryApplicationVersionName}}") => GalleryApplicationVersionsCreateOrUpdate,
+    PATCH format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}/versions/{{galleryApplicationVersionName}}") => GalleryApplicationVersionsUpdate,
+    GET format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}/versions/{{galleryApplicationVersionName}}") => GalleryApplicationVersionsGet,
+    DELETE format!("{GALLERY_RP}/galleries/{{galleryName}}/applications/{{galleryApplicationName}}/versions/{{galleryApplicationVersionName}}") => GalleryApplicationVersionsDelete,
+    GET format!("{GALLERY_RP}/galleries/{{galleryName}}/scripts") => GalleryScriptsListByGallery,
+    PUT format!("{GALLERY_RP}/galleries/{{galleryName}}/scripts/{{galleryScriptName}}") => GalleryScriptsCreateOrUpdate,
+    PATCH format!("{GALLERY_RP}/galleries/{{galleryName}}/scripts/{{galleryScriptName}}") => GalleryScriptsUpdate,
+    GET format!("{GALLERY_RP}/galleries/{{galleryName}}/scripts/{{galleryScriptName}}") => GalleryScriptsGet,
+    DELETE format!("{GALLERY_RP}/galleries/{{galleryName}}/scripts/{{galleryScriptName}}") => GalleryScriptsDelete,
+    GET format!("{GALLERY_RP}/galleries/{{galleryName}}/scripts/{{galleryScriptName}}/versions") => GalleryScriptVersionsListByGalleryScript,
+    PUT format!("{GALLERY_RP}/galleries/{{galleryName}}/scripts/{{galleryScriptName}}/versions/{{galleryScriptVersionName}}") => GalleryScriptVersionsCreateOrUpdate,
+    PATCH format!("{GALLERY_RP}/galleries/{{galleryName}}/scripts/{{galleryScriptName}}/versions/{{galleryScriptVersionName}}") => GalleryScriptVersionsUpdate,
+    GET format!("{GALLERY_RP}/galleries/{{galleryName}}/scripts/{{galleryScriptName}}/versions/{{galleryScriptVersionName}}") => GalleryScriptVersionsGet,
+    DELETE format!("{GALLERY_RP}/galleries/{{galleryName}}/scripts/{{galleryScriptName}}/versions/{{galleryScriptVersionName}}") => GalleryScriptVersionsDelete,
     GET format!("{SUBSCRIPTION}/providers/Microsoft.Compute/disks") => DisksList,
     GET format!("{GALLERY_RP}/disks") => DisksListByResourceGroup,
     PUT format!("{GALLERY_RP}/disks/{{diskName}}") => DisksCreateOrUpdate,
@@ -143,6 +165,28 @@ routes! {
     GET format!("{DEPLOYMENTS_RG}/{{deploymentName}}/operationStatuses/{{operationId}}") => DeploymentOperationStatusesGet,
     GET format!("{SUBSCRIPTION}/resourcegroups/{{resourceGroupName}}/deployments/{{deploymentName}}/operations") => DeploymentOperationsList,
     GET format!("{SUBSCRIPTION}/resourcegroups/{{resourceGroupName}}/deployments/{{deploymentName}}/operations/{{operationId}}") => DeploymentOperationsGet,
+    GET format!("{DEPLOYMENTS_SUB}") => DeploymentsListAtSubscriptionScope,
+    PUT format!("{DEPLOYMENTS_SUB}/{{deploymentName}}") => DeploymentsCreateOrUpdateAtSubscriptionScope,
+    GET format!("{DEPLOYMENTS_SUB}/{{deploymentName}}") => DeploymentsGetAtSubscriptionScope,
+    HEAD format!("{DEPLOYMENTS_SUB}/{{deploymentName}}") => DeploymentsCheckExistenceAtSubscriptionScope,
+    DELETE format!("{DEPLOYMENTS_SUB}/{{deploymentName}}") => DeploymentsDeleteAtSubscriptionScope,
+    POST format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/validate") => DeploymentsValidateAtSubscriptionScope,
+    POST format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/cancel") => DeploymentsCancelAtSubscriptionScope,
+    POST format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/whatIf") => DeploymentsWhatIfAtSubscriptionScope,
+    POST format!("{DEPLOYMENTS_RG}/{{deploymentName}}/whatIf") => DeploymentsWhatIf,
+    POST format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/exportTemplate") => DeploymentsExportTemplateAtSubscriptionScope,
+    GET format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/operationStatuses/{{operationId}}") => DeploymentOperationStatusesGetAtSubscriptionScope,
+    GET format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/operations") => DeploymentOperationsListAtSubscriptionScope,
+    GET format!("{DEPLOYMENTS_SUB}/{{deploymentName}}/operations/{{operationId}}") => DeploymentOperationsGetAtSubscriptionScope,
+    // Microsoft.Authorization extends every scope; these come last so fixed routes win.
+    GET format!("{AUTHORIZATION}/roleAssignments") => RoleAssignmentsListForScope,
+    PUT format!("{AUTHORIZATION}/roleAssignments/{{roleAssignmentName}}") => RoleAssignmentsCreate,
+    GET format!("{AUTHORIZATION}/roleAssignments/{{roleAssignmentName}}") => RoleAssignmentsGet,
+    DELETE format!("{AUTHORIZATION}/roleAssignments/{{roleAssignmentName}}") => RoleAssignmentsDelete,
+    GET format!("{AUTHORIZATION}/roleDefinitions") => RoleDefinitionsList,
+    GET format!("{AUTHORIZATION}/roleDefinitions/{{roleDefinitionId}}") => RoleDefinitionsGet,
+    PUT format!("{AUTHORIZATION}/roleDefinitions/{{roleDefinitionId}}") => RoleDefinitionsCreateOrUpdate,
+    DELETE format!("{AUTHORIZATION}/roleDefinitions/{{roleDefinitionId}}") => RoleDefinitionsDelete,
 }
 
 /// The path parameters a route captured, in template order.
@@ -228,30 +272,48 @@ pub fn percent_decode(segment: &str) -> Result<String, ServiceError> {
 }
 
 fn template_matches(route: &Route, segments: &[String]) -> Option<PathParameters> {
-    if route.segments.len() != segments.len() {
+    let Some((Pattern::Scope, tail)) = route.segments.split_first() else {
+        return patterns_match(&route.segments, segments).map(PathParameters);
+    };
+    let scope_length = segments.len().checked_sub(tail.len())?;
+    let (scope, rest) = segments.split_at(scope_length);
+    let mut parameters = vec![("scope", scope.join("/"))];
+    parameters.extend(patterns_match(tail, rest)?);
+    if scope.len() >= 2 && scope[0].eq_ignore_ascii_case("subscriptions") {
+        parameters.push(("subscriptionId", scope[1].clone()));
+    }
+    Some(PathParameters(parameters))
+}
+
+/// Matches fixed-length `patterns` against `segments`, answering the captured parameters.
+fn patterns_match(
+    patterns: &[Pattern],
+    segments: &[String],
+) -> Option<Vec<(&'static str, String)>> {
+    if patterns.len() != segments.len() {
         return None;
     }
-    let matches = route
-        .segments
+    let matches = patterns
         .iter()
         .zip(segments)
         .all(|(pattern, segment)| match pattern {
             Pattern::Literal(literal) => literal.eq_ignore_ascii_case(segment),
             Pattern::Parameter(_) => !segment.is_empty(),
+            Pattern::Scope => false,
         });
     if !matches {
         return None;
     }
-    let parameters = route
-        .segments
-        .iter()
-        .zip(segments)
-        .filter_map(|(pattern, segment)| match pattern {
-            Pattern::Parameter(name) => Some((*name, segment.clone())),
-            Pattern::Literal(_) => None,
-        })
-        .collect();
-    Some(PathParameters(parameters))
+    Some(
+        patterns
+            .iter()
+            .zip(segments)
+            .filter_map(|(pattern, segment)| match pattern {
+                Pattern::Parameter(name) => Some((*name, segment.clone())),
+                Pattern::Literal(_) | Pattern::Scope => None,
+            })
+            .collect(),
+    )
 }
 
 /// Finds the route for `method` and the decoded path `segments`. HEAD falls back to the GET route.
@@ -328,6 +390,35 @@ mod tests {
                 .unwrap()
                 .0,
             OperationId::ResourceGroupsList
+        );
+    }
+
+    #[test]
+    fn authorization_routes_extend_every_scope() {
+        let (operation, parameters) = resolve(
+            Method::PUT,
+            "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/providers/Microsoft.Authorization/roleAssignments/a",
+        )
+        .unwrap();
+        assert_eq!(operation, OperationId::RoleAssignmentsCreate);
+        assert_eq!(
+            parameters.get("scope"),
+            "subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/galleries/g"
+        );
+        assert_eq!(parameters.get("subscriptionId"), "s1");
+        let (operation, parameters) = resolve(
+            Method::GET,
+            "/providers/Microsoft.Authorization/roleDefinitions",
+        )
+        .unwrap();
+        assert_eq!(operation, OperationId::RoleDefinitionsList);
+        assert_eq!(parameters.get("scope"), "");
+        assert!(parameters.find("subscriptionId").is_none());
+        assert_eq!(
+            resolve(Method::GET, "/subscriptions/s/providers/Microsoft.Compute")
+                .unwrap()
+                .0,
+            OperationId::ProvidersGet
         );
     }
 

@@ -94,6 +94,33 @@ pub async fn authenticate(app: &App, headers: &HeaderMap, base_url: &str) -> Api
     Ok(caller::identify(headers))
 }
 
+/// The 401 for a token of another tenant than the subscription's: Azure Resource Manager accepts a
+/// token only from the tenant the subscription belongs to (a principal of another tenant signs in to
+/// that tenant, as a guest or through its own service principal there).
+pub fn check_tenant(
+    app: &App,
+    caller: &Caller,
+    subscription: &gallery_domain::identity::Subscription,
+    base_url: &str,
+) -> ApiResult<()> {
+    if app.settings.authentication == AuthenticationMode::None
+        || caller
+            .tenant_id
+            .eq_ignore_ascii_case(&subscription.tenant_id)
+    {
+        return Ok(());
+    }
+    Err(unauthenticated(
+        base_url,
+        ErrorCode::InvalidAuthenticationTokenTenant,
+        format!(
+            "The access token is from the wrong issuer 'https://sts.windows.net/{}/'. It must match the tenant 'https://sts.windows.net/{}/' associated with this subscription. Please use the authority (URL) '{base_url}/{}' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later.",
+            caller.tenant_id, subscription.tenant_id, subscription.tenant_id
+        ),
+        "The access token is from the wrong issuer.",
+    ))
+}
+
 /// Verifies a galleryd token: signature, lifetime and, when `check_audience`, Resource Manager's
 /// audience.
 async fn verify(app: &App, token: &str, base_url: &str, check_audience: bool) -> ApiResult<()> {

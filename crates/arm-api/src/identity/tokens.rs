@@ -168,7 +168,7 @@ impl TokenIssuer {
                 PrincipalKind::User => Some("user".to_string()),
                 _ => Some("app".to_string()),
             },
-            xms_mirid: principal.resource_id.clone(),
+            xms_mirid: managed_identity_resource(principal),
             ver: "1.0".to_string(),
         }
     }
@@ -240,6 +240,22 @@ pub fn is_resource_manager_audience(audience: &str) -> bool {
         audience.trim_end_matches('/').to_ascii_lowercase().as_str(),
         "https://management.azure.com" | "https://management.core.windows.net"
     )
+}
+
+/// `xms_mirid` of a managed identity's token, as Entra ID sets it for every managed identity: a
+/// user-assigned identity's own resource id, or for a system-assigned one the resource it is
+/// assigned to (galleryd's development host, a virtual machine in the development subscription).
+/// It is what tells a managed identity's token from a service principal's (ARM's `systemData`
+/// says `ManagedIdentity` for the first, `Application` for the second).
+fn managed_identity_resource(principal: &Principal) -> Option<String> {
+    match (&principal.resource_id, principal.kind) {
+        (Some(resource_id), _) => Some(resource_id.clone()),
+        (None, PrincipalKind::ManagedIdentity) => Some(format!(
+            "/subscriptions/{}/resourcegroups/galleryd/providers/Microsoft.Compute/virtualMachines/galleryd-host",
+            gallery_domain::identity::DEVELOPMENT_SUBSCRIPTION_ID
+        )),
+        (None, _) => None,
+    }
 }
 
 #[cfg(test)]

@@ -376,6 +376,12 @@ impl World for PlanWorld<'_> {
     }
 
     fn parameter(&self, name: &str) -> EvalResult<Value> {
+        // An outer-scope nested template reads the parent's parameters, not its own.
+        if let Some(outer) = &self.plan.outer {
+            return lookup(&outer.parameters, name)
+                .cloned()
+                .map_or_else(|| parameter_not_found(name), Ok);
+        }
         match self
             .plan
             .parameters
@@ -388,6 +394,11 @@ impl World for PlanWorld<'_> {
     }
 
     fn variable(&self, name: &str) -> EvalResult<Value> {
+        if let Some(outer) = &self.plan.outer {
+            return lookup(&outer.variables, name)
+                .cloned()
+                .map_or_else(|| variable_not_found(name), Ok);
+        }
         lookup(&self.plan.variables, name)
             .cloned()
             .map_or_else(|| variable_not_found(name), Ok)

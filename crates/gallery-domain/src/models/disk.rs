@@ -385,7 +385,25 @@ struct SkuInput {
 struct CreationDataInput {
     create_option: Option<String>,
     source_resource_id: Option<String>,
+    /// Older SDK samples name a Copy's source disk or snapshot here; Azure accepts it.
+    source_uri: Option<String>,
     upload_size_bytes: Option<i64>,
+}
+
+impl CreationDataInput {
+    /// The source of a Copy: `sourceResourceId`, or an ARM id given as `sourceUri`, with the
+    /// member it came from.
+    fn copy_source(&self) -> Option<(String, &'static str)> {
+        self.source_resource_id
+            .clone()
+            .map(|id| (id, "sourceResourceId"))
+            .or_else(|| {
+                self.source_uri
+                    .clone()
+                    .filter(|uri| uri.to_ascii_lowercase().starts_with("/subscriptions/"))
+                    .map(|id| (id, "sourceUri"))
+            })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -457,10 +475,10 @@ pub fn copy_source_id(
         .create_option
         .as_deref()
         .is_some_and(|option| option.eq_ignore_ascii_case(CreateOption::Copy.as_str()));
-    let Some(source) = creation.source_resource_id.filter(|_| is_copy) else {
+    let Some((source, member)) = creation.copy_source().filter(|_| is_copy) else {
         return Ok(None);
     };
-    let target = kind.target("properties.creationData.sourceResourceId");
+    let target = kind.target(&format!("properties.creationData.{member}"));
     let segments: Vec<&str> = source.trim_matches('/').split('/').collect();
     let well_formed = source.starts_with("/subscriptions/")
         && segments.len() == 8
@@ -470,7 +488,7 @@ pub fn copy_source_id(
     if !well_formed {
         return Err(ServiceError::linked_invalid_property_id(
             &source,
-            "properties.creationData.sourceResourceId",
+            &format!("properties.creationData.{member}"),
         ));
     }
     let resource_type = format!("{}/{}", segments[5], segments[6]);
@@ -729,8 +747,8 @@ fn create(
             }
             CreateOption::Copy => {
                 let target = kind.target("properties.creationData.sourceResourceId");
-                let source_id = creation
-                    .source_resource_id
+                let (source_id, _) = creation
+                    .copy_source()
                     .ok_or_else(|| missing_property(&target))?;
                 let Some(source) = source else {
                     return Err(ServiceError::resource_not_found(

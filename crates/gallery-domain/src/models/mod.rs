@@ -15,6 +15,8 @@ pub mod gallery_application;
 pub mod gallery_application_version;
 pub mod gallery_image;
 pub mod gallery_image_version;
+pub mod gallery_script;
+pub mod gallery_script_version;
 pub mod image;
 pub mod resource_group;
 

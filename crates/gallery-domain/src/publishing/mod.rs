@@ -90,10 +90,21 @@ impl ArtifactKind {
         replication_failed: ErrorCode::GalleryApplicationVersionReplicationFailed,
     };
 
+    /// `Microsoft.Compute/galleries/scripts/versions`.
+    pub const SCRIPT_VERSION: ArtifactKind = ArtifactKind {
+        resource_type: ids::GALLERY_SCRIPT_VERSION_TYPE,
+        body_name: "galleryScriptVersion",
+        noun: "script version",
+        full_noun: "gallery script version",
+        title: "Gallery Script Version",
+        replication_failed: ErrorCode::GalleryScriptVersionReplicationFailed,
+    };
+
     /// Every kind galleryd publishes.
     pub const ALL: &'static [ArtifactKind] = &[
         ArtifactKind::IMAGE_VERSION,
         ArtifactKind::APPLICATION_VERSION,
+        ArtifactKind::SCRIPT_VERSION,
     ];
 
     /// The kind of a resource type (any casing), if it is a published version.

@@ -76,7 +76,8 @@ impl RegionalDefault {
     }
 }
 
-/// `Standard_ZRS` needs a region with availability zones: 400 `InvalidParameter` on `target`.
+/// `Standard_ZRS` needs a region with availability zones: 400 `InvalidParameter` on `target`
+/// (the target region's index), with Azure's documented sentence naming the region it refers to.
 pub(crate) fn check_zone_redundancy(
     kind: StorageAccountType,
     region: &Region,
@@ -85,7 +86,11 @@ pub(crate) fn check_zone_redundancy(
     if kind == StorageAccountType::StandardZrs && !region.availability_zones {
         return Err(ServiceError::invalid_parameter(
             target,
-            "ZRS storage account type is not supported in this region.",
+            format!(
+                "ZRS storage account type is not supported in this region: '{}' ({}) has no availability \
+                 zones. Use Standard_LRS or Premium_LRS there.",
+                region.name, region.display_name
+            ),
         ));
     }
     Ok(())

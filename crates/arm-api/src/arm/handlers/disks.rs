@@ -573,7 +573,7 @@ pub(crate) async fn end_get_access(
 }
 
 /// A blob-store failure inside an ARM request: logged, answered as a server error.
-fn blob_failure(error: gallery_blob::BlobError) -> ApiError {
+pub(crate) fn blob_failure(error: gallery_blob::BlobError) -> ApiError {
     tracing::error!(%error, "blob store failure");
     let status = if error.is_retryable() { 503 } else { 500 };
     ServiceError::new(

@@ -260,7 +260,11 @@ pub async fn operation_result(app: &App, request: &ArmRequest) -> ApiResult<Resp
                 RETRY_AFTER_SECONDS,
             ))
         }
-        _ => Ok(response::empty(StatusCode::OK)),
+        // An operation whose result is not a resource (a deployment's what-if) answers it.
+        _ => match operation.result.filter(|result| !result.is_empty()) {
+            Some(result) => Ok(response::json_text(StatusCode::OK, result)),
+            None => Ok(response::empty(StatusCode::OK)),
+        },
     }
 }
 

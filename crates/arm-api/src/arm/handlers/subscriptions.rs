@@ -13,6 +13,7 @@ use crate::App;
 use crate::arm::request::ArmRequest;
 use crate::arm::response;
 use crate::error::ApiResult;
+use crate::identity::authentication::AuthenticationMode;
 
 fn subscription_body(subscription: &Subscription) -> Value {
     json!({
@@ -31,13 +32,29 @@ fn subscription_body(subscription: &Subscription) -> Value {
     })
 }
 
-/// Subscriptions_List: every subscription galleryd serves.
-pub async fn list(app: &App, _request: &ArmRequest) -> ApiResult<Response> {
+/// Subscriptions_List: the subscriptions the caller holds a role in (at, above or below the
+/// subscription: a role on one resource group suffices); every one under `--auth none`.
+pub async fn list(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+    let policy = match app.settings.authentication {
+        AuthenticationMode::None => None,
+        _ => Some(app.access.policy(app).await?),
+    };
     let value: Vec<Value> = app
         .settings
         .directory
         .subscriptions
         .iter()
+        .filter(|subscription| {
+            policy.as_ref().is_none_or(|policy| {
+                policy.has_any_access(
+                    &request.caller.object_id,
+                    &format!(
+                        "/subscriptions/{}",
+                        subscription.subscription_id.to_ascii_lowercase()
+                    ),
+                )
+            })
+        })
         .map(subscription_body)
         .collect();
     Ok(response::json(StatusCode::OK, &json!({ "value": value })))

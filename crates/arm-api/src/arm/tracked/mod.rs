@@ -40,12 +40,14 @@ pub fn finished_operation(request: &ArmRequest, final_status: u16) -> NewOperati
 }
 
 /// An operation a background job finishes (replication, deletion of replicas, a content copy).
+/// It started when the request arrived: what the request did before handing over (reading a
+/// package, resolving sources) is part of its work.
 pub fn running_operation(request: &ArmRequest, final_status: u16) -> NewOperation {
     NewOperation {
         operation_id: uuid::Uuid::new_v4().to_string(),
         action: request.operation.action().to_string(),
         status: OperationStatus::InProgress,
-        started_at: gallery_domain::time::format(chrono::Utc::now()),
+        started_at: gallery_domain::time::format(request.received_at),
         ended_at: None,
         final_status,
     }

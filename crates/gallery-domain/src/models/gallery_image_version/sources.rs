@@ -340,24 +340,31 @@ pub(crate) fn parse_sources(
         }
         (Some(_), true) => {}
     }
-    let mut ids = HashSet::new();
-    let mut uris = HashSet::new();
+    // A data disk naming the OS disk's source is Azure's "same blob" refusal (ids and URIs alike);
+    // two data disks naming one source are its "duplicated source ids".
+    let key = |location: &SourceLocation| location.reference().to_ascii_lowercase();
+    let os_source = disks
+        .iter()
+        .find(|item| item.lun.is_none())
+        .map(|item| key(&item.location));
+    let mut seen = HashSet::new();
     for item in &disks {
-        match &item.location {
-            SourceLocation::Resource { id, .. } if !ids.insert(id.to_ascii_lowercase()) => {
-                return Err(ServiceError::invalid_parameter(
-                    target("storageProfile"),
-                    "Duplicated source ids are found in the input disks. Source id should be unique for each \
-                     disk.",
-                ));
-            }
-            SourceLocation::Blob { uri, .. } if !uris.insert(uri.to_ascii_lowercase()) => {
-                return Err(ServiceError::invalid_parameter(
-                    target("storageProfile"),
-                    format!("OSDiskImage and DataDiskImage cannot point to same blob {uri}"),
-                ));
-            }
-            _ => {}
+        let source = key(&item.location);
+        if item.lun.is_some() && os_source.as_ref() == Some(&source) {
+            return Err(ServiceError::invalid_parameter(
+                target("storageProfile"),
+                format!(
+                    "OSDiskImage and DataDiskImage cannot point to same blob {}",
+                    item.location.reference()
+                ),
+            ));
+        }
+        if !seen.insert(source) {
+            return Err(ServiceError::invalid_parameter(
+                target("storageProfile"),
+                "Duplicated source ids are found in the input disks. Source id should be unique for each \
+                 disk.",
+            ));
         }
     }
     Ok(SourceReference { artifact, disks })

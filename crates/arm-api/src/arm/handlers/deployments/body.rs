@@ -47,8 +47,22 @@ fn content_error(detail: impl std::fmt::Display) -> ServiceError {
     ServiceError::invalid_request_content(detail)
 }
 
-/// Reads a `Deployment` body.
-pub fn parse(body: &[u8]) -> Result<DeploymentRequest, ServiceError> {
+/// The `templateLink.uri` of a body that has no inline `template` (to read before [`parse`]).
+pub fn template_link(body: &[u8]) -> Option<String> {
+    let root = jsonc::parse(std::str::from_utf8(body).ok()?).ok()?;
+    let properties = root.property("properties")?;
+    if properties.property("template").is_some() {
+        return None;
+    }
+    properties
+        .property("templateLink")?
+        .property("uri")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Reads a `Deployment` body; `linked` is the text of its linked template, when it has one.
+pub fn parse(body: &[u8], linked: Option<&str>) -> Result<DeploymentRequest, ServiceError> {
     let text = std::str::from_utf8(body).map_err(content_error)?;
     let root = jsonc::parse(text).map_err(content_error)?;
     if !matches!(root.kind, NodeKind::Object(_)) {
@@ -76,14 +90,6 @@ pub fn parse(body: &[u8]) -> Result<DeploymentRequest, ServiceError> {
             ));
         }
     };
-    if properties.property("templateLink").is_some() && properties.property("template").is_none() {
-        return Err(ServiceError::new(
-            400,
-            ErrorCode::InvalidTemplateDeployment,
-            "The template deployment uses 'templateLink', which galleryd does not fetch yet: send the template inline in 'properties.template'.",
-        )
-        .with_target("properties.templateLink"));
-    }
     if properties.property("parametersLink").is_some() {
         return Err(ServiceError::new(
             400,
@@ -92,13 +98,24 @@ pub fn parse(body: &[u8]) -> Result<DeploymentRequest, ServiceError> {
         )
         .with_target("properties.parametersLink"));
     }
-    let template_node = properties.property("template").ok_or_else(|| {
-        ServiceError::new(
-            400,
-            ErrorCode::InvalidRequestContent,
-            "The request content was invalid and could not be deserialized: 'Either 'template' or 'templateLink' must be provided in 'properties'.'.",
-        )
-    })?;
+    let linked_node;
+    let template_node = match (properties.property("template"), linked) {
+        (Some(node), _) => node,
+        (None, Some(text)) => {
+            linked_node = NodeKind::String(text.to_string());
+            &Node {
+                kind: linked_node,
+                position: Default::default(),
+            }
+        }
+        (None, None) => {
+            return Err(ServiceError::new(
+                400,
+                ErrorCode::InvalidRequestContent,
+                "The request content was invalid and could not be deserialized: 'Either 'template' or 'templateLink' must be provided in 'properties'.'.",
+            ));
+        }
+    };
     let (template, template_value) = match &template_node.kind {
         NodeKind::String(text) => {
             let template = Template::parse(text).map_err(|error| template_error(&error))?;
@@ -205,7 +222,7 @@ mod tests {
     #[test]
     fn az_bodies_with_comments_parse_and_errors_point_at_the_received_text() {
         let body = "{\"properties\": {\"mode\": \"Incremental\", \"template\": {\n  // a comment\n  \"$schema\": \"https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#\",\n  \"contentVersion\": \"1.0.0.0\",\n  \"resources\": [{\"type\": \"Microsoft.Compute/galleries\", \"apiVersion\": \"2022-03-03\", \"name\": \"[nope()]\"}]\n}}}";
-        let request = parse(body.as_bytes()).expect("parses");
+        let request = parse(body.as_bytes(), None).expect("parses");
         assert_eq!(request.mode, DeploymentMode::Incremental);
         let context = arm_templates::DeploymentContext::resource_group(
             "s",
@@ -231,7 +248,7 @@ mod tests {
 
     #[test]
     fn missing_mode_and_bad_names_are_refused() {
-        let error = parse(br#"{"properties": {"template": {}}}"#).unwrap_err();
+        let error = parse(br#"{"properties": {"template": {}}}"#, None).unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidRequestContent);
         assert!(check_deployment_name("gallery-1.(x)_y").is_ok());
         assert_eq!(

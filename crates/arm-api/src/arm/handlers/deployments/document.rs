@@ -95,6 +95,9 @@ pub fn initial(
     );
     properties.insert("parameters".into(), plan.parameters_for_response());
     properties.insert("mode".into(), Value::String(request.mode.as_str().into()));
+    if let Some(link) = &plan.context().template_link {
+        properties.insert("templateLink".into(), link.clone());
+    }
     if let Some(debug) = &request.debug_setting {
         properties.insert("debugSetting".into(), debug.clone());
     }

@@ -206,6 +206,36 @@ impl FrontDoor {
         })
     }
 
+    /// DELETE `resource_id` at `api_version` and follow the deletion to its end.
+    pub async fn delete(&self, resource_id: &str, api_version: &str) -> Result<(), WriteFailure> {
+        let target = format!("{resource_id}?api-version={api_version}");
+        let answer = self.send(Method::DELETE, &target, None).await;
+        if !answer.status.is_success() {
+            return Err(WriteFailure {
+                status: answer.status,
+                error: answer.error(),
+                operation_failed: false,
+            });
+        }
+        self.follow(&answer).await
+    }
+
+    /// Every item of a list, following `nextLink`; `None` when a page could not be read.
+    pub async fn list_all(&self, path_and_query: &str) -> Option<Vec<Value>> {
+        let mut items = Vec::new();
+        let mut next = Some(path_and_query.to_string());
+        while let Some(target) = next.take() {
+            let answer = self.send(Method::GET, &target, None).await;
+            if !answer.status.is_success() {
+                return None;
+            }
+            let page = answer.json();
+            items.extend(page["value"].as_array().cloned().unwrap_or_default());
+            next = page["nextLink"].as_str().map(str::to_string);
+        }
+        Some(items)
+    }
+
     /// Follows the long-running operation a write answered with, if any.
     async fn follow(&self, answer: &Answer) -> Result<(), WriteFailure> {
         let deadline = tokio::time::Instant::now() + WRITE_DEADLINE;

@@ -1,5 +1,6 @@
-//! `Microsoft.Resources/deployments`: ARM template deployments at resource-group scope, named
-//! after the spec's operationIds (`Deployments_CreateOrUpdate` is [`create_or_update`]).
+//! `Microsoft.Resources/deployments`: ARM template deployments at resource-group and subscription
+//! scope ([`scope`]), named after the spec's operationIds (`Deployments_CreateOrUpdate` and
+//! `Deployments_CreateOrUpdateAtSubscriptionScope` are [`create_or_update`]).
 //!
 //! A request reads one way: the handler parses the body ([`body`]), the template engine
 //! (`arm-templates`) prepares the plan (parameters, variables, every resource's id and
@@ -11,14 +12,19 @@
 //! quick deployment is finished at the client's first poll.
 
 pub(crate) mod body;
+pub(crate) mod complete_mode;
 pub(crate) mod document;
 pub(crate) mod front_door;
+pub(crate) mod linked;
+pub(crate) mod nested;
 pub(crate) mod operations;
 pub(crate) mod runner;
+pub(crate) mod scope;
+pub(crate) mod what_if;
 
 use std::sync::Arc;
 
-use arm_templates::{DeploymentContext, Plan};
+use arm_templates::Plan;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use gallery_domain::{ErrorCode, ServiceError};
@@ -32,116 +38,33 @@ use crate::arm::routes::{self, RouteMatch};
 use crate::error::ApiResult;
 use crate::{App, SharedApp};
 use body::DeploymentRequest;
+pub(crate) use scope::DeploymentPath;
 
 /// The longest a status poll waits for a running deployment to end before answering `Running`.
 const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 const SETTLE_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
-/// The deployment a request names: its scope, id and store key.
-pub(crate) struct DeploymentPath {
-    pub subscription_id: String,
-    pub resource_group: String,
-    pub name: String,
-}
-
-impl DeploymentPath {
-    pub fn of(request: &ArmRequest) -> Self {
-        DeploymentPath {
-            subscription_id: request.subscription().subscription_id.clone(),
-            resource_group: request.parameters.get("resourceGroupName").to_string(),
-            name: request.parameters.get("deploymentName").to_string(),
-        }
-    }
-
-    /// The lower-cased id of the scope (its history).
-    pub fn scope_key(&self) -> String {
-        format!(
-            "/subscriptions/{}/resourcegroups/{}",
-            self.subscription_id, self.resource_group
-        )
-        .to_lowercase()
-    }
-
-    /// The deployment id with the group's stored casing.
-    pub fn id(&self, group_name: &str) -> String {
-        format!(
-            "/subscriptions/{}/resourceGroups/{group_name}/providers/Microsoft.Resources/deployments/{}",
-            self.subscription_id, self.name
-        )
-    }
-
-    pub fn key(&self) -> String {
-        format!(
-            "{}/providers/microsoft.resources/deployments/{}",
-            self.scope_key(),
-            self.name.to_lowercase()
-        )
-    }
-
-    pub fn not_found(&self) -> ServiceError {
-        ServiceError::new(
-            404,
-            ErrorCode::DeploymentNotFound,
-            format!("Deployment '{}' could not be found.", self.name),
-        )
-    }
-}
-
-/// The resource group a deployment goes to (404 `ResourceGroupNotFound` when absent).
-async fn resource_group(
-    app: &App,
-    path: &DeploymentPath,
-) -> ApiResult<gallery_store::StoredResourceGroup> {
-    app.store()?
-        .get_resource_group(&path.subscription_id, &path.resource_group.to_lowercase())
-        .await?
-        .ok_or_else(|| ServiceError::resource_group_not_found(&path.resource_group).into())
-}
-
-/// The correlation id of a request (the client's, or a new one).
-fn correlation_id(request: &ArmRequest) -> String {
-    request
-        .correlation_id
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
-}
-
 /// Everything a deployment request prepares before anything is recorded.
-struct Prepared {
-    request: DeploymentRequest,
-    plan: Plan,
-    deployment_id: String,
-    correlation_id: String,
+pub(crate) struct Prepared {
+    pub request: DeploymentRequest,
+    pub plan: Plan,
+    pub deployment_id: String,
+    pub correlation_id: String,
 }
 
 /// Parses the body and prepares the plan, as validate and create both do; then checks that
 /// galleryd serves every resource type the plan deploys.
 async fn prepare(app: &App, request: &ArmRequest, path: &DeploymentPath) -> ApiResult<Prepared> {
     body::check_deployment_name(&path.name)?;
-    let group = resource_group(app, path).await?;
-    let group_document: Value = serde_json::from_str(&group.body).unwrap_or(Value::Null);
-    let deployment_request = body::parse(&request.body)?;
-    let subscription = request.subscription();
-    let mut context = DeploymentContext::resource_group(
-        &subscription.subscription_id,
-        &group.name,
-        &group.location,
-        &path.name,
-        chrono::Utc::now(),
-    );
-    context.tenant_id = subscription.tenant_id.clone();
-    if let Some(info) = context.subscription.as_mut() {
-        info.display_name = subscription.display_name.clone();
-        info.tenant_id = subscription.tenant_id.clone();
-    }
-    if let (Some(info), Some(tags)) = (
-        context.resource_group.as_mut(),
-        group_document.get("tags").and_then(Value::as_object),
-    ) {
-        info.tags = tags.clone();
-    }
-    context.mode = deployment_request.mode.as_str().to_string();
-    context.guid_seed = uuid::Uuid::new_v4().as_u128();
+    let link = body::template_link(&request.body);
+    let linked = match &link {
+        Some(uri) => Some(linked::read(app, uri).await?),
+        None => None,
+    };
+    let deployment_request = body::parse(&request.body, linked.as_deref())?;
+    let (mut context, deployment_id) =
+        scope::context(app, request, path, &deployment_request).await?;
+    context.template_link = link.map(|uri| serde_json::json!({"uri": uri}));
     let plan = deployment_request
         .template
         .prepare(&context, &deployment_request.parameters)
@@ -150,8 +73,8 @@ async fn prepare(app: &App, request: &ArmRequest, path: &DeploymentPath) -> ApiR
         .map_err(|error| body::template_error(&error))?;
     check_served_types(&plan, &path.name)?;
     Ok(Prepared {
-        deployment_id: path.id(&group.name),
-        correlation_id: correlation_id(request),
+        deployment_id,
+        correlation_id: scope::correlation_id(request),
         request: deployment_request,
         plan,
     })
@@ -190,12 +113,22 @@ fn check_served_types(plan: &Plan, deployment_name: &str) -> Result<(), ServiceE
     ]))
 }
 
-/// Deployments_CreateOrUpdate: validates, records the deployment (`Accepted`) and starts its run.
-/// 201 for a new name, 200 when it replaces a finished deployment; 409 `DeploymentActive` while
-/// one of that name runs.
-pub async fn create_or_update(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
-    let path = DeploymentPath::of(request);
-    let prepared = prepare(app, request, &path).await?;
+/// A deployment recorded and started.
+pub(crate) struct Started {
+    pub operation_id: String,
+    pub initial: Value,
+    pub existed: bool,
+}
+
+/// Records a prepared deployment (`Accepted`) and starts its run, whose resources go through
+/// `front_door`; 409 `DeploymentActive` while one of that name runs. Client PUTs and the runner's
+/// outer-scope nested deployments both start here.
+pub(crate) async fn start(
+    app: &SharedApp,
+    front_door: front_door::FrontDoor,
+    path: &DeploymentPath,
+    prepared: Prepared,
+) -> ApiResult<Started> {
     let store = app.store()?;
     let existed = store.get_deployment(&path.key()).await?.is_some();
     let started = chrono::Utc::now();
@@ -232,19 +165,49 @@ pub async fn create_or_update(app: &SharedApp, request: &ArmRequest) -> ApiResul
     };
     let run = Arc::new(runner::Run {
         app: app.clone(),
-        front_door: front_door::FrontDoor::new(
-            app,
-            &request.base_url,
-            request.caller.clone(),
-            prepared.correlation_id.clone(),
-        ),
+        front_door,
         plan: Arc::new(prepared.plan),
         seq,
         deployment_id: prepared.deployment_id.clone(),
         document: initial.clone(),
         started,
+        complete_in_group: path
+            .resource_group
+            .as_ref()
+            .filter(|_| prepared.request.mode == body::DeploymentMode::Complete)
+            .map(|group| {
+                format!(
+                    "/subscriptions/{}/resourceGroups/{group}",
+                    path.subscription_id
+                )
+            }),
     });
     tokio::spawn(run.execute());
+    Ok(Started {
+        operation_id,
+        initial,
+        existed,
+    })
+}
+
+/// Deployments_CreateOrUpdate: validates, records the deployment (`Accepted`) and starts its run.
+/// 201 for a new name, 200 when it replaces a finished deployment; 409 `DeploymentActive` while
+/// one of that name runs.
+pub async fn create_or_update(app: &SharedApp, request: &ArmRequest) -> ApiResult<Response> {
+    let path = DeploymentPath::of(request);
+    let prepared = prepare(app, request, &path).await?;
+    let front_door = front_door::FrontDoor::new(
+        app,
+        &request.base_url,
+        request.caller.clone(),
+        prepared.correlation_id.clone(),
+    );
+    let Started {
+        operation_id,
+        initial,
+        existed,
+        ..
+    } = start(app, front_door, &path, prepared).await?;
     let status = if existed {
         StatusCode::OK
     } else {
@@ -252,12 +215,7 @@ pub async fn create_or_update(app: &SharedApp, request: &ArmRequest) -> ApiResul
     };
     let served = document::served(&initial.to_string(), "Accepted");
     let status_url = request.url(
-        &format!(
-            "/subscriptions/{}/resourcegroups/{}/providers/Microsoft.Resources/deployments/{}/operationStatuses/{operation_id}",
-            path.subscription_id,
-            crate::arm::request::encode_component(&path.resource_group),
-            crate::arm::request::encode_component(&path.name),
-        ),
+        &format!("{}/operationStatuses/{operation_id}", path.url_path()),
         &[],
     );
     let response = response::with_header(
@@ -349,21 +307,27 @@ pub async fn delete(app: &App, request: &ArmRequest) -> ApiResult<Response> {
     }
 }
 
-/// Deployments_ListByResourceGroup, with `$filter=provisioningState eq '…'`.
-pub async fn list_by_resource_group(app: &App, request: &ArmRequest) -> ApiResult<Response> {
+/// Deployments_ListByResourceGroup and Deployments_ListAtSubscriptionScope, with
+/// `$filter=provisioningState eq '…'`.
+pub async fn list(app: &App, request: &ArmRequest) -> ApiResult<Response> {
     let subscription_id = &request.subscription().subscription_id;
-    let group = request.parameters.get("resourceGroupName");
     let store = app.store()?;
-    store
-        .get_resource_group(subscription_id, &group.to_lowercase())
-        .await?
-        .ok_or_else(|| ServiceError::resource_group_not_found(group))?;
+    let group = request.parameters.find("resourceGroupName");
+    if let Some(group) = group {
+        store
+            .get_resource_group(subscription_id, &group.to_lowercase())
+            .await?
+            .ok_or_else(|| ServiceError::resource_group_not_found(group))?;
+    }
     let state = match request.query.get("$filter") {
         None => None,
         Some(filter) => Some(parse_state_filter(filter)?),
     };
-    let scope_key =
-        format!("/subscriptions/{subscription_id}/resourcegroups/{group}").to_lowercase();
+    let scope_key = match group {
+        Some(group) => format!("/subscriptions/{subscription_id}/resourcegroups/{group}"),
+        None => format!("/subscriptions/{subscription_id}"),
+    }
+    .to_lowercase();
     let limit = response::page_size(request, app.settings.page_size)?;
     let after = response::skip_token(request)?;
     let page = store

@@ -1,6 +1,7 @@
 //! Deployment operations (`…/resourcegroups/{rg}/deployments/{name}/operations[/{id}]`, a path
-//! without `providers/Microsoft.Resources`, as ARM has it): one per resource the deployment
-//! touched, with its own state, status code and error.
+//! without `providers/Microsoft.Resources`, as ARM has it; at subscription scope
+//! `…/providers/Microsoft.Resources/deployments/{name}/operations`): one per resource the
+//! deployment touched, with its own state, status code and error.
 
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -11,8 +11,8 @@
 use std::sync::{Arc, Mutex};
 
 use arm_templates::{
-    DeployedResources, EvaluationError, Plan, ResourceInstance, ResourceState, RuntimeRequest,
-    Schedule,
+    DeployedResources, EvaluationError, ExpressionScope, Plan, ResourceInstance, ResourceState,
+    RuntimeRequest, Schedule,
 };
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Utc};
@@ -21,8 +21,10 @@ use futures_util::stream::FuturesUnordered;
 use gallery_store::Store;
 use serde_json::{Value, json};
 
+use super::complete_mode;
 use super::document::{self, OperationRecord};
-use super::front_door::{FrontDoor, WriteFailure};
+use super::front_door::{FrontDoor, WriteFailure, Written};
+use super::{linked, nested};
 use crate::SharedApp;
 
 /// Everything one run needs; shared by the tasks of its resources.
@@ -36,6 +38,8 @@ pub struct Run {
     /// The document as recorded at the start (no provisioning state).
     pub document: Value,
     pub started: DateTime<Utc>,
+    /// Set for mode `Complete`: the group whose undeclared resources are deleted at the end.
+    pub complete_in_group: Option<String>,
 }
 
 /// How one resource ended.
@@ -62,7 +66,7 @@ impl Run {
         let state = Arc::new(Mutex::new(DeployedResources::new()));
         let mut schedule = Schedule::new(&self.plan);
         let mut running = FuturesUnordered::new();
-        let mut failures: Vec<(usize, WriteFailure)> = Vec::new();
+        let mut failures: Vec<(String, WriteFailure)> = Vec::new();
         let mut canceled = false;
         loop {
             if !canceled {
@@ -83,7 +87,7 @@ impl Run {
             } = outcome;
             schedule.finish(index, ended);
             if let Some(failure) = failure {
-                failures.push((index, failure));
+                failures.push((self.plan.resources()[index].resource_id.clone(), failure));
             }
             if !canceled && self.is_canceled().await {
                 canceled = true;
@@ -94,8 +98,14 @@ impl Run {
             self.settle("Canceled", None, None).await;
             return;
         }
+        if failures.is_empty()
+            && schedule.succeeded()
+            && let Some(group_id) = &self.complete_in_group
+        {
+            failures.extend(self.delete_undeclared(group_id).await);
+        }
         if !failures.is_empty() || !schedule.succeeded() {
-            let error = deployment_failed(&self.deployment_id, &self.plan, &failures);
+            let error = deployment_failed(&self.deployment_id, &failures);
             self.settle("Failed", None, Some(error)).await;
             return;
         }
@@ -104,6 +114,40 @@ impl Run {
             Ok(outputs) => self.settle("Succeeded", Some(outputs), None).await,
             Err(error) => self.settle("Failed", None, Some(error)).await,
         }
+    }
+
+    /// Mode `Complete`: deletes what the group holds and the template does not declare, recording
+    /// each deletion as an operation; answers the deletions that failed.
+    async fn delete_undeclared(&self, group_id: &str) -> Vec<(String, WriteFailure)> {
+        let mut failures = Vec::new();
+        for deletion in complete_mode::delete_undeclared(self, group_id).await {
+            let started = Utc::now();
+            let operation_id = document::new_operation_id();
+            let (state, status, error) = match &deletion.outcome {
+                Ok(()) => ("Succeeded", StatusCode::OK, None),
+                Err(failure) => ("Failed", failure.status, Some(&failure.error)),
+            };
+            let record = OperationRecord {
+                deployment_id: &self.deployment_id,
+                operation_id: &operation_id,
+                provisioning_operation: "Delete",
+                state,
+                started,
+                now: Utc::now(),
+                status_code: Some(reason(status)),
+                error,
+                service_request_id: None,
+                resource_id: &deletion.resource_id,
+                resource_type: &deletion.resource_type,
+                resource_name: &deletion.name,
+                api_version: &deletion.api_version,
+            };
+            self.write_operation(&operation_id, &record).await;
+            if let Err(failure) = deletion.outcome {
+                failures.push((deletion.resource_id, failure));
+            }
+        }
+        failures
     }
 
     async fn is_canceled(&self) -> bool {
@@ -323,11 +367,28 @@ impl Run {
         }
         let mut request_body = body.body;
         drop_nulls(&mut request_body);
-        match self
-            .front_door
-            .put(&instance.resource_id, &instance.api_version, &request_body)
-            .await
-        {
+        linked::resolve_relative(
+            &mut request_body,
+            self.plan.context().template_link.as_ref(),
+        );
+        let outer_scope = instance
+            .nested_deployment
+            .as_ref()
+            .is_some_and(|target| target.expression_scope == ExpressionScope::Outer);
+        let written = if outer_scope {
+            nested::deploy_outer(self, instance, &request_body)
+                .await
+                .map(|resource| Written {
+                    status: StatusCode::CREATED,
+                    resource,
+                    request_id: None,
+                })
+        } else {
+            self.front_door
+                .put(&instance.resource_id, &instance.api_version, &request_body)
+                .await
+        };
+        match written {
             Ok(written) => {
                 state
                     .lock()
@@ -408,6 +469,10 @@ impl Run {
             resource_name: &instance.name,
             api_version: &instance.api_version,
         };
+        self.write_operation(operation_id, &record).await;
+    }
+
+    async fn write_operation(&self, operation_id: &str, record: &OperationRecord<'_>) {
         if let Some(store) = self.store() {
             let written = store
                 .put_deployment_operation(self.seq, operation_id, &record.document().to_string())
@@ -457,15 +522,10 @@ fn drop_nulls(value: &mut Value) {
 /// The deployment's `DeploymentFailed` error: one detail per failed resource, in ARM's shape (the
 /// provider's reason phrase as code, its error JSON as the message; for a long-running operation
 /// that failed, the operation's error itself).
-fn deployment_failed(
-    deployment_id: &str,
-    plan: &Plan,
-    failures: &[(usize, WriteFailure)],
-) -> Value {
+fn deployment_failed(deployment_id: &str, failures: &[(String, WriteFailure)]) -> Value {
     let details: Vec<Value> = failures
         .iter()
-        .map(|(index, failure)| {
-            let target = &plan.resources()[*index].resource_id;
+        .map(|(target, failure)| {
             if failure.operation_failed {
                 let mut error = failure.error.clone();
                 if error.get("target").is_none() {

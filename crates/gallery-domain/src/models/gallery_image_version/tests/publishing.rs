@@ -213,7 +213,8 @@ fn zone_redundant_storage_needs_availability_zones() {
     );
     assert_eq!(
         error.message,
-        "ZRS storage account type is not supported in this region."
+        "ZRS storage account type is not supported in this region: 'westus' (West US) has no \
+         availability zones. Use Standard_LRS or Premium_LRS there."
     );
     // A global Standard_ZRS applies to regions without their own type.
     let global_zrs = |location: &str, regions: Value| {

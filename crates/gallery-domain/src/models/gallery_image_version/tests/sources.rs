@@ -260,6 +260,22 @@ fn luns_and_source_ids_must_be_unique() {
     );
     assert_eq!(
         error.message,
+        format!(
+            "OSDiskImage and DataDiskImage cannot point to same blob {}",
+            DATA_DISK.to_uppercase()
+        )
+    );
+    let error = assert_error(
+        source_of(json!({
+            "osDiskImage": {"source": {"id": OS_SNAPSHOT}},
+            "dataDiskImages": [{"lun": 0, "source": {"id": DATA_DISK}}, {"lun": 1, "source": {"id": DATA_DISK}}],
+        })),
+        400,
+        "InvalidParameter",
+        "galleryImageVersion.properties.storageProfile",
+    );
+    assert_eq!(
+        error.message,
         "Duplicated source ids are found in the input disks. Source id should be unique for each disk."
     );
     assert_error(
