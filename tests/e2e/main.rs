@@ -27,6 +27,7 @@ mod generated_input;
 mod identity;
 mod images;
 mod limits;
+mod metrics;
 mod openapi;
 mod process;
 mod readme;

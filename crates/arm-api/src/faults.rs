@@ -278,6 +278,7 @@ impl FaultRules {
             Some(rule)
         })?;
         self.injected.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("galleryd_faults_injected_total").increment(1);
         tracing::info!(rule = %rule.id, method = request.method, path = request.path, operation = request.operation_id, action = ?rule.input.action, "fault injected");
         Some(match &rule.input.action {
             FaultAction::Error {

@@ -24,6 +24,7 @@ pub mod error;
 pub mod faults;
 mod headers;
 pub mod identity;
+pub mod prometheus;
 
 #[cfg(test)]
 mod parser_properties;
@@ -120,6 +121,7 @@ impl App {
     /// State with no store yet: ARM requests answer 503 and `/_galleryd/ready` is not ready until
     /// [`App::set_store`] is called (after migrations).
     pub fn new(settings: ApiSettings, blobs: gallery_blob::RegionStores) -> SharedApp {
+        prometheus::install();
         Arc::new(App {
             store: OnceLock::new(),
             settings,
@@ -300,6 +302,7 @@ fn routes(app: SharedApp) -> Router {
         .route("/_galleryd/billing", get(admin::billing))
         .route("/_galleryd/usage", get(admin::usage))
         .route("/_galleryd/reset", axum::routing::post(admin::reset::reset))
+        .route("/_galleryd/metrics", get(prometheus::render))
         .route(
             "/_galleryd/faults",
             get(admin::faults::list)

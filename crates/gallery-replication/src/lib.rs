@@ -158,7 +158,26 @@ impl Context {
             progress,
             &runner::stop_requested,
         )
-        .await?;
+        .await;
+        let outcome = if copied.is_ok() {
+            "completed"
+        } else {
+            "failed"
+        };
+        metrics::counter!(
+            "galleryd_replica_copies_total",
+            "source_region" => copy.source_region.clone(),
+            "destination_region" => copy.destination_region.clone(),
+            "outcome" => outcome,
+        )
+        .increment(1);
+        let copied = copied?;
+        metrics::counter!(
+            "galleryd_replication_bytes_total",
+            "source_region" => copy.source_region.clone(),
+            "destination_region" => copy.destination_region.clone(),
+        )
+        .increment(copied.occupied_bytes);
         let copied_text =
             serde_json::to_string(&copied).map_err(|error| JobError::Invalid(error.to_string()))?;
         self.store

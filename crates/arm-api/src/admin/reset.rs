@@ -42,6 +42,7 @@ pub async fn reset(
         ResetScope::ResourceGroup { .. } => {}
     }
     let elapsed = started.elapsed();
+    metrics::counter!("galleryd_resets_total").increment(1);
     tracing::info!(
         ?scope,
         resources = report.resources,

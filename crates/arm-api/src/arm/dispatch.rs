@@ -56,10 +56,17 @@ pub struct InProcessCaller(pub Caller);
 
 /// The fallback handler: every ARM request.
 pub async fn dispatch(State(app): State<SharedApp>, request: Request) -> Response {
-    match handle(&app, request).await {
+    let started = std::time::Instant::now();
+    let response = match handle(&app, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
-    }
+    };
+    let operation = response
+        .extensions()
+        .get::<OperationId>()
+        .map_or("Unrouted", |operation| operation.name());
+    crate::prometheus::record_request(operation, response.status().as_u16(), started.elapsed());
+    response
 }
 
 /// The base URL (`scheme://authority`) a request arrived on.
@@ -163,7 +170,26 @@ async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Byte
     Ok(Bytes::from(collected))
 }
 
+/// Serves one ARM request; its response carries the `OperationId` it was routed to (for the
+/// request metrics).
 async fn handle(app: &SharedApp, request: Request) -> ApiResult<Response> {
+    let mut operation = None;
+    let answer = handle_routed(app, request, &mut operation).await;
+    let mut response = match answer {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    if let Some(operation) = operation {
+        response.extensions_mut().insert(operation);
+    }
+    Ok(response)
+}
+
+async fn handle_routed(
+    app: &SharedApp,
+    request: Request,
+    routed: &mut Option<OperationId>,
+) -> ApiResult<Response> {
     let base_url = base_url(&request);
     // A deployment's own requests carry the deploying caller (extensions never come off the wire).
     let caller = match request.extensions().get::<InProcessCaller>() {
@@ -186,6 +212,7 @@ async fn handle(app: &SharedApp, request: Request) -> ApiResult<Response> {
         }
     };
     let operation = route.operation;
+    *routed = Some(operation);
     let api_version = api_version::check(
         operation.family(),
         query.get("api-version"),
