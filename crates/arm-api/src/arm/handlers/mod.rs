@@ -12,6 +12,7 @@ pub(crate) mod gallery_images;
 pub(crate) mod gallery_script_versions;
 pub(crate) mod gallery_scripts;
 pub(crate) mod images;
+pub(crate) mod published_versions;
 pub(crate) mod resource_groups;
 pub(crate) mod role_assignments;
 pub(crate) mod role_definitions;
