@@ -2,9 +2,7 @@
 //! application packages whose versions are published to regions.
 //!
 //! # Rules (every error names the property path as `target`)
-//! - `supportedOSType` is required (`Windows` or `Linux`) and never changes after creation (409
-//!   `PropertyChangeNotAllowed`).
-//! - `endOfLifeDate` must lie in the future when set or changed.
+//! - `supportedOSType` and `endOfLifeDate` follow [`super::artifact_definition`].
 //! - `customActions` follow [`super::custom_actions`].
 //! - After creation the description, EULA, privacy-statement and release-note URIs, end of life,
 //!   custom actions and tags may change ("This property is updatable" in the spec).
@@ -14,18 +12,14 @@
 //!   none, so galleryd serves none either (the row still records `Succeeded`).
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::ServiceError;
 use crate::ids;
-use crate::models::common::{
-    PatchRequest, TrackedResource, WriteContext, check_unchanged, from_value_at, future_date,
-    location_for_put, missing_property, name_and_system_data, patched_properties, tags_for_patch,
-    validate_tags, without_nulls,
-};
+use crate::models::TrackedResource;
+use crate::models::artifact_definition::{self, ArtifactDefinitionKind, DecidedTerms};
+use crate::models::common::{PatchRequest, WriteContext};
 use crate::models::custom_actions::{self, CustomAction, CustomActionInput};
 use crate::models::gallery_image::OperatingSystemType;
-use crate::tags::Tags;
 
 /// `properties` of an application definition, as stored and served.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,104 +58,63 @@ struct GalleryApplicationPropertiesInput {
 }
 
 /// The body of an application definition PUT.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GalleryApplicationRequest {
-    #[serde(default)]
-    location: Option<String>,
-    #[serde(default)]
-    tags: Option<Tags>,
-    #[serde(default)]
-    properties: Option<Value>,
-}
+pub type GalleryApplicationRequest = artifact_definition::DefinitionRequest;
 
-fn target(member: &str) -> String {
-    format!("galleryApplication.properties.{member}")
-}
+/// Application definitions, as a published artifact kind.
+struct Applications;
 
-fn decide(
-    existing: Option<&GalleryApplication>,
-    location: String,
-    tags: Option<Tags>,
-    properties: Value,
-    context: &WriteContext<'_>,
-) -> Result<GalleryApplication, ServiceError> {
-    let input: GalleryApplicationPropertiesInput = match properties {
-        Value::Null => return Err(missing_property("galleryApplication.properties")),
-        value => from_value_at(without_nulls(value), "properties")?,
-    };
-    let os_target = target("supportedOSType");
-    let requested_os = input
-        .supported_os_type
-        .as_deref()
-        .map(|value| OperatingSystemType::parse(value, &os_target))
-        .transpose()?;
-    let supported_os_type = match existing {
-        None => requested_os.ok_or_else(|| missing_property(&os_target))?,
-        Some(stored) => check_unchanged(
-            stored.properties.supported_os_type,
-            requested_os,
-            &os_target,
-        )?,
-    };
-    let end_of_life_date = match input.end_of_life_date.as_deref() {
-        None => None,
-        Some(value) => {
-            let end_target = target("endOfLifeDate");
-            let canonical =
-                crate::time::format_date_time(crate::time::parse_date_time(value, &end_target)?);
-            let unchanged = existing
-                .and_then(|stored| stored.properties.end_of_life_date.as_ref())
-                .is_some_and(|stored| *stored == canonical);
-            if unchanged {
-                Some(canonical)
-            } else {
-                Some(future_date(value, &end_target, context.now)?)
-            }
-        }
-    };
-    let custom_actions = custom_actions::parse(input.custom_actions, &target("customActions"))?;
-    let (name, system_data) = name_and_system_data(existing, context);
-    Ok(GalleryApplication {
-        id: context.id.to_string(),
-        name,
-        resource_type: ids::GALLERY_APPLICATION_TYPE.to_string(),
-        location,
-        tags,
-        identity: None,
-        properties: GalleryApplicationProperties {
+impl ArtifactDefinitionKind for Applications {
+    type Properties = GalleryApplicationProperties;
+    type Input = GalleryApplicationPropertiesInput;
+
+    const RESOURCE_TYPE: &'static str = ids::GALLERY_APPLICATION_TYPE;
+    const PROPERTIES_TARGET: &'static str = "galleryApplication.properties";
+    const READ_ONLY_PROPERTIES: &'static [&'static str] = &[];
+
+    fn requested_terms(input: &GalleryApplicationPropertiesInput) -> (Option<&str>, Option<&str>) {
+        (
+            input.supported_os_type.as_deref(),
+            input.end_of_life_date.as_deref(),
+        )
+    }
+
+    fn stored_terms(
+        properties: &GalleryApplicationProperties,
+    ) -> (OperatingSystemType, Option<&str>) {
+        (
+            properties.supported_os_type,
+            properties.end_of_life_date.as_deref(),
+        )
+    }
+
+    fn properties(
+        input: GalleryApplicationPropertiesInput,
+        terms: DecidedTerms,
+    ) -> Result<GalleryApplicationProperties, ServiceError> {
+        let custom_actions = custom_actions::parse(
+            input.custom_actions,
+            &artifact_definition::target::<Self>("customActions"),
+        )?;
+        Ok(GalleryApplicationProperties {
             description: input.description,
             eula: input.eula,
             privacy_statement_uri: input.privacy_statement_uri,
             release_note_uri: input.release_note_uri,
-            end_of_life_date,
-            supported_os_type,
+            end_of_life_date: terms.end_of_life_date,
+            supported_os_type: terms.supported_os_type,
             custom_actions,
-        },
-        system_data,
-    })
+        })
+    }
 }
 
-/// Decides an application definition PUT (create or replace).
+/// Decides an application definition PUT (create or replace), by the rules of
+/// [`artifact_definition`].
 pub fn put(
     existing: Option<&GalleryApplication>,
     request: GalleryApplicationRequest,
     context: &WriteContext<'_>,
 ) -> Result<GalleryApplication, ServiceError> {
-    let tags = validate_tags(request.tags)?;
-    let location = location_for_put(
-        existing,
-        request.location.as_deref(),
-        ids::GALLERY_APPLICATION_TYPE,
-        context,
-    )?;
-    decide(
-        existing,
-        location,
-        tags,
-        request.properties.unwrap_or(Value::Null),
-        context,
-    )
+    artifact_definition::put::<Applications>(existing, request, context)
 }
 
 /// Decides an application definition PATCH: tags replace the set when given, properties merge
@@ -171,15 +124,7 @@ pub fn patch(
     request: PatchRequest,
     context: &WriteContext<'_>,
 ) -> Result<GalleryApplication, ServiceError> {
-    let tags = tags_for_patch(existing, request.tags)?;
-    let properties = patched_properties(&existing.properties, &[], request.properties.as_ref());
-    decide(
-        Some(existing),
-        existing.location.clone(),
-        tags,
-        properties,
-        context,
-    )
+    artifact_definition::patch::<Applications>(existing, request, context)
 }
 
 #[cfg(test)]
@@ -188,7 +133,7 @@ mod tests {
     use crate::ErrorCode;
     use crate::api_version::AcceptedApiVersion;
     use crate::identity::{Caller, Subscription};
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn decide_put(
         existing: Option<&GalleryApplication>,

@@ -2,24 +2,18 @@
 //! named line of scripts whose versions are published to regions.
 //!
 //! # Rules (every error names the property path as `target`)
-//! - `supportedOSType` is required (`Windows` or `Linux`) and never changes after creation (409
-//!   `PropertyChangeNotAllowed`).
-//! - `endOfLifeDate` must lie in the future when set or changed.
+//! - `supportedOSType` and `endOfLifeDate` follow [`super::artifact_definition`].
 //! - After creation the description, EULA, privacy-statement and release-note URIs, end of life
 //!   and tags may change ("This property is updatable" in the spec).
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::ServiceError;
 use crate::ids;
-use crate::models::common::{
-    PatchRequest, ProvisioningState, TrackedResource, WriteContext, check_unchanged, from_value_at,
-    future_date, location_for_put, missing_property, name_and_system_data, patched_properties,
-    tags_for_patch, validate_tags, without_nulls,
-};
+use crate::models::TrackedResource;
+use crate::models::artifact_definition::{self, ArtifactDefinitionKind, DecidedTerms};
+use crate::models::common::{PatchRequest, ProvisioningState, WriteContext};
 use crate::models::gallery_image::OperatingSystemType;
-use crate::tags::Tags;
 
 /// `properties` of a script definition, as stored and served.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,103 +50,56 @@ struct GalleryScriptPropertiesInput {
 }
 
 /// The body of a script definition PUT.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GalleryScriptRequest {
-    #[serde(default)]
-    location: Option<String>,
-    #[serde(default)]
-    tags: Option<Tags>,
-    #[serde(default)]
-    properties: Option<Value>,
-}
+pub type GalleryScriptRequest = artifact_definition::DefinitionRequest;
 
-fn target(member: &str) -> String {
-    format!("galleryScript.properties.{member}")
-}
+/// Script definitions, as a published artifact kind.
+struct Scripts;
 
-fn decide(
-    existing: Option<&GalleryScript>,
-    location: String,
-    tags: Option<Tags>,
-    properties: Value,
-    context: &WriteContext<'_>,
-) -> Result<GalleryScript, ServiceError> {
-    let input: GalleryScriptPropertiesInput = match properties {
-        Value::Null => return Err(missing_property("galleryScript.properties")),
-        value => from_value_at(without_nulls(value), "properties")?,
-    };
-    let os_target = target("supportedOSType");
-    let requested_os = input
-        .supported_os_type
-        .as_deref()
-        .map(|value| OperatingSystemType::parse(value, &os_target))
-        .transpose()?;
-    let supported_os_type = match existing {
-        None => requested_os.ok_or_else(|| missing_property(&os_target))?,
-        Some(stored) => check_unchanged(
-            stored.properties.supported_os_type,
-            requested_os,
-            &os_target,
-        )?,
-    };
-    let end_of_life_date = match input.end_of_life_date.as_deref() {
-        None => None,
-        Some(value) => {
-            let end_target = target("endOfLifeDate");
-            let canonical =
-                crate::time::format_date_time(crate::time::parse_date_time(value, &end_target)?);
-            let unchanged = existing
-                .and_then(|stored| stored.properties.end_of_life_date.as_ref())
-                .is_some_and(|stored| *stored == canonical);
-            if unchanged {
-                Some(canonical)
-            } else {
-                Some(future_date(value, &end_target, context.now)?)
-            }
-        }
-    };
-    let (name, system_data) = name_and_system_data(existing, context);
-    Ok(GalleryScript {
-        id: context.id.to_string(),
-        name,
-        resource_type: ids::GALLERY_SCRIPT_TYPE.to_string(),
-        location,
-        tags,
-        identity: None,
-        properties: GalleryScriptProperties {
+impl ArtifactDefinitionKind for Scripts {
+    type Properties = GalleryScriptProperties;
+    type Input = GalleryScriptPropertiesInput;
+
+    const RESOURCE_TYPE: &'static str = ids::GALLERY_SCRIPT_TYPE;
+    const PROPERTIES_TARGET: &'static str = "galleryScript.properties";
+    const READ_ONLY_PROPERTIES: &'static [&'static str] = &["provisioningState"];
+
+    fn requested_terms(input: &GalleryScriptPropertiesInput) -> (Option<&str>, Option<&str>) {
+        (
+            input.supported_os_type.as_deref(),
+            input.end_of_life_date.as_deref(),
+        )
+    }
+
+    fn stored_terms(properties: &GalleryScriptProperties) -> (OperatingSystemType, Option<&str>) {
+        (
+            properties.supported_os_type,
+            properties.end_of_life_date.as_deref(),
+        )
+    }
+
+    fn properties(
+        input: GalleryScriptPropertiesInput,
+        terms: DecidedTerms,
+    ) -> Result<GalleryScriptProperties, ServiceError> {
+        Ok(GalleryScriptProperties {
             description: input.description,
             eula: input.eula,
             privacy_statement_uri: input.privacy_statement_uri,
             release_note_uri: input.release_note_uri,
-            end_of_life_date,
-            supported_os_type,
+            end_of_life_date: terms.end_of_life_date,
+            supported_os_type: terms.supported_os_type,
             provisioning_state: ProvisioningState::Succeeded,
-        },
-        system_data,
-    })
+        })
+    }
 }
 
-/// Decides a script definition PUT (create or replace).
+/// Decides a script definition PUT (create or replace), by the rules of [`artifact_definition`].
 pub fn put(
     existing: Option<&GalleryScript>,
     request: GalleryScriptRequest,
     context: &WriteContext<'_>,
 ) -> Result<GalleryScript, ServiceError> {
-    let tags = validate_tags(request.tags)?;
-    let location = location_for_put(
-        existing,
-        request.location.as_deref(),
-        ids::GALLERY_SCRIPT_TYPE,
-        context,
-    )?;
-    decide(
-        existing,
-        location,
-        tags,
-        request.properties.unwrap_or(Value::Null),
-        context,
-    )
+    artifact_definition::put::<Scripts>(existing, request, context)
 }
 
 /// Decides a script definition PATCH: tags replace the set when given, properties merge
@@ -162,19 +109,7 @@ pub fn patch(
     request: PatchRequest,
     context: &WriteContext<'_>,
 ) -> Result<GalleryScript, ServiceError> {
-    let tags = tags_for_patch(existing, request.tags)?;
-    let properties = patched_properties(
-        &existing.properties,
-        &["provisioningState"],
-        request.properties.as_ref(),
-    );
-    decide(
-        Some(existing),
-        existing.location.clone(),
-        tags,
-        properties,
-        context,
-    )
+    artifact_definition::patch::<Scripts>(existing, request, context)
 }
 
 #[cfg(test)]
@@ -183,7 +118,7 @@ mod tests {
     use crate::ErrorCode;
     use crate::api_version::AcceptedApiVersion;
     use crate::identity::{Caller, Subscription};
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn decide_put(
         existing: Option<&GalleryScript>,

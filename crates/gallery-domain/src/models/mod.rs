@@ -6,6 +6,7 @@
 //! galleryd serves: canonical enums, defaults applied, read-only fields filled in). `create` and
 //! `update` turn the first into the second, enforcing what Azure enforces.
 
+pub mod artifact_definition;
 pub mod common;
 pub mod custom_actions;
 pub mod disk;
