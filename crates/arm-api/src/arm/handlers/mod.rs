@@ -1,6 +1,7 @@
 //! One module per ARM resource, with functions named after the spec's operationIds
 //! (`galleries::create_or_update` is `Galleries_CreateOrUpdate`).
 
+pub(crate) mod artifact_definitions;
 pub(crate) mod caps_operations;
 pub(crate) mod deployments;
 pub(crate) mod disks;
