@@ -19,6 +19,7 @@ pub mod gallery_image_version;
 pub mod gallery_script;
 pub mod gallery_script_version;
 pub mod image;
+pub mod published_version;
 pub mod resource_group;
 
 pub use common::{ProvisioningState, TrackedResource, WriteContext};

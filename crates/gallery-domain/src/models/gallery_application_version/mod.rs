@@ -45,14 +45,12 @@ use serde_json::Value;
 use crate::ServiceError;
 use crate::ids;
 use crate::models::common::{
-    PatchRequest, ProvisioningState, WriteContext, location_for_put, missing_property,
-    name_and_system_data, patched_properties, tags_for_patch, validate_tags,
+    PatchRequest, ProvisioningState, WriteContext, missing_property, name_and_system_data,
 };
-use crate::models::custom_actions;
+use crate::models::{custom_actions, published_version};
 use crate::publishing::{PublishingRules, profile, safety};
 use crate::regions;
 use crate::tags::Tags;
-use crate::version_name::VersionName;
 
 use request::{
     ApplicationPublishingProfileInput, KIND, UserArtifactManageInput, UserArtifactSettingsInput,
@@ -419,30 +417,24 @@ fn decide(
     })
 }
 
-/// Decides an application version PUT (create or replace).
+/// Decides an application version PUT (create or replace), in the envelope of [`published_version::put`].
 pub fn put(
     existing: Option<&GalleryApplicationVersion>,
     request: GalleryApplicationVersionRequest,
     context: &WriteContext<'_>,
     rules: &ApplicationVersionRules,
 ) -> Result<GalleryApplicationVersion, ServiceError> {
-    if existing.is_none() {
-        VersionName::parse(context.name)?;
-    }
-    let tags = validate_tags(request.tags)?;
-    let location = location_for_put(
+    let envelope = published_version::PutEnvelope {
+        location: request.location.as_deref(),
+        tags: request.tags,
+        properties: request.properties,
+    };
+    published_version::put(
         existing,
-        request.location.as_deref(),
+        envelope,
         ids::GALLERY_APPLICATION_VERSION_TYPE,
         context,
-    )?;
-    decide(
-        existing,
-        location,
-        tags,
-        request.properties.unwrap_or(Value::Null),
-        context,
-        rules,
+        |location, tags, properties| decide(existing, location, tags, properties, context, rules),
     )
 }
 
@@ -454,18 +446,7 @@ pub fn patch(
     context: &WriteContext<'_>,
     rules: &ApplicationVersionRules,
 ) -> Result<GalleryApplicationVersion, ServiceError> {
-    let tags = tags_for_patch(existing, request.tags)?;
-    let properties = patched_properties(
-        &existing.properties,
-        &["provisioningState", "replicationStatus"],
-        request.properties.as_ref(),
-    );
-    decide(
-        Some(existing),
-        existing.location.clone(),
-        tags,
-        properties,
-        context,
-        rules,
-    )
+    published_version::patch(existing, request, |location, tags, properties| {
+        decide(Some(existing), location, tags, properties, context, rules)
+    })
 }

@@ -26,15 +26,14 @@ use crate::ServiceError;
 use crate::ids;
 use crate::models::common::{
     PatchRequest, ProvisioningState, TrackedResource, WriteContext, from_value_at,
-    location_for_put, missing_property, name_and_system_data, patched_properties, tags_for_patch,
-    validate_tags, without_nulls,
+    missing_property, name_and_system_data, without_nulls,
 };
 use crate::models::gallery_application_version::{ApplicationSafetyProfile, PackageLink};
+use crate::models::published_version;
 use crate::publishing::{ArtifactKind, PublishingProfile, PublishingProfileInput, PublishingRules};
 use crate::publishing::{profile, safety};
 use crate::regions;
 use crate::tags::Tags;
-use crate::version_name::VersionName;
 
 /// Script versions in the publishing core's terms.
 const KIND: ArtifactKind = ArtifactKind::SCRIPT_VERSION;
@@ -377,30 +376,24 @@ fn decide(
     })
 }
 
-/// Decides a script version PUT (create or replace).
+/// Decides a script version PUT (create or replace), in the envelope of [`published_version::put`].
 pub fn put(
     existing: Option<&GalleryScriptVersion>,
     request: GalleryScriptVersionRequest,
     context: &WriteContext<'_>,
     rules: &ScriptVersionRules,
 ) -> Result<GalleryScriptVersion, ServiceError> {
-    if existing.is_none() {
-        VersionName::parse(context.name)?;
-    }
-    let tags = validate_tags(request.tags)?;
-    let location = location_for_put(
+    let envelope = published_version::PutEnvelope {
+        location: request.location.as_deref(),
+        tags: request.tags,
+        properties: request.properties,
+    };
+    published_version::put(
         existing,
-        request.location.as_deref(),
+        envelope,
         ids::GALLERY_SCRIPT_VERSION_TYPE,
         context,
-    )?;
-    decide(
-        existing,
-        location,
-        tags,
-        request.properties.unwrap_or(Value::Null),
-        context,
-        rules,
+        |location, tags, properties| decide(existing, location, tags, properties, context, rules),
     )
 }
 
@@ -411,18 +404,7 @@ pub fn patch(
     context: &WriteContext<'_>,
     rules: &ScriptVersionRules,
 ) -> Result<GalleryScriptVersion, ServiceError> {
-    let tags = tags_for_patch(existing, request.tags)?;
-    let properties = patched_properties(
-        &existing.properties,
-        &["provisioningState", "replicationStatus"],
-        request.properties.as_ref(),
-    );
-    decide(
-        Some(existing),
-        existing.location.clone(),
-        tags,
-        properties,
-        context,
-        rules,
-    )
+    published_version::patch(existing, request, |location, tags, properties| {
+        decide(Some(existing), location, tags, properties, context, rules)
+    })
 }
