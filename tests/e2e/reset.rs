@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use gallery_domain::authorization::roles::READER;
 use galleryd_tests::{TestApp, TestResponse, both_stores};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -267,5 +268,93 @@ both_stores! {
             }
         }
         assert_eq!(status["status"], "Succeeded", "{status}");
+    }
+}
+
+const ANN: &str = "a0a0a0a0-0000-4000-8000-00000000000a";
+
+/// Ann (no configured role) reading the gallery `gallery` of the group `rg`.
+async fn ann_reads_the_gallery(app: &TestApp) -> TestResponse {
+    let ann = galleryd_tests::user_token(ANN, "ann@contoso.com");
+    let gallery = app.gallery_path("rg", "gallery");
+    app.request_as(
+        &ann,
+        Method::GET,
+        &format!("{gallery}?api-version={}", galleryd_tests::GALLERY_API),
+        None,
+    )
+    .await
+}
+
+/// The principals of every role assignment in the subscription, sorted.
+async fn assigned_principals(app: &TestApp) -> Vec<String> {
+    let listed = app
+        .request(
+            Method::GET,
+            &format!(
+                "{}/providers/Microsoft.Authorization/roleAssignments?api-version={}",
+                app.subscription_path(""),
+                galleryd_tests::AUTHORIZATION_API
+            ),
+            None,
+        )
+        .await;
+    listed.assert_status(200);
+    let mut principals: Vec<String> = listed.json()["value"]
+        .as_array()
+        .expect("assignments")
+        .iter()
+        .map(|item| {
+            item["properties"]["principalId"]
+                .as_str()
+                .expect("principal")
+                .to_string()
+        })
+        .collect();
+    principals.sort();
+    principals
+}
+
+both_stores! {
+    async fn a_reset_removes_the_role_assignments_and_custom_roles_of_its_scope(backend) {
+        let app = TestApp::start(backend).await;
+        let subscription = app.subscription_path("");
+        app.create_group("rg", "westus").await;
+        app.create_gallery("rg", "gallery").await;
+        app.create_group("other", "westus").await;
+        ann_reads_the_gallery(&app).await.assert_error(403, "AuthorizationFailed");
+        app.assign_role(&app.group_path("rg"), ANN, "User", READER).await;
+        app.assign_role(&app.group_path("other"), ANN, "User", READER).await;
+        ann_reads_the_gallery(&app).await.assert_status(200);
+        assert_eq!(assigned_principals(&app).await, [ANN, ANN]);
+
+        // The group's reset takes its assignment (not the other group's); re-created, it is closed again.
+        let answer = reset(&app, &format!("?subscriptionId={}&resourceGroup=RG", app.subscription)).await;
+        answer.assert_status(200);
+        assert_eq!(answer.json()["deleted"]["roleAssignments"], 1, "{}", answer.text);
+        assert_eq!(assigned_principals(&app).await, [ANN]);
+        app.create_group("rg", "westus").await;
+        app.create_gallery("rg", "gallery").await;
+        ann_reads_the_gallery(&app).await.assert_error(403, "AuthorizationFailed");
+
+        // Everything: every assignment and custom role go; the development user still owns the subscription.
+        let role = "5e5e5e5e-0000-4000-8000-00000000005e";
+        let role_path = format!("{subscription}/providers/Microsoft.Authorization/roleDefinitions/{role}?api-version={}", galleryd_tests::AUTHORIZATION_API);
+        app.request(Method::PUT, &role_path, Some(&json!({"properties": {
+            "roleName": "Gallery reader", "type": "CustomRole",
+            "permissions": [{"actions": ["Microsoft.Compute/galleries/read"]}],
+            "assignableScopes": [subscription],
+        }}))).await.assert_status(201);
+        app.assign_role(&app.gallery_path("rg", "gallery"), ANN, "User", role).await;
+        ann_reads_the_gallery(&app).await.assert_status(200);
+        let answer = reset(&app, "").await;
+        answer.assert_status(200);
+        let deleted = &answer.json()["deleted"];
+        assert_eq!((deleted["roleAssignments"].as_u64(), deleted["roleDefinitions"].as_u64()), (Some(2), Some(1)), "{}", answer.text);
+        app.request(Method::GET, &role_path, None).await.assert_error(404, "RoleDefinitionDoesNotExist");
+        assert!(assigned_principals(&app).await.is_empty());
+        app.create_group("rg", "westus").await;
+        app.create_gallery("rg", "gallery").await;
+        ann_reads_the_gallery(&app).await.assert_error(403, "AuthorizationFailed");
     }
 }

@@ -3,6 +3,13 @@
 //! their async operations, template deployments, their jobs and the content rows of their bytes. The caller deletes the
 //! blobs of the contents this returns (the store knows no blobs).
 //!
+//! Access control made through the API goes in the same transaction: the role assignments whose
+//! scope is the reset scope or lies under it (every one for everything), and the custom roles of
+//! the scope: every one for everything; for a subscription those whose assignable scopes all lie in
+//! it (a role also assignable elsewhere stays); none for a resource group. The access revision is
+//! bumped, so every process rebuilds its cached policy. Assignments from the identities file are
+//! configuration, not rows: they stay.
+//!
 //! Job runs of this process working in the scope are interrupted and waited for first, and kept back
 //! until the blobs are gone too (see [`work_fence`](crate::work_fence)), so no copy writes or records
 //! anything under a reset. Requests in flight need no fence: each write is one transaction over what
@@ -69,6 +76,8 @@ pub struct ResetReport {
     pub operations: u64,
     pub jobs: u64,
     pub deployments: u64,
+    pub role_assignments: u64,
+    pub role_definitions: u64,
     /// Contents whose rows were deleted; their blobs must go too.
     pub contents: Vec<RemovedContent>,
 }
@@ -78,6 +87,51 @@ pub struct ResetReport {
 pub struct Reset<'store> {
     pub report: ResetReport,
     _hold: Hold<'store>,
+}
+
+/// Deletes the access rows of the scope (see the module documentation) and bumps the access
+/// revision; evaluates to how many assignments and custom roles went.
+macro_rules! delete_access {
+    ($transaction:ident, $scope:expr, $prefix:expr, $prefix_length:expr, $scope_id:expr) => {{
+        let assignments = sqlx::query(
+            "DELETE FROM role_assignments WHERE $1 = '' OR scope_key = $3 OR SUBSTR(scope_key, 1, $2) = $1",
+        )
+        .bind($prefix)
+        .bind($prefix_length)
+        .bind($scope_id)
+        .execute(&mut *$transaction)
+        .await?
+        .rows_affected();
+        let definitions = match $scope {
+            ResetScope::Everything => sqlx::query("DELETE FROM role_definitions")
+                .execute(&mut *$transaction)
+                .await?
+                .rows_affected(),
+            ResetScope::Subscription { .. } => {
+                let custom: Vec<(String, String)> =
+                    sqlx::query_as("SELECT name_key, body FROM role_definitions")
+                        .fetch_all(&mut *$transaction)
+                        .await?;
+                let mut deleted = 0;
+                for (name_key, _) in custom
+                    .iter()
+                    .filter(|(_, body)| assignable_only_within(body, $scope_id))
+                {
+                    deleted += sqlx::query("DELETE FROM role_definitions WHERE name_key = $1")
+                        .bind(name_key)
+                        .execute(&mut *$transaction)
+                        .await?
+                        .rows_affected();
+                }
+                deleted
+            }
+            ResetScope::ResourceGroup { .. } => 0,
+        };
+        sqlx::query("UPDATE access_revision SET revision = revision + 1 WHERE id = 1")
+            .execute(&mut *$transaction)
+            .await?;
+        (assignments, definitions)
+    }};
 }
 
 impl Store {
@@ -226,7 +280,65 @@ impl Store {
             .execute(&mut *transaction)
             .await?
             .rows_affected();
+            let (assignments, definitions) = delete_access!(transaction, scope, &prefix, prefix_length, &group_id);
+            report.role_assignments = assignments;
+            report.role_definitions = definitions;
             report
         }))
+    }
+}
+
+/// Whether every assignable scope of the custom role `body` (a stored document) is the scope whose
+/// lower-cased id is `scope_id` or lies under it; a document without scopes is not.
+fn assignable_only_within(body: &str, scope_id: &str) -> bool {
+    let document: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let Some(scopes) = document["properties"]["assignableScopes"].as_array() else {
+        return false;
+    };
+    !scopes.is_empty()
+        && scopes.iter().all(|scope| {
+            scope.as_str().is_some_and(|scope| {
+                let scope = scope.to_lowercase();
+                let scope = scope.trim_end_matches('/');
+                scope == scope_id
+                    || scope
+                        .strip_prefix(scope_id)
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::assignable_only_within;
+
+    #[test]
+    fn a_custom_role_belongs_to_a_scope_when_all_its_assignable_scopes_lie_in_it() {
+        let role = |scopes: &[&str]| {
+            serde_json::json!({"properties": {"assignableScopes": scopes}}).to_string()
+        };
+        let subscription = "/subscriptions/abc";
+        assert!(assignable_only_within(
+            &role(&["/subscriptions/ABC"]),
+            subscription
+        ));
+        assert!(assignable_only_within(
+            &role(&[
+                "/subscriptions/abc/resourceGroups/rg",
+                "/subscriptions/abc/"
+            ]),
+            subscription
+        ));
+        assert!(!assignable_only_within(
+            &role(&["/subscriptions/abc", "/subscriptions/other"]),
+            subscription
+        ));
+        assert!(!assignable_only_within(
+            &role(&["/subscriptions/abcd"]),
+            subscription
+        ));
+        assert!(!assignable_only_within(&role(&["/"]), subscription));
+        assert!(!assignable_only_within(&role(&[]), subscription));
+        assert!(!assignable_only_within("not json", subscription));
     }
 }

@@ -6,7 +6,9 @@
 //! scope and holds new ones back), then the blobs of the deleted contents, before the answer. What a
 //! reset does not reach: copies run by other processes sharing the database (their blobs, which no
 //! row names any more, are collected by garbage collection after its grace period); the signing
-//! keys stay, so tokens handed out before remain valid.
+//! keys stay, so tokens handed out before remain valid. The role assignments and custom roles of the
+//! scope go too (the rule is `gallery_store::reset`'s); this process drops its cached access policy,
+//! others see the bumped access revision; assignments from the identities file stay.
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -32,6 +34,7 @@ pub async fn reset(
     let scope = scope(&app, &query)?;
     let store = app.store()?;
     let reset = store.reset(&scope).await?;
+    app.access.invalidate();
     let blobs_left = delete_blobs(&app, &reset.report.contents).await;
     // Background runs in the scope may go on once the blobs are gone: they find nothing to do.
     let report = reset.report.clone();
@@ -57,6 +60,8 @@ pub async fn reset(
             "operations": report.operations,
             "jobs": report.jobs,
             "deployments": report.deployments,
+            "roleAssignments": report.role_assignments,
+            "roleDefinitions": report.role_definitions,
             "contents": report.contents.len(),
         },
         "blobsLeftForGarbageCollection": blobs_left,
