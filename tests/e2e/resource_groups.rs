@@ -87,15 +87,16 @@ both_stores! {
     }
 
     async fn subscriptions_tenants_locations_and_providers(backend) {
-        let app = TestApp::start_with(backend, |config| config.subscriptions = vec!["11111111-2222-3333-4444-555555555555:99999999-8888-7777-6666-555555555555".into()]).await;
+        let app = TestApp::start_with(backend, |config| config.subscriptions = vec!["11111111-2222-3333-4444-555555555555:99999999-8888-7777-6666-555555555555".into(), "22222222-3333-4444-5555-666666666666".into()]).await;
         let subscriptions = app.request(Method::GET, "/subscriptions?api-version=2022-12-01", None).await;
         subscriptions.assert_status(200);
         let value = subscriptions.json()["value"].as_array().unwrap().clone();
-        assert_eq!(value.len(), 2);
+        assert_eq!(value.len(), 3);
         assert_eq!(value[0]["subscriptionId"], app.subscription.as_str());
         assert_eq!(value[0]["tenantId"], DEVELOPMENT_TENANT_ID);
         assert_eq!(value[0]["state"], "Enabled");
-        assert_eq!(value[1]["tenantId"], "99999999-8888-7777-6666-555555555555");
+        let foreign = value.iter().find(|subscription| subscription["subscriptionId"] == "11111111-2222-3333-4444-555555555555").expect("the configured subscription of another tenant");
+        assert_eq!(foreign["tenantId"], "99999999-8888-7777-6666-555555555555");
 
         let one = app.request(Method::GET, &format!("{}?api-version=2022-12-01", app.subscription_path("")), None).await;
         assert_eq!(one.json()["id"], format!("/subscriptions/{}", app.subscription));
@@ -121,8 +122,11 @@ both_stores! {
         let providers = app.request(Method::GET, &format!("{}?api-version=2021-04-01", app.subscription_path("/providers")), None).await.json();
         assert_eq!(providers["value"].as_array().unwrap().len(), 2);
 
+        // A subscription of another tenant refuses the development tenant's token, as ARM does.
+        app.request(Method::GET, &format!("/subscriptions/11111111-2222-3333-4444-555555555555/resourcegroups/rg?api-version={RESOURCES_API}"), None).await.assert_error(401, "InvalidAuthenticationTokenTenant");
+
         // Subscriptions are separate worlds.
-        let other = "11111111-2222-3333-4444-555555555555";
+        let other = "22222222-3333-4444-5555-666666666666";
         app.create_group("rg", "westus").await;
         app.create_gallery("rg", "gal").await;
         let other_group = format!("/subscriptions/{other}/resourcegroups/rg?api-version={RESOURCES_API}");
