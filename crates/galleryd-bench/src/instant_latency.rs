@@ -18,12 +18,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use hyper::body::Bytes;
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::http_load::{GALLERY_API_VERSION, HttpConnection};
-use crate::replication::{path_of_url, upload_snapshot};
+use crate::replication::{path_of_url, send_expecting, upload_snapshot};
 use crate::server_process::GallerydLaunch;
 
 /// The image size: 32 MiB, the figure of the issue this benchmark answers.
@@ -156,31 +155,6 @@ pub async fn run(binary: &Path, scratch: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Sends a request and checks its status.
-async fn send(
-    connection: &mut HttpConnection,
-    method: Method,
-    path_and_query: &str,
-    body: Option<&Value>,
-    accepted: &[StatusCode],
-) -> Result<crate::http_load::HttpResponse, String> {
-    let response = connection
-        .send(
-            method.clone(),
-            path_and_query,
-            body.map(|body| Bytes::from(body.to_string())),
-        )
-        .await?;
-    if !accepted.contains(&response.status) {
-        return Err(format!(
-            "{method} {path_and_query} answered {}: {}",
-            response.status,
-            response.text()
-        ));
-    }
-    Ok(response)
-}
-
 /// Polls an operation status URL: the first poll at once, then every [`POLL_GAP`]; returns the
 /// first poll's status and when each came (from `started`).
 async fn poll_until_terminal(
@@ -190,7 +164,7 @@ async fn poll_until_terminal(
 ) -> Result<(String, Duration, Duration), String> {
     let mut first: Option<(String, Duration)> = None;
     loop {
-        let response = send(
+        let response = send_expecting(
             connection,
             Method::GET,
             status_path,
@@ -237,7 +211,7 @@ async fn create_and_wait(
         }
     });
     let started = Instant::now();
-    let created = send(
+    let created = send_expecting(
         &mut connection,
         Method::PUT,
         &format!("{version_path}?api-version={GALLERY_API_VERSION}"),
@@ -260,7 +234,7 @@ async fn create_and_wait(
 
 async fn delete_and_wait(address: SocketAddr, version_path: &str) -> Result<(), String> {
     let mut connection = HttpConnection::open(address).await?;
-    let deleted = send(
+    let deleted = send_expecting(
         &mut connection,
         Method::DELETE,
         &format!("{version_path}?api-version={GALLERY_API_VERSION}"),

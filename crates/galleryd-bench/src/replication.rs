@@ -408,15 +408,14 @@ async fn action_result(
     Err(format!("{location} did not finish within 30 s"))
 }
 
-/// Sends a request, checks its status is one of `accepted`, and returns its JSON body (`null` when
-/// it has none).
-pub(crate) async fn expect(
+/// Sends a request and checks its status is one of `accepted`.
+pub(crate) async fn send_expecting(
     connection: &mut HttpConnection,
     method: Method,
     path_and_query: &str,
     body: Option<&Value>,
     accepted: &[StatusCode],
-) -> Result<Value, String> {
+) -> Result<crate::http_load::HttpResponse, String> {
     let response = connection
         .send(
             method.clone(),
@@ -431,6 +430,20 @@ pub(crate) async fn expect(
             response.text()
         ));
     }
+    Ok(response)
+}
+
+/// Sends a request, checks its status is one of `accepted`, and returns its JSON body (`null` when
+/// it has none).
+pub(crate) async fn expect(
+    connection: &mut HttpConnection,
+    method: Method,
+    path_and_query: &str,
+    body: Option<&Value>,
+    accepted: &[StatusCode],
+) -> Result<Value, String> {
+    let response =
+        send_expecting(connection, method.clone(), path_and_query, body, accepted).await?;
     if response.body.is_empty() {
         return Ok(Value::Null);
     }
